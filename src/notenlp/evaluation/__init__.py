@@ -1,0 +1,1 @@
+"""Shared scoring code for ``notenlp evaluate``: every evaluator reports through these functions."""

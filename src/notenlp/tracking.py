@@ -1,0 +1,65 @@
+"""MLflow tracking for evaluations, benchmarks and training runs (local sqlite store by default)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from notenlp.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configure_mlflow(settings: Settings | None = None):
+    """Point MLflow at the configured tracking URI; returns the mlflow module."""
+    import mlflow
+
+    settings = settings or Settings.from_env()
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow
+
+
+def ensure_experiment(name: str, settings: Settings | None = None) -> str:
+    mlflow = configure_mlflow(settings)
+    settings = settings or Settings.from_env()
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        artifacts = Path(settings.mlflow_artifacts) / name
+        artifacts.mkdir(parents=True, exist_ok=True)
+        return mlflow.create_experiment(name, artifact_location=artifacts.resolve().as_uri())
+    return experiment.experiment_id
+
+
+def log_run(
+    experiment: str,
+    run_name: str,
+    *,
+    metrics: Mapping[str, float],
+    params: Mapping[str, Any] | None = None,
+    tables: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Log one evaluation/benchmark run; ``tables`` are JSON-serialisable artifacts. Returns the run id.
+
+    Never pass note text or PHI here: everything logged lands in the MLflow store.
+    """
+    mlflow = configure_mlflow(settings)
+    experiment_id = ensure_experiment(experiment, settings)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        if params:
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        clean = {k.replace("@", "_at_"): float(v) for k, v in metrics.items() if v is not None}
+        if clean:
+            mlflow.log_metrics(clean)
+        for name, table in (tables or {}).items():
+            mlflow.log_text(json.dumps(table, indent=2, default=str), f"{name}.json")
+        log.info("logged %d metrics to MLflow experiment %r (run %s)", len(clean), experiment, run.info.run_id)
+        return run.info.run_id
