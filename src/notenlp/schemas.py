@@ -66,6 +66,9 @@ ENTITY = ", ".join([
     "conditional boolean",
     "historical boolean",
     "family boolean",
+    "term_exists string",  # OMOP convention, notenlp.omop.term_exists
+    "term_temporal string",  # notenlp.omop.term_temporal
+    "term_modifiers string",  # notenlp.omop.term_modifiers grammar
     "concept_id int",
     "source_concept_id int",
     "vocabulary_id string",

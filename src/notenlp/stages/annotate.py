@@ -1,0 +1,100 @@
+"""Annotate de-identified notes on Spark workers with the composed component pipeline.
+
+The worker emits one flat row per entity, per relation, and one ``note`` row per note
+(or an ``error`` row), so a single pass feeds the entity and relation tables and the
+stage's reconciliation (notes in = notes annotated + notes quarantined).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from notenlp.omop import term_exists, term_modifiers, term_temporal
+from notenlp.schemas import ENTITY, RELATION
+
+ENTITY_COLUMNS = [c.split()[0] for c in ENTITY.split(", ")]
+RELATION_COLUMNS = [c.split()[0] for c in RELATION.split(", ")]
+_ENTITY_ONLY = ", ".join(c for c in ENTITY.split(", ") if not c.startswith("note_id "))
+ANNOTATION_ROW = (
+    f"record_type string, note_id bigint, {_ENTITY_ONLY}, head_entity_id int, tail_entity_id int, "
+    "relationship string, relation_score double, error string"
+)
+_ROW_COLUMNS = [c.split()[0] for c in ANNOTATION_ROW.split(", ")]
+SNIPPET_CONTEXT = 60
+_SPACES = re.compile(r"\s+")
+
+
+def snippet(text: str, start: int, end: int, width: int = SNIPPET_CONTEXT) -> str:
+    """A one-line window of de-identified text around a term, at most 250 characters (NOTE_NLP.snippet)."""
+    window = text[max(0, start - width): min(len(text), end + width)]
+    return _SPACES.sub(" ", window).strip()[:250]
+
+
+def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:
+    rows = []
+    for e in doc.entities:
+        rows.append({
+            "record_type": "entity", "note_id": note_id, "entity_id": e.id, "start": e.start, "end": e.end,
+            "lexical_variant": doc.text[e.start:e.end], "snippet": snippet(doc.text, e.start, e.end),
+            "label": e.label, "source": e.source, "score": float(e.score), "section": e.section,
+            "section_concept_id": int(e.section_concept_id or 0), "negated": e.negated, "possible": e.possible,
+            "hypothetical": e.hypothetical, "conditional": e.conditional, "historical": e.historical,
+            "family": e.family, "term_exists": term_exists(e), "term_temporal": term_temporal(e),
+            "term_modifiers": term_modifiers(e), "concept_id": int(e.concept_id or 0), "source_concept_id": int(e.source_concept_id or 0),
+            "vocabulary_id": e.vocabulary_id, "concept_code": e.concept_code, "match_score": float(e.match_score),
+        })
+    for r in doc.relations:
+        rows.append({"record_type": "relation", "note_id": note_id, "head_entity_id": r.head,
+                     "tail_entity_id": r.tail, "relationship": r.type, "relation_score": float(r.score)})
+    rows.append({"record_type": "note", "note_id": note_id})
+    return rows
+
+
+def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -> Iterator[pd.DataFrame]:
+    from notenlp.doc import Doc
+    from notenlp.stages.components import pipeline
+
+    nlp = pipeline(config)
+    for pdf in batches:
+        rows: list[dict[str, Any]] = []
+        for note_id, person_id, note_date, text in zip(pdf["note_id"], pdf["person_id"], pdf["note_date"],
+                                                       pdf["note_text"]):
+            try:
+                doc = nlp(Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date)))
+            except Exception as exc:  # the class name only: messages may quote note text
+                rows.append({"record_type": "error", "note_id": int(note_id), "error": type(exc).__name__})
+                continue
+            rows.extend(entity_rows(int(note_id), doc))
+        yield pd.DataFrame(rows, columns=_ROW_COLUMNS)
+
+
+def annotate(deid_notes: DataFrame, config: dict[str, Any]) -> DataFrame:
+    """DEID_NOTE rows -> flat annotation rows (``record_type`` entity | relation | note | error)."""
+    return deid_notes.select("note_id", "person_id", "note_date", "note_text").mapInPandas(
+        lambda it: _annotate_batches(it, config), ANNOTATION_ROW
+    )
+
+
+def entities(annotations: DataFrame) -> DataFrame:
+    return annotations.filter(F.col("record_type") == "entity").select(*ENTITY_COLUMNS)
+
+
+def relations(annotations: DataFrame) -> DataFrame:
+    return annotations.filter(F.col("record_type") == "relation").select(
+        "note_id", "head_entity_id", "tail_entity_id", "relationship", F.col("relation_score").alias("score")
+    )
+
+
+def annotate_quarantine(annotations: DataFrame) -> DataFrame:
+    return annotations.filter(F.col("record_type") == "error").select(
+        F.lit("annotate").alias("stage"),
+        F.col("note_id").cast("string").alias("record_key"),
+        F.lit("annotator_error").alias("reason"),
+        F.concat(F.lit("exception="), F.col("error")).alias("detail"),
+    )

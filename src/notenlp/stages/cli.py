@@ -1,0 +1,64 @@
+"""``notenlp run <stage>``: run one stage of one night (what each Airflow task and spark-submit job calls)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import date
+
+from notenlp.config import Settings
+from notenlp.schemas import STAGES
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stage", choices=STAGES, help="the stage to run")
+    parser.add_argument("--run-date", type=date.fromisoformat, default=date.today(),
+                        help="the night to process, YYYY-MM-DD (default: today)")
+    parser.add_argument("--source", choices=("mimic3", "mimic4", "omop", "jsonl"), default="mimic3",
+                        help="input format for the ingest stage (default: mimic3)")
+    parser.add_argument("--input", help="input path for the ingest stage (file, folder or glob)")
+    parser.add_argument("--sparknlp-input", help="normalize: Parquet with Spark NLP annotation columns instead of "
+                        "notenlp's annotate output")
+    parser.add_argument("--home", help="folder holding warehouse/, staging/, sealed/, mlruns/ (NOTENLP_HOME)")
+    parser.add_argument("--master", help="Spark master, e.g. local[*], spark://host:7077, yarn, k8s://... "
+                        "(NOTENLP_SPARK_MASTER)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None))
+
+
+def run(args: argparse.Namespace) -> int:
+    from notenlp.stages import runner
+
+    settings = settings_from(args)
+    night = runner.Night(settings, args.run_date)
+    if args.stage == "load":
+        runner.run_load(night)
+        return 0
+    from notenlp.spark_session import get_spark
+
+    spark = get_spark(settings, f"notenlp-{args.stage}-{args.run_date}")
+    if args.stage == "ingest":
+        if not args.input:
+            raise SystemExit("notenlp run ingest needs --input PATH (and --source)")
+        runner.run_ingest(spark, night, args.source, args.input)
+    elif args.stage == "deidentify":
+        runner.run_deidentify(spark, night)
+    elif args.stage == "annotate":
+        runner.run_annotate(spark, night)
+    elif args.stage == "normalize":
+        runner.run_normalize(spark, night, args.sparknlp_input)
+    elif args.stage == "validate":
+        runner.run_validate(spark, night)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the thin spark-submit jobs in ``jobs/``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="notenlp-job")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,30 @@
+"""Per-worker caches of annotators: each Python worker builds a component once, not per batch or row."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=4)
+def _deidentifier(config_json: str):
+    from notenlp.deid import Deidentifier
+
+    return Deidentifier(**json.loads(config_json))
+
+
+def deidentifier(config: dict[str, Any]):
+    return _deidentifier(json.dumps(config, sort_keys=True))
+
+
+@lru_cache(maxsize=4)
+def _pipeline(config_json: str):
+    from notenlp.pipeline import Pipeline
+
+    return Pipeline.from_config(json.loads(config_json))
+
+
+def pipeline(config: dict[str, Any]):
+    """The composed annotate pipeline for an effective (already overridden) pipeline config."""
+    return _pipeline(json.dumps(config, sort_keys=True))

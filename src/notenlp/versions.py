@@ -1,0 +1,129 @@
+"""What produced a NOTE_NLP row: the ``nlp_system`` string, and a night's effective pipeline config.
+
+``nlp_system`` names the notenlp version, a fingerprint of the annotate pipeline (its config and
+the content of every rule, lexicon and model file it points to), the de-identification rules, and
+the registered model versions in use. The incremental logic keys on it: when it changes, every
+note is processed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from notenlp import __version__
+from notenlp.pipeline import load_config
+from notenlp.resources import RESOURCE_DIR, resource_path
+
+log = logging.getLogger(__name__)
+NLP_SYSTEM_MAX = 250
+
+
+def _file_for(value: str) -> Path | None:
+    if not isinstance(value, str) or not value or len(value) > 1000:
+        return None
+    for candidate in (Path(value), resource_path(value)):
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:
+            return None
+    return None
+
+
+def fingerprint_config(config: dict[str, Any]) -> str:
+    """Hash of a pipeline config plus the bytes of every file its settings point to."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                visit(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+        elif (path := _file_for(value)) is not None:
+            digest.update(path.read_bytes())
+
+    visit(config)
+    return digest.hexdigest()[:12]
+
+
+def fingerprint_dir(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def apply_overrides(config: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    config = json.loads(json.dumps(config))
+    for entry in config["components"]:
+        entry["config"] = {**entry.get("config", {}), **overrides.get(entry["name"], {})}
+    return config
+
+
+def nlp_system(annotate_config: dict[str, Any], model_versions: dict[str, str] | None = None) -> str:
+    parts = [f"notenlp {__version__}", f"pipeline {fingerprint_config(annotate_config)}",
+             f"deid {fingerprint_dir(RESOURCE_DIR / 'deid') if (RESOURCE_DIR / 'deid').is_dir() else 'none'}"]
+    parts += [f"{name} v{version}" for name, version in sorted((model_versions or {}).items())]
+    text = "; ".join(parts)
+    return text if len(text) <= NLP_SYSTEM_MAX else text[: NLP_SYSTEM_MAX - 13] + "; +" + hashlib.sha256(
+        text.encode()).hexdigest()[:10]
+
+
+def effective_annotate_config(settings, dictionary_path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The night's pipeline config with registered champion models and the compiled dictionary."""
+    config = load_config(settings.annotate_pipeline)
+    overrides: dict[str, dict[str, Any]] = {}
+    versions: dict[str, str] = {}
+    if settings.use_registered_models:
+        from notenlp.models.registry import champion_overrides
+
+        overrides, versions = champion_overrides(settings, [c["name"] for c in config["components"]])
+    if dictionary_path is not None:
+        for name in ("dictionary", "normalize"):
+            overrides.setdefault(name, {})["dictionary"] = str(dictionary_path)
+    return apply_overrides(config, overrides), versions
+
+
+def prepare_night(night) -> Path | None:
+    """Before a night's ingest: warehouse schema and vocabulary, the effective pipeline config,
+    ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
+    processed on earlier nights by the same nlp_system, or None when there is none.
+    """
+    from notenlp.vocab.dictionary import compiled_dictionary_for
+    from notenlp.vocab.loader import ensure_vocabulary
+    from notenlp.warehouse import connect, ensure_schema
+
+    settings = night.settings
+    night.meta_dir.mkdir(parents=True, exist_ok=True)
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        ensure_vocabulary(con)
+    dictionary_path = compiled_dictionary_for(settings)
+    config, versions = effective_annotate_config(settings, dictionary_path)
+    system = nlp_system(config, versions)
+    (night.meta_dir / "annotate_pipeline.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (night.meta_dir / "nlp_system.txt").write_text(system, encoding="utf-8")
+    log.info("nlp_system: %s", system)
+    processed = night.meta_dir / "processed.parquet"
+    with connect(settings.warehouse) as con:
+        params = {"nlp_system": system, "run_date": night.run_date.isoformat()}
+        n = con.execute(
+            "select count(*) from notenlp_note_state where nlp_system = $nlp_system and run_date < $run_date::date",
+            params,
+        ).fetchone()[0]
+        if not n:
+            return None
+        con.execute(
+            f"copy (select note_id, text_hash from notenlp_note_state where nlp_system = $nlp_system "
+            f"and run_date < $run_date::date) to '{processed}' (format parquet)",
+            params,
+        )
+    log.info("incremental: %d notes already processed by this nlp_system on earlier nights", n)
+    return processed

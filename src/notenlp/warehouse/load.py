@@ -1,0 +1,94 @@
+"""The load stage: one night's validated Parquet into the DuckDB warehouse, in one transaction.
+
+Idempotent: each insert first deletes the rows of the night's notes (or of the night, for the
+operational tables), so running a night again replaces its rows and never duplicates them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from notenlp.warehouse import connect, ensure_schema, run_sql_file
+
+log = logging.getLogger(__name__)
+
+
+def _glob(path: Path) -> str:
+    return str(path / "*.parquet")
+
+
+def _has_rows(con, path: Path) -> bool:
+    return path.exists() and any(path.glob("*.parquet")) and con.execute(
+        "select count(*) from read_parquet($p)", {"p": _glob(path)}).fetchone()[0] > 0
+
+
+def load_night(night) -> tuple[int, int]:
+    """Load the night; returns (rows read, rows written) over note, note_nlp and note_nlp_relation."""
+    notes = night.part("validate", "note")
+    entities = night.part("validate", "note_nlp")
+    relations = night.part("validate", "note_nlp_relation")
+    params = {
+        "notes": _glob(notes), "entities": _glob(entities), "relations": _glob(relations),
+        "nlp_system": night.nlp_system, "nlp_date": night.run_date.isoformat(),
+        "nlp_datetime": night.started.isoformat(sep=" ", timespec="seconds"),
+        "run_date": night.run_date.isoformat(),
+    }
+    with connect(night.settings.warehouse) as con:
+        ensure_schema(con)
+        con.execute("begin transaction")
+        try:
+            if _has_rows(con, notes):
+                run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"]})
+                if _has_rows(con, entities):
+                    run_sql_file(con, "etl/insert_note_nlp.sql", params)
+                else:
+                    con.execute("delete from note_nlp where note_id in (select note_id from read_parquet($notes))",
+                                {"notes": params["notes"]})
+                if _has_rows(con, relations):
+                    run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
+                run_sql_file(con, "etl/insert_notenlp_note_state.sql", params)
+            _load_quarantine(con, night)
+            _load_phi_summary(con, night)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        counts = [
+            con.execute("select count(*) from read_parquet($p)", {"p": _glob(p)}).fetchone()[0]
+            if _has_rows(con, p) else 0 for p in (notes, entities, relations)
+        ]
+    log.info("loaded %d notes, %d note_nlp rows, %d relations into %s", *counts, night.settings.warehouse)
+    return sum(counts), sum(counts)
+
+
+def _load_quarantine(con, night) -> None:
+    con.execute("delete from notenlp_quarantine where run_date = $d::date", {"d": night.run_date.isoformat()})
+    root = night.settings.staging / "quarantine"
+    for part in sorted(root.glob(f"stage=*/{night.key}")):
+        if _has_rows(con, part):
+            con.execute(
+                "insert into notenlp_quarantine select $d::date, stage, record_key, reason, detail "
+                "from read_parquet($p)", {"d": night.run_date.isoformat(), "p": _glob(part)})
+
+
+def _load_phi_summary(con, night) -> None:
+    con.execute("delete from notenlp_phi_summary where run_date = $d::date", {"d": night.run_date.isoformat()})
+    part = night.part("deidentify", "_phi_summary")
+    if _has_rows(con, part):
+        con.execute("insert into notenlp_phi_summary select $d::date, phi_type, n from read_parquet($p)",
+                    {"d": night.run_date.isoformat(), "p": _glob(part)})
+
+
+def load_run_log(night) -> None:
+    """Put the night's stage records into notenlp_run_log (after the load stage wrote its own)."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(night.meta_dir.glob("stage_*.json"))]
+    with connect(night.settings.warehouse) as con:
+        con.execute("delete from notenlp_run_log where run_date = $d::date", {"d": night.run_date.isoformat()})
+        for r in records:
+            con.execute(
+                "insert into notenlp_run_log values ($d::date, $stage, $s::timestamp, $f::timestamp, $i, $o, $q, $k, $n)",
+                {"d": night.run_date.isoformat(), "stage": r["stage"], "s": r["started_at"], "f": r["finished_at"],
+                 "i": r["rows_in"], "o": r["rows_out"], "q": r["rows_quarantined"], "k": r["rows_skipped"],
+                 "n": night.nlp_system})
