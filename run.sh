@@ -18,6 +18,16 @@ ensure_java() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 }
 
+ensure_chromium() {
+  # The data-quality report test renders the page in headless Chromium (Debian's package).
+  if command -v chromium >/dev/null 2>&1; then return; fi
+  log "chromium not found: installing Debian's chromium through apt-get (for the report test)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null) \
+    || log "could not install chromium; the report rendering test will be skipped"
+}
+
 ensure_venv() {
   local py=${PYTHON:-python3}
   if ! command -v uv >/dev/null 2>&1; then
@@ -53,6 +63,7 @@ case "$cmd" in
     exec notenlp nightly --demo "$@"
     ;;
   test)
+    ensure_chromium
     exec python -m pytest "$@"
     ;;
   *)
