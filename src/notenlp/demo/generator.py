@@ -318,7 +318,7 @@ class NoteWriter:
             "PFIRST": lambda s: (s.first_name, "NAME.PATIENT"), "DR": self._clinician,
             "DRL": lambda s: (s.rng.choice(s.clinicians).split()[-1], "NAME.CLINICIAN"),
             "RN": lambda s: (s.nurse, "NAME.CLINICIAN"), "FAM": lambda s: (s.rng.choice(s.family), "NAME.FAMILY"),
-            "DATE": self._date, "YEAR": lambda s: (str(s.note_date.year - s.rng.randint(1, 15)), "DATE.YEAR"),
+            "DATE": self._date, "DOB": self._birth_date, "YEAR": lambda s: (str(s.note_date.year - s.rng.randint(1, 15)), "DATE.YEAR"),
             "TIME": self._time, "MRN": lambda s: (s.ids["MRN"], "ID.MRN"),
             "ACCT": lambda s: (s.ids["ACCT"], "ID.ACCOUNT"), "SSN": lambda s: (s.ids["SSN"], "ID.SSN"),
             "LIC": lambda s: (s.ids["LIC"], "ID.LICENSE"), "DEV": lambda s: (s.ids["DEV"], "ID.DEVICE"),
@@ -355,6 +355,11 @@ class NoteWriter:
         day = s.note_date - timedelta(days=s.rng.randint(0, 400) if s.rng.random() < 0.4 else s.rng.randint(0, 5))
         fmt, subtype = s.rng.choice(self._date_formats)
         return fmt.format(**_date_fields(day)), subtype
+
+    def _birth_date(self, s: _NoteState) -> tuple[str, str]:
+        day = date(s.note_date.year - s.age, 1, 1) + timedelta(days=s.rng.randint(0, 364))
+        fmt, _ = s.rng.choice([f for f in self._date_formats if f[1] == "DATE.FULL"])
+        return fmt.format(**_date_fields(day)), "DATE.FULL"
 
     def _time(self, s: _NoteState) -> tuple[str, str]:
         hour, minute = s.rng.randint(0, 23), s.rng.randint(0, 59)
@@ -547,12 +552,11 @@ class NoteWriter:
             return word[0].upper() + word[1:] if capitalize else word
         if kind == "desc":
             return s.description
-        if kind == "n1":
-            return str(rng.randint(1, 9))
-        if kind == "n2":
-            return str(rng.randint(10, 99))
-        if kind == "n3":
-            return str(rng.randint(100, 399))
+        if kind in self.res.literals["ranges"]:
+            low, high = self.res.literals["ranges"][kind]
+            return str(rng.randint(low, high))
+        if kind == "temp":
+            return f"{rng.randint(6, 9)}.{rng.randint(0, 9)}" if rng.random() < 0.85 else f"9.{rng.randint(0, 9)}"
         if kind == "dec":
             return f"{rng.randint(0, 15)}.{rng.randint(0, 9)}"
         raise KeyError(f"unknown template slot {kind!r}")
