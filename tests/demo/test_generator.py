@@ -143,6 +143,15 @@ def test_written_files_round_trip(tmp_path):
     assert len(raw) == n + 1  # the csv module agrees with pandas on quoting of multi-line TEXT
 
 
+def test_worker_processes_write_the_same_files(tmp_path):
+    single = write_demo(tmp_path / "one", 520, seed=3)
+    parallel = write_demo(tmp_path / "two", 520, seed=3, workers=2)
+    for key in ("notes", "gold"):
+        assert single[key].read_bytes() == parallel[key].read_bytes()
+    with gzip.open(single["noteevents"], "rb") as a, gzip.open(parallel["noteevents"], "rb") as b:
+        assert a.read() == b.read()
+
+
 def test_error_rows_match_iter_demo_rows():
     rows = list(iter_demo_rows(400, seed=0))
     error_ids = {r["row"]["ROW_ID"] for r in rows if r["row"]["ISERROR"] == 1}

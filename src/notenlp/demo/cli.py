@@ -20,13 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="number of NOTEEVENTS rows to write, ISERROR rows included (default 200)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument("--out", default="demo", metavar="DIR", help="output folder (default demo)")
+    parser.add_argument("--workers", type=int, default=1, metavar="W",
+                        help="processes generating notes; the output is the same for any W (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.notes < 1:
-        raise SystemExit("--notes must be at least 1")
+    if args.notes < 1 or args.workers < 1:
+        raise SystemExit("--notes and --workers must be at least 1")
     started = time.perf_counter()
-    paths = write_demo(args.out, args.notes, args.seed)
+    paths = write_demo(args.out, args.notes, args.seed, workers=args.workers)
     elapsed = time.perf_counter() - started
     print(f"wrote {args.notes} notes (seed {args.seed}) in {elapsed:.1f} s ({args.notes / elapsed:.0f} notes/s):")
     for path in paths.values():

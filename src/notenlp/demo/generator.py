@@ -706,8 +706,52 @@ def iter_demo_notes(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             yield item["gold"]
 
 
-def write_demo(out_dir: str | Path, n: int, seed: int = 0, progress_every: int = 10_000) -> dict[str, Path]:
-    """Write NOTEEVENTS.csv.gz, notes.jsonl and gold.jsonl under out_dir; returns their paths."""
+def _encode(item: dict[str, Any]) -> tuple[list[Any], str | None, str | None]:
+    """A note as its CSV row and, unless it is an ISERROR row, its notes.jsonl and gold.jsonl lines."""
+    row, gold = item["row"], item["gold"]
+    values = [row[c] for c in NOTEEVENTS_COLUMNS]
+    if row["ISERROR"] == 1:
+        return values, None, None
+    note = {"note_id": gold["note_id"], "person_id": gold["person_id"], "note_date": gold["note_date"],
+            "text": gold["text"]}
+    return values, json.dumps(note, ensure_ascii=False), json.dumps(gold, ensure_ascii=False, separators=(",", ":"))
+
+
+_worker_writer: NoteWriter | None = None  # one per worker process, built once by _init_worker
+
+
+def _init_worker() -> None:
+    global _worker_writer
+    _worker_writer = NoteWriter()
+
+
+def _encode_range(task: tuple[int, int, int]) -> list[tuple[list[Any], str | None, str | None]]:
+    seed, start, stop = task
+    assert _worker_writer is not None
+    return [_encode(_worker_writer.write(Random(f"notenlp-demo/{seed}/{i}"), i + 1)) for i in range(start, stop)]
+
+
+def _encoded_notes(n: int, seed: int, workers: int) -> Iterator[tuple[list[Any], str | None, str | None]]:
+    if workers <= 1:
+        for item in iter_demo_rows(n, seed):
+            yield _encode(item)
+        return
+    import multiprocessing
+
+    # Each note has its own seeded Random, so splitting the rows between processes changes nothing.
+    chunk = 250
+    tasks = [(seed, start, min(start + chunk, n)) for start in range(0, n, chunk)]
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+        for encoded in pool.imap(_encode_range, tasks):
+            yield from encoded
+
+
+def write_demo(out_dir: str | Path, n: int, seed: int = 0, workers: int = 1,
+               progress_every: int = 10_000) -> dict[str, Path]:
+    """Write NOTEEVENTS.csv.gz, notes.jsonl and gold.jsonl under out_dir; returns their paths.
+
+    The files depend only on n and seed, whatever the number of worker processes.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"noteevents": out / "NOTEEVENTS.csv.gz", "notes": out / "notes.jsonl", "gold": out / "gold.jsonl"}
@@ -718,16 +762,13 @@ def write_demo(out_dir: str | Path, n: int, seed: int = 0, progress_every: int =
             open(paths["gold"], "w", encoding="utf-8") as gold_handle:
         writer = csv.writer(csv_handle, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         writer.writerow(NOTEEVENTS_COLUMNS)
-        for count, item in enumerate(iter_demo_rows(n, seed), 1):
-            row, gold = item["row"], item["gold"]
-            writer.writerow([row[c] for c in NOTEEVENTS_COLUMNS])
-            if row["ISERROR"] == 1:
+        for count, (values, note_line, gold_line) in enumerate(_encoded_notes(n, seed, workers), 1):
+            writer.writerow(values)
+            if note_line is None:
                 errors += 1
             else:
-                notes_handle.write(json.dumps({"note_id": gold["note_id"], "person_id": gold["person_id"],
-                                               "note_date": gold["note_date"], "text": gold["text"]},
-                                              ensure_ascii=False) + "\n")
-                gold_handle.write(json.dumps(gold, ensure_ascii=False) + "\n")
+                notes_handle.write(note_line + "\n")
+                gold_handle.write(gold_line + "\n")
             if progress_every and count % progress_every == 0:
                 log.info("wrote %d of %d notes (%.0f notes/s)", count, n, count / (time.perf_counter() - started))
     log.info("wrote %d notes (%d ISERROR rows kept only in NOTEEVENTS) in %.1f s", n, errors,
