@@ -15,7 +15,7 @@ from notenlp.demo.generator import write_demo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n", 1)[1].strip() if parser.description is None else parser.description
+    parser.epilog = __doc__.split("\n\n", 1)[1].strip()
     parser.add_argument("--notes", type=int, default=200, metavar="N",
                         help="number of NOTEEVENTS rows to write, ISERROR rows included (default 200)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")

@@ -40,7 +40,6 @@ ABBREVIATION_RATE = 0.45  # share of mentions using a variant term rather than t
 
 FLAG_NAMES = {"neg": "negated", "pos": "possible", "hyp": "hypothetical", "cond": "conditional",
               "hist": "historical", "fam": "family"}
-ASSERTION_ORDER = ("negated", "possible", "hypothetical", "conditional", "historical", "family")
 MED_ATTRIBUTES = {"STRENGTH": ("STRENGTH", "has_strength"), "DOSE": ("DOSE", "has_dose"),
                   "ROUTE": ("ROUTE", "has_route"), "FREQ": ("FREQUENCY", "has_frequency"),
                   "DUR": ("DURATION", "has_duration"), "FORM": ("FORM", "has_form")}
@@ -107,6 +106,9 @@ class Template:
 
     def kinds(self) -> set[str]:
         return {p.kind for p in self.parts if isinstance(p, Slot)}
+
+
+_MED_LINE_PARTS = (Slot("MED", (), ""),)
 
 
 def parse_template(spec: str | dict[str, Any]) -> Template:
@@ -296,14 +298,15 @@ class _NoteState:
 
     def add_entity(self, text: str, label: str, concept: ConceptRef, flags: tuple[str, ...] = ()) -> int:
         entity_id = len(self.entities)
-        entity = {"id": entity_id, "start": self.pos, "end": self.pos + len(text), "text": text, "label": label,
-                  "section": self.section}
-        for flag in ASSERTION_ORDER:
-            entity[flag] = flag in flags
-        entity.update(concept_id=concept.concept_id, source_concept_id=concept.concept_id,
-                      vocabulary_id=concept.vocabulary_id, concept_code=concept.concept_code)
-        self.entities.append(entity)
-        self.add(text)
+        self.entities.append({
+            "id": entity_id, "start": self.pos, "end": self.pos + len(text), "text": text, "label": label,
+            "section": self.section, "negated": "negated" in flags, "possible": "possible" in flags,
+            "hypothetical": "hypothetical" in flags, "conditional": "conditional" in flags,
+            "historical": "historical" in flags, "family": "family" in flags, "concept_id": concept.concept_id,
+            "source_concept_id": concept.concept_id, "vocabulary_id": concept.vocabulary_id,
+            "concept_code": concept.concept_code})
+        self.parts.append(text)
+        self.pos += len(text)
         return entity_id
 
 
@@ -324,6 +327,9 @@ class NoteWriter:
             "LIC": lambda s: (s.ids["LIC"], "ID.LICENSE"), "DEV": lambda s: (s.ids["DEV"], "ID.DEVICE"),
             "HPID": lambda s: (s.ids["HPID"], "ID.HEALTHPLAN"), "JOB": lambda s: (str(s.rng.randint(10000, 99999)), "ID.JOB"),
             "CLIP": lambda s: (str(s.rng.randint(1000000, 9999999)), "ID.CLIP"),
+            "PLATE": lambda s: (f"{s.rng.choice(('NJ', 'MA', 'NY'))} {s.rng.randint(1, 9)}"
+                                f"{''.join(s.rng.choices('ABCDEFGHJKLMNPRSTUVWXYZ', k=2))}-{s.rng.randint(100, 999)}",
+                                "ID.VEHICLE"),
             "PHONE": lambda s: (self._phone_number(s.rng), "PHONE"),
             "FAX": lambda s: (self._phone_number(s.rng), "PHONE.FAX"),
             "EMAIL": self._email, "URL": self._url, "IP": self._ip,
@@ -593,7 +599,7 @@ class NoteWriter:
                     s.add("\n")
             if style == "list" and bullet:
                 s.add(f"{i + 1}. " if bullet == "1. " else bullet)
-            if template.parts == (Slot("MED", (), ""),):
+            if template.parts == _MED_LINE_PARTS:
                 self._write_med_line(s, i + 1)
             else:
                 self._write_template(s, template, capitalize_first=style != "list" or rng.random() < 0.5)
