@@ -1,0 +1,1 @@
+"""Synthetic MIMIC-style clinical notes with exact gold annotations (``notenlp demo-data``)."""
