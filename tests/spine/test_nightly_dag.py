@@ -45,7 +45,7 @@ def night(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("nightly")
     paths = write_demo(home / "demo", N_NOTES, 11)
-    csv = Path(paths["csv"]) if "csv" in paths else home / "demo" / "NOTEEVENTS.csv.gz"
+    csv = Path(paths["noteevents"])
     gold = [json.loads(line) for line in (home / "demo" / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
     first = run_dag(home, "2026-11-01", csv)
     con = duckdb.connect(str(home / "warehouse" / "notenlp.duckdb"), read_only=True)
