@@ -1,0 +1,436 @@
+"""Hybrid PHI detection (placeholders, patterns, cue rules, lexicons, token model) and replacement."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from notenlp.deid.features import TOKEN_RE, token_features, word_key
+from notenlp.deid.model import DEFAULT_MODEL, load_model
+from notenlp.deid.resources import load_context, load_lexicons, load_patterns
+from notenlp.deid.surrogates import Surrogates
+from notenlp.doc import Doc, PhiSpan
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_RE = re.compile(r"\[\*\*(.*?)\*\*\]|(?<!_)_{3,}(?!_)", re.DOTALL)
+_DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
+_FRACTION_DENOMINATORS = {"2", "3", "4", "5"}
+# Detector precedence when spans overlap: lower wins.
+_PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
+_SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
+
+
+@dataclass
+class DeidResult:
+    text: str
+    phi: list[PhiSpan] = field(default_factory=list)  # offsets into the input text
+    replacements: list[str] = field(default_factory=list)  # written for each phi span, same order
+    date_shift_days: int | None = None
+
+
+def _phrases(entries: list[str]) -> dict[int, frozenset[tuple[str, ...]]]:
+    """Cue phrases grouped by token count, as token tuples."""
+    by_len: dict[int, set[tuple[str, ...]]] = {}
+    for entry in entries:
+        words = tuple(word_key(m.group()) for m in TOKEN_RE.finditer(entry))
+        by_len.setdefault(len(words), set()).add(words)
+    return {n: frozenset(v) for n, v in by_len.items()}
+
+
+class Deidentifier:
+    """Finds PHI and writes surrogates (``mode="surrogate"``) or type tags (``mode="tag"``).
+
+    ``secret_hex`` (or ``secret_file``) keys the surrogates and the per-person date shift; without
+    either, a random per-process key is used, so surrogates are then consistent only within one process.
+    """
+
+    def __init__(self, *, mode: str = "surrogate", secret_hex: str | None = None, secret_file: str | None = None,
+                 model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5, detect_times: bool = False,
+                 patterns: str = "deid/patterns.json", context: str = "deid/context.json",
+                 lexicons: str = "deid"):
+        if mode not in ("surrogate", "tag"):
+            raise ValueError("mode must be 'surrogate' or 'tag'")
+        self.mode = mode
+        if secret_hex is None and secret_file:
+            secret_hex = Path(secret_file).read_text(encoding="utf-8").strip()
+        if secret_hex is None:
+            secret_hex = os.urandom(32).hex()
+            if mode == "surrogate":
+                log.warning("no de-identification secret given: surrogates are consistent only within this process")
+        self._secret = bytes.fromhex(secret_hex)
+        self.lex = load_lexicons(lexicons)
+        self.patterns = load_patterns(patterns, frozenset({"times"} if detect_times else set()))
+        ctx = load_context(context)
+        self.model = load_model(model) if model else None
+        self.model_threshold = model_threshold
+        self.titles = frozenset(ctx["name_titles"])
+        self.credential_titles = frozenset(ctx["credential_titles"])
+        self.credentials = frozenset(word_key(c) for c in ctx["name_suffix_credentials"])
+        self.name_cues = _phrases(ctx["name_cues"])
+        self.weak_name_cues = _phrases(ctx["weak_name_cues"])
+        self.strong_location_cues = _phrases(ctx["strong_location_cues"])
+        self.location_cues = frozenset(c for c in ctx["location_cues"] if " " not in c)
+        self.location_heads = _phrases(ctx["location_heads"] + ctx["organization_heads"])
+        self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
+        self.medical_heads = frozenset(ctx["medical_heads"])
+        self.placeholder_types = [(k, v) for k, v in ctx["placeholder_types"]]
+        self.feature_cues = {
+            "titles": self.titles | self.credential_titles,
+            "name_cues": frozenset(p[-1] for ps in self.name_cues.values() for p in ps),
+            "location_cues": self.location_cues,
+            "credentials": self.credentials,
+            "medical_heads": self.medical_heads,
+            "location_heads": frozenset(p[0] for ps in self.location_heads.values() for p in ps),
+        }
+        self.surrogates = Surrogates(self._secret, self.lex, frozenset(
+            w for ps in self.location_heads.values() for p in ps for w in p) | {"st", "saint", "of", "the"})
+
+    # ------------------------------------------------------------------ detection
+    def detect(self, text: str, note_date: str | None = None) -> list[PhiSpan]:
+        candidates = self._placeholders(text)
+        candidates += self._patterns(text)
+        candidates += self._names_and_places(text)
+        return _resolve(candidates)
+
+    def _placeholders(self, text: str) -> list[PhiSpan]:
+        spans = []
+        for m in PLACEHOLDER_RE.finditer(text):
+            content = m.group(1)
+            phi_type = self._placeholder_type(content) if content is not None else self._blank_type(text, m.start())
+            spans.append(PhiSpan(m.start(), m.end(), phi_type, f"{phi_type}.PLACEHOLDER", "placeholder"))
+        return spans
+
+    def _placeholder_type(self, content: str) -> str:
+        stripped = content.strip()
+        if _DATE_CONTENT_RE.fullmatch(stripped) or re.fullmatch(r"(?:19|20|21)\d\d", stripped):
+            return "DATE"
+        lower = stripped.lower()
+        for keyword, phi_type in self.placeholder_types:
+            if keyword in lower:
+                return phi_type
+        if re.fullmatch(r"[\d\s-]+", stripped):
+            return "ID"
+        return "NAME"
+
+    def _blank_type(self, text: str, start: int) -> str:
+        """Type of a MIMIC-IV ``___`` from the words just before it."""
+        before = text[max(0, start - 30):start].lower()
+        words = re.findall(r"[a-z#]+", before)
+        last = words[-1] if words else ""
+        if re.search(r"(date|admission|discharge|birth|on|dob)\s*:?\s*$", before):
+            return "DATE"
+        if re.search(r"(unit no|mrn|record|#|number|no\.)\s*:?\s*$", before):
+            return "ID"
+        if re.search(r"(phone|tel|fax|pager|call)\s*:?\s*$", before):
+            return "PHONE"
+        if last in ("age", "aged") or re.match(r"\s*(?:-|\s)?(?:y/?o|year)", text[start + 3:start + 12].lower()):
+            return "AGE"
+        if last in ("at", "in", "to", "from", "hospital"):
+            return "LOCATION"
+        return "NAME"
+
+    def _patterns(self, text: str) -> list[PhiSpan]:
+        spans = []
+        groups = self.patterns.groups
+        for m in self.patterns.regex.finditer(text):
+            name = m.lastgroup
+            phi_type, subtype, span_group = groups[name]
+            start, end = m.span(span_group) if span_group else m.span()
+            if start < 0:
+                continue
+            if subtype == "DATE.MD" and not self._is_month_day(text, start, end):
+                continue
+            spans.append(PhiSpan(start, end, phi_type, subtype, "pattern"))
+        return spans
+
+    def _is_month_day(self, text: str, start: int, end: int) -> bool:
+        """Tell "3/4" (a date) from "5/5 strength" and "1/2 tab" (fractions, scores)."""
+        month, day = text[start:end].split("/")
+        after = text[end:end + 12].lower()
+        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b)", after):
+            return False
+        if day in _FRACTION_DENOMINATORS or day.lstrip("0") in _FRACTION_DENOMINATORS:
+            if int(month) <= int(day):
+                before = re.findall(r"[a-z/]+", text[max(0, start - 20):start].lower())
+                return bool(before) and before[-1] in {"on", "since", "from", "until", "till", "dated", "date", "by",
+                                                        "thru", "through", "before", "after", "dos", "admitted",
+                                                        "discharged", "seen", "last", "next", "starting", "started"}
+        return True
+
+    def _names_and_places(self, text: str) -> list[PhiSpan]:
+        tokens = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
+        words = [t[2] for t in tokens]
+        keys = [word_key(w) for w in words]
+        n = len(tokens)
+        lex = self.lex
+        spans: list[PhiSpan] = []
+        taken = [False] * n
+
+        def is_title_case(i: int) -> bool:
+            w = words[i]
+            return w[0].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3 and w.isalpha() and False)
+
+        def is_word(i: int) -> bool:
+            return 0 <= i < n and words[i][0].isalpha()
+
+        def is_cap(i: int) -> bool:
+            return is_word(i) and words[i][0].isupper()
+
+        def followed_by_medical_head(i: int) -> bool:
+            j = i + 1
+            if j < n and words[j] in ("'", "\u2019"):
+                j += 1
+            return j < n and keys[j] in self.medical_heads
+
+        def name_ok(i: int) -> bool:
+            return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
+
+        def add(i: int, j: int, phi_type: str, subtype: str, source: str, score: float = 1.0) -> None:
+            spans.append(PhiSpan(tokens[i][0], tokens[j][1], phi_type, subtype, source, score))
+            for k in range(i, j + 1):
+                taken[k] = True
+
+        def name_run(i: int, limit: int = 3, strong: bool = False) -> int:
+            """Last index of a run of name tokens starting at i (initials like "J." included), or -1."""
+            last, count, j = -1, 0, i
+            while j < n and count < limit:
+                if not is_cap(j) or followed_by_medical_head(j):
+                    break
+                if not strong and lex.is_common_word(keys[j]) and len(words[j]) > 1:
+                    break
+                last, count = j, count + 1
+                if len(words[j]) == 1 and j + 1 < n and words[j + 1] == ".":
+                    j += 2
+                else:
+                    j += 1
+            return last
+
+        def cue_at(i: int, phrases: dict[int, frozenset[tuple[str, ...]]]) -> int:
+            """Index just after a cue phrase ending at token i - 1, or -1."""
+            for length, options in phrases.items():
+                if i - length >= 0 and tuple(keys[i - length:i]) in options:
+                    return i
+            return -1
+
+        i = 0
+        while i < n:
+            if not is_word(i) or taken[i]:
+                i += 1
+                continue
+            key = keys[i]
+            j = i + 1 + (1 if i + 1 < n and words[i + 1] == "." else 0)
+            # Honorific: "Dr. Foley" is a person even though Foley is also a catheter.
+            if key in self.titles and is_cap(j) and (words[i][0].isupper()):
+                end = name_run(j, strong=True)
+                if end >= 0:
+                    add(j, end, "NAME", "NAME.TITLED", "rule")
+                    taken[i] = True
+                    i = end + 1
+                    continue
+            if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j):
+                end = name_run(j)
+                if end >= 0:
+                    add(j, end, "NAME", "NAME.STAFF", "rule")
+                    taken[i] = True
+                    i = end + 1
+                    continue
+            i += 1
+        for i in range(n):
+            if taken[i] or not is_word(i):
+                continue
+            # Credential after a name: "J. Smith, RN"
+            if keys[i] in self.credentials and words[i].isupper() or keys[i] in ("m.d", "phd"):
+                j = i - 1
+                if j >= 0 and words[j] == ",":
+                    j -= 1
+                end, start = j, -1
+                while j >= 0 and j > end - 3 and (name_ok(j) or (is_cap(j) and len(words[j]) == 1) or words[j] == "."):
+                    if words[j] != ".":
+                        start = j
+                    j -= 1
+                if start >= 0 and not any(taken[start:end + 1]) and any(
+                        keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1)):
+                    add(start, end, "NAME", "NAME.STAFF", "rule")
+        self._facilities(words, keys, taken, is_cap, add)
+        self._places(tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at)
+        for i in range(n):
+            if taken[i] or not is_word(i):
+                continue
+            j = i
+            while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
+                j -= 1
+            strong = cue_at(j, self.name_cues) >= 0
+            weak = not strong and cue_at(j, self.weak_name_cues) >= 0
+            if not (strong or weak):
+                continue
+            word_ok = name_ok(i) or (strong and words[i].islower() and keys[i] in lex.first_names
+                                     and not lex.is_common_word(keys[i]))
+            in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names
+            if word_ok and (strong or in_lexicon):
+                end = name_run(i) if is_cap(i) else i
+                add(i, max(end, i), "NAME", "NAME.CUED", "rule")
+        model_candidates = []
+        for i in range(n):
+            if taken[i] or not is_cap(i) or not is_title_case(i):
+                continue
+            key = keys[i]
+            if followed_by_medical_head(i) or key in lex.eponyms:
+                continue
+            common = lex.is_common_word(key)
+            sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
+            if not common and key in lex.first_names:
+                end = i
+                if i + 1 < n and is_cap(i + 1) and not taken[i + 1] and (
+                        keys[i + 1] in lex.last_names or name_ok(i + 1)):
+                    end = i + 1
+                add(i, end, "NAME", "NAME.LEXICON", "lexicon")
+            elif not common and key in lex.last_names and not sentence_start:
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+            elif not common or (key in lex.first_names or key in lex.last_names) and not key in lex.stop_words:
+                model_candidates.append(i)
+        if self.model is not None and model_candidates:
+            feats = [token_features(words, keys, i, lex, self.feature_cues) for i in model_candidates]
+            probs = self.model.probabilities(feats)
+            for i, row in zip(model_candidates, probs):
+                best = int(row[1:].argmax()) + 1
+                if row[best] >= self.model_threshold and not taken[i]:
+                    label = self.model.labels[best]
+                    add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
+        return spans
+
+    def _facilities(self, words, keys, taken, is_cap, add) -> None:
+        """"Beth Israel Deaconess Medical Center", "Acme Corp": a capitalised run ending in a place head."""
+        n = len(words)
+        head_lengths = sorted(self.location_heads, reverse=True)
+        for i in range(n):
+            if taken[i] or not is_cap(i):
+                continue
+            for length in head_lengths:
+                if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
+                    start = i
+                    while start - 1 >= 0 and (is_cap(start - 1) or words[start - 1] in (".", "&")
+                                              or keys[start - 1] == "of" and is_cap(start - 2)) \
+                            and not taken[start - 1] and i - start < 5:
+                        start -= 1
+                    while start < i and not is_cap(start):
+                        start += 1
+                    if start < i and any(not self.lex.is_common_word(keys[k]) for k in range(start, i)
+                                         if words[k][0].isalpha()):
+                        org = keys[i] in self.organization_heads
+                        add(start, i + length - 1, "LOCATION",
+                            "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
+                    break
+
+    def _places(self, tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at) -> None:
+        lex = self.lex
+        n = len(tokens)
+        max_len = min(lex.max_place_tokens, 4)
+        for i in range(n):
+            if taken[i] or not is_cap(i):
+                continue
+            strong = cue_at(i, self.strong_location_cues) >= 0
+            weak = i > 0 and keys[i - 1] in self.location_cues
+            matched = 0
+            for length in range(max_len, 0, -1):
+                if i + length > n or not all(is_cap(k) or keys[k] in ("of", "de", "la") for k in range(i, i + length)):
+                    continue
+                phrase = " ".join(keys[i:i + length])
+                if phrase in lex.cities or phrase in lex.states or phrase in lex.countries:
+                    if length > 1 or not lex.is_common_word(phrase):
+                        matched = length
+                        break
+            if matched:
+                single_name = matched == 1 and (keys[i] in lex.first_names or keys[i] in lex.last_names)
+                if not single_name or strong or weak:
+                    add(i, i + matched - 1, "LOCATION", "LOCATION.CITY", "lexicon")
+                continue
+            if strong and name_ok(i):
+                end = i
+                while end + 1 < n and end - i < 2 and name_ok(end + 1):
+                    end += 1
+                add(i, end, "LOCATION", "LOCATION.CUED", "rule")
+
+    # ------------------------------------------------------------------ replacement
+    def person_key(self, doc: Doc) -> str:
+        return f"person:{doc.person_id}" if doc.person_id is not None else f"note:{doc.note_id}"
+
+    def deidentify(self, doc: Doc) -> DeidResult:
+        text = doc.text
+        phi = self.detect(text, doc.note_date)
+        person = self.person_key(doc)
+        shift = self.surrogates.date_shift_days(person) if self.mode == "surrogate" else None
+        reference = _reference_date(doc.note_date)
+        pieces, replacements, cursor = [], [], 0
+        for span in phi:
+            original = text[span.start:span.end]
+            replacement = f"[{span.type}]" if self.mode == "tag" else self._surrogate(
+                person, span, original, shift, reference)
+            pieces.append(text[cursor:span.start])
+            pieces.append(replacement)
+            replacements.append(replacement)
+            cursor = span.end
+        pieces.append(text[cursor:])
+        return DeidResult("".join(pieces), phi, replacements, shift)
+
+    def _surrogate(self, person: str, span: PhiSpan, original: str, shift: int, reference: date) -> str:
+        s = self.surrogates
+        if span.source == "placeholder":
+            original = _placeholder_content(original)
+            if span.type == "DATE" and _DATE_CONTENT_RE.fullmatch(original):
+                subtype = "DATE.YMD" if re.match(r"\d{4}", original) else "DATE.MD" if original.count("-") + original.count("/") == 1 else "DATE.MDY"
+                return s.date(person, original.replace("-", "/") if subtype != "DATE.YMD" else original, subtype, shift, reference)
+            if span.type == "DATE":
+                return s.date(person, reference.isoformat(), "DATE.YMD", shift, reference)
+            if span.type in ("ID", "PHONE", "AGE"):
+                original = {"ID": "1234567", "PHONE": "617-555-0100", "AGE": "90"}[span.type] if not any(
+                    ch.isdigit() for ch in original) else original
+            elif span.type == "NAME":
+                return s.placeholder_name(person, original)
+        if span.type == "NAME":
+            return s.name(person, original)
+        if span.type == "DATE":
+            return s.date(person, original, span.subtype, shift, reference)
+        if span.type == "LOCATION":
+            return s.location(person, original, span.subtype)
+        if span.type == "PHONE":
+            return s.phone(person, original)
+        if span.type == "EMAIL":
+            return s.email(person, original)
+        if span.type == "URL":
+            return s.url(person, original)
+        if span.type == "IP":
+            return s.ip(person, original)
+        if span.type == "AGE":
+            return s.age(original)
+        return s.identifier(person, original, span.subtype)
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.phi = self.detect(doc.text, doc.note_date)
+        return doc
+
+
+def _placeholder_content(text: str) -> str:
+    return text[3:-3].strip() if text.startswith("[**") else text
+
+
+def _reference_date(note_date: str | None) -> date:
+    if note_date:
+        try:
+            return date.fromisoformat(str(note_date)[:10])
+        except ValueError:
+            pass
+    return date(2000, 1, 1)
+
+
+def _resolve(candidates: list[PhiSpan]) -> list[PhiSpan]:
+    """Keep non-overlapping spans, preferring the more reliable detector, then the longer span."""
+    chosen: list[PhiSpan] = []
+    for span in sorted(candidates, key=lambda s: (_PRIORITY.get(s.source, 9), s.start - s.end, s.start)):
+        if all(span.end <= c.start or span.start >= c.end for c in chosen):
+            chosen.append(span)
+    return sorted(chosen, key=lambda s: s.start)

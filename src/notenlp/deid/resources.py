@@ -1,0 +1,102 @@
+"""The de-identifier's data: lexicons, cue lists and PHI patterns, loaded once per process."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from notenlp.resources import resource_path
+
+
+def _words(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@dataclass(frozen=True)
+class Lexicons:
+    first_names: frozenset[str]
+    last_names: frozenset[str]
+    first_name_list: tuple[str, ...]  # frequency order: surrogates draw from it
+    last_name_list: tuple[str, ...]
+    cities: frozenset[str]
+    city_list: tuple[str, ...]
+    states: frozenset[str]
+    countries: frozenset[str]
+    medical_words: frozenset[str]
+    eponyms: frozenset[str]
+    clinical_words: frozenset[str]
+    stop_words: frozenset[str]
+    max_place_tokens: int
+
+    def is_common_word(self, lower: str) -> bool:
+        """A word that is not a name or a place by lexicon alone."""
+        return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
+                or lower in self.eponyms)
+
+
+@lru_cache(maxsize=4)
+def load_lexicons(directory: str = "deid") -> Lexicons:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    root = resource_path(directory)
+    lex = root / "lexicons"
+    first = _words(lex / "first_names.txt")
+    last = _words(lex / "last_names.txt")
+    cities = _words(lex / "cities.txt")
+    states = _words(lex / "states.txt")
+    countries = _words(lex / "countries.txt")
+    places = cities + states + countries
+    return Lexicons(
+        first_names=frozenset(first),
+        last_names=frozenset(last),
+        first_name_list=tuple(first[:2000]),
+        last_name_list=tuple(last[:5000]),
+        cities=frozenset(cities),
+        city_list=tuple(c for c in cities[:3000] if c.isascii() and " " not in c.strip() or c.count(" ") == 1),
+        states=frozenset(states),
+        countries=frozenset(countries),
+        medical_words=frozenset(_words(lex / "medical_words.txt")),
+        eponyms=frozenset(_words(root / "eponyms.txt")),
+        clinical_words=frozenset(_words(root / "clinical_words.txt")),
+        stop_words=frozenset(w.lower() for w in STOP_WORDS),
+        max_place_tokens=max(len(p.split()) for p in places),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_context(name: str = "deid/context.json") -> dict:
+    return json.loads(resource_path(*name.split("/")).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class PatternSet:
+    regex: re.Pattern[str]
+    groups: dict[str, tuple[str, str, str | None]]  # group name -> (type, subtype, span group name)
+
+
+def expand_macros(regex: str, macros: dict[str, str]) -> str:
+    for key, value in macros.items():
+        regex = regex.replace("{" + key + "}", value)
+    return regex
+
+
+@lru_cache(maxsize=8)
+def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = frozenset()) -> PatternSet:
+    """Compile every enabled pattern into one alternation; each alternative is a named group."""
+    spec = json.loads(resource_path(*name.split("/")).read_text(encoding="utf-8"))
+    parts, groups = [], {}
+    for i, pattern in enumerate(spec["patterns"]):
+        if pattern.get("optional") and pattern["optional"] not in options:
+            continue
+        body = expand_macros(pattern["regex"], spec.get("macros", {}))
+        # Group names must be unique across the alternation: prefix each pattern's own groups.
+        body = re.sub(r"\(\?P<(\w+)>", lambda m: f"(?P<g{i}_{m.group(1)}>", body)
+        body = re.sub(r"\(\?P=(\w+)\)", lambda m: f"(?P=g{i}_{m.group(1)})", body)
+        span_group = f"g{i}_span" if "(?P<span>" in pattern["regex"] else None
+        groups[f"g{i}"] = (pattern["type"], pattern["subtype"], span_group)
+        parts.append(f"(?P<g{i}>{body})")
+    return PatternSet(re.compile("|".join(parts), re.IGNORECASE), groups)
