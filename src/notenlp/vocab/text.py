@@ -61,6 +61,10 @@ def name_variants(name: str, strip_suffixes: tuple[str, ...] = ()) -> list[str]:
     base = _PARENTHETICAL.sub("", name).strip()
     if base and base != name:
         variants.append(base)
+    if "[" in name:  # LOINC: the component before the [property] is how notes name the test
+        component = name.split("[", 1)[0].strip()
+        if component:
+            variants.append(component)
     for suffix in strip_suffixes:
         if base.lower().endswith(" " + suffix):
             variants.append(base[: -len(suffix) - 1])
