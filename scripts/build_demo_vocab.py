@@ -1,0 +1,97 @@
+"""Write the shipped demo vocabulary (Athena format) from the Synthea27Nj OMOP CDM 5.4 zip.
+
+Reads ``omop/Synthea27Nj_5.4.zip`` (OHDSI/EunomiaDatasets, Apache-2.0; vocabulary terms under
+their owners' terms) from the public corpora folder and writes gzipped, tab-separated files
+in Athena's column order with ``YYYYMMDD`` dates to ``src/notenlp/resources/demo_vocab/``:
+every CONCEPT row, the CONCEPT_RELATIONSHIP rows of ``KEPT_RELATIONSHIPS`` whose two concepts
+are both in CONCEPT, and the other vocabulary tables as the zip has them (several are empty
+there, so their files hold only the header).
+
+Usage: ``python scripts/build_demo_vocab.py [--zip PATH] [--out DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from notenlp.corpora import MISSING_MESSAGE, corpus_path  # noqa: E402
+from notenlp.vocab.loader import ATHENA_TABLES, ddl_tables  # noqa: E402
+
+KEPT_RELATIONSHIPS = (
+    "Maps to", "Mapped from", "Is a", "Subsumes", "Concept replaced by", "Concept replaces",
+    "Has ingredient", "RxNorm has ing", "RxNorm ing of", "Ingredient of", "Has dose form", "RxNorm has dose form",
+    "Has tradename", "Tradename of", "Maps to value", "Value mapped from",
+)
+
+
+def write_table(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]], source: Path,
+                out: Path, where: str = "") -> int:
+    select = []
+    for name, ctype in columns:
+        if ctype == "date":
+            select.append(f"strftime(CAST({name} AS DATE), '%Y%m%d')")
+        elif ctype == "double":
+            select.append(f"CAST({name} AS DOUBLE)")
+        else:
+            select.append(f"CAST({name} AS VARCHAR)")
+    rows = con.execute(
+        f"SELECT {', '.join(select)} FROM read_csv(?, header=true, all_varchar=true) {where} ORDER BY 1, 2",
+        [str(source)],
+    ).fetchall()
+    with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
+        handle.write("\t".join(name for name, _ in columns) + "\n")
+        for row in rows:
+            handle.write("\t".join("" if value is None else _clean(value) for value in row) + "\n")
+    return len(rows)
+
+
+def _clean(value: object) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--zip", type=Path, default=None, help="Synthea27Nj_5.4.zip (default: from the corpora folder)")
+    parser.add_argument("--out", type=Path, default=REPO / "src" / "notenlp" / "resources" / "demo_vocab")
+    args = parser.parse_args(argv)
+    source_zip = args.zip or corpus_path("omop", "Synthea27Nj_5.4.zip")
+    if source_zip is None:
+        print(MISSING_MESSAGE, file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    schema = ddl_tables()
+    con = duckdb.connect()
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(source_zip) as archive:
+        for table in ATHENA_TABLES:
+            member = f"{table.upper()}.csv"
+            archive.extract(member, tmp)
+        concept = Path(tmp) / "CONCEPT.csv"
+        kept = ", ".join(f"'{r}'" for r in KEPT_RELATIONSHIPS)
+        where = {
+            "concept_relationship": (
+                f"WHERE relationship_id IN ({kept}) "
+                f"AND concept_id_1 IN (SELECT concept_id FROM read_csv('{concept}', header=true, all_varchar=true)) "
+                f"AND concept_id_2 IN (SELECT concept_id FROM read_csv('{concept}', header=true, all_varchar=true))"
+            ),
+        }
+        for table in ATHENA_TABLES:
+            out = args.out / f"{table.upper()}.csv.gz"
+            count = write_table(con, table, schema[table], Path(tmp) / f"{table.upper()}.csv", out,
+                                where.get(table, ""))
+            print(f"{table:22s} {count:8d} rows  {out.stat().st_size:9d} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

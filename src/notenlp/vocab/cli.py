@@ -1,0 +1,103 @@
+"""``notenlp vocab load|compile|info``: OMOP vocabularies into the warehouse, and the dictionary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from notenlp.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB warehouse (default: Settings().warehouse)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load = sub.add_parser("load", help="load an Athena download (or the shipped demo vocabulary) into the warehouse",
+                          description="Load the vocabulary tables (replacing them) and print rows per table.")
+    load.add_argument("--athena", type=Path, default=None,
+                      help="folder of an Athena download (CONCEPT.csv, ...); default: the shipped demo vocabulary")
+    load.add_argument("--no-icd10cm", action="store_true",
+                      help="with the demo vocabulary, leave out ICD-10-CM from the simple-icd-10-cm package")
+    compile_ = sub.add_parser("compile", help="compile the normalization dictionary from the warehouse vocabulary",
+                              description="Compile the dictionary artifact and log it to MLflow.")
+    compile_.add_argument("--out", type=Path, default=None,
+                          help="artifact path (default: <home>/artifacts/vocab/dictionary.parquet)")
+    compile_.add_argument("--no-mlflow", action="store_true", help="do not log the artifact to MLflow")
+    info = sub.add_parser("info", help="rows per vocabulary table and concepts per vocabulary in the warehouse")
+    info.add_argument("--top", type=int, default=20, help="vocabularies to list")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(warehouse=args.warehouse)
+    warehouse = Path(settings.warehouse)
+    if args.action == "load":
+        return _load(args, warehouse)
+    if args.action == "compile":
+        return _compile(args, settings, warehouse)
+    return _info(args, warehouse)
+
+
+def _load(args: argparse.Namespace, warehouse: Path) -> int:
+    from notenlp.vocab import loader
+
+    if args.athena:
+        counts = loader.load_athena(warehouse, args.athena)
+    else:
+        counts = loader.load_demo(warehouse, icd10cm=not args.no_icd10cm)
+    print(f"vocabulary loaded into {warehouse}")
+    for table, count in counts.items():
+        print(f"  {table:24s} {count:>12,d}")
+    return 0
+
+
+def _compile(args: argparse.Namespace, settings: Settings, warehouse: Path) -> int:
+    from notenlp.vocab import loader
+    from notenlp.vocab.dictionary import compile_dictionary
+
+    if not loader.has_vocabulary(warehouse):
+        print(f"no vocabulary in {warehouse}: run `notenlp vocab load` first")
+        return 1
+    out = args.out or Path(settings.home) / "artifacts" / "vocab" / "dictionary.parquet"
+    stats = compile_dictionary(warehouse, out)
+    print(f"dictionary written to {out}")
+    for name, value in stats.items():
+        print(f"  {name:12s} {value:>12,d}")
+    if not args.no_mlflow:
+        _log_artifact(settings, out, stats)
+    return 0
+
+
+def _log_artifact(settings: Settings, path: Path, stats: dict[str, int]) -> None:
+    from notenlp.tracking import configure_mlflow, ensure_experiment
+
+    mlflow = configure_mlflow(settings)
+    experiment_id = ensure_experiment("vocab-dictionary", settings)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="compile") as run:
+        mlflow.log_params({"warehouse": str(settings.warehouse), "artifact": path.name})
+        mlflow.log_metrics({k: float(v) for k, v in stats.items()})
+        mlflow.log_artifact(str(path), artifact_path="dictionary")
+        print(f"  logged to MLflow run {run.info.run_id} (experiment vocab-dictionary)")
+
+
+def _info(args: argparse.Namespace, warehouse: Path) -> int:
+    import duckdb
+
+    from notenlp.vocab.loader import ATHENA_TABLES, has_vocabulary
+
+    if not has_vocabulary(warehouse):
+        print(f"no vocabulary in {warehouse}")
+        return 1
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for table in ATHENA_TABLES:
+            print(f"  {table:24s} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>12,d}")
+        rows = con.execute("SELECT vocabulary_id, count(*) AS n, count(*) FILTER (standard_concept = 'S') AS standard "
+                           "FROM concept GROUP BY 1 ORDER BY n DESC LIMIT ?", [args.top]).fetchall()
+        print("  vocabulary_id            concepts     standard")
+        for vocabulary_id, n, standard in rows:
+            print(f"  {vocabulary_id:20s} {n:>12,d} {standard:>12,d}")
+    finally:
+        con.close()
+    return 0

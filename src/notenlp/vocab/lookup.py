@@ -1,0 +1,195 @@
+"""Finding the compiled dictionary, and choosing one concept among a key's candidates.
+
+Both the matcher and the normalizer resolve through ``Lookup``: drug strength/form after a
+drug name picks the RxNorm product; abbreviations pick a sense by nearby words and section;
+the label decides which domains are allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from notenlp.doc import Doc
+from notenlp.resources import resource_path
+from notenlp.vocab import drugs, loader
+from notenlp.vocab.dictionary import Candidate, Dictionary, compile_dictionary
+
+log = logging.getLogger(__name__)
+
+SCORES = {"name": 1.0, "synonym": 1.0, "lay": 0.95, "abbreviation": 0.95, "variant": 0.95, "abbreviated": 0.9,
+          "brand": 0.9, "ingredient": 0.9, "strength": 1.0}
+AMBIGUOUS_PRODUCT_SCORE = 0.75  # an ingredient written alone when only its products are in the vocabulary
+
+
+@dataclass(frozen=True)
+class Labels:
+    domains: dict[str, str]
+    observation_classes: dict[str, str]
+    short_token_max: int
+
+    def label(self, candidate: Candidate) -> str | None:
+        if candidate.domain_id == "Observation":
+            return self.observation_classes.get(candidate.concept_class_id)
+        return self.domains.get(candidate.domain_id)
+
+
+@lru_cache(maxsize=1)
+def labels() -> Labels:
+    raw = json.loads(resource_path("vocab", "labels.json").read_text(encoding="utf-8"))
+    return Labels(raw["domains"], raw["observation_classes"], int(raw["short_token_max"]))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NOTENLP_CACHE") or Path.home() / ".cache" / "notenlp") / "vocab"
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.stat().st_size < 50_000_000 else str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:16]
+
+
+def _compiler_inputs() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    return [*resource_path("vocab").glob("*.json"), here / "dictionary.py", here / "text.py", here / "drugs.py"]
+
+
+def demo_dictionary_path() -> Path:
+    """The dictionary of the shipped demo vocabulary (+ ICD-10-CM), compiled once into the cache."""
+    inputs = [*loader.DEMO_VOCAB_DIR.glob("*.csv.gz"), *_compiler_inputs()]
+    out = cache_dir() / f"demo-dictionary-{_fingerprint(inputs)}.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="notenlp-demo-vocab-") as tmp:
+            warehouse = Path(tmp) / "vocab.duckdb"
+            loader.load_demo(warehouse)
+            partial = Path(tmp) / out.name
+            compile_dictionary(warehouse, partial)
+            os.replace(partial, out)  # atomic: parallel workers never read a half-written file
+    return out
+
+
+def warehouse_dictionary_path(warehouse: Path) -> Path:
+    out = cache_dir() / f"warehouse-dictionary-{_fingerprint([warehouse, *_compiler_inputs()])}.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            partial = Path(tmp) / out.name
+            compile_dictionary(warehouse, partial)
+            os.replace(partial, out)
+    return out
+
+
+def resolve_dictionary_path(dictionary: str | None) -> Path:
+    """An explicit artifact, else the warehouse's vocabulary, else the shipped demo vocabulary."""
+    if dictionary:
+        return resource_path(dictionary) if not Path(dictionary).exists() else Path(dictionary)
+    from notenlp.config import Settings
+
+    warehouse = Path(Settings.from_env().warehouse)
+    try:
+        if loader.has_vocabulary(warehouse):
+            return warehouse_dictionary_path(warehouse)
+    except Exception as exc:  # a warehouse locked by a writer: fall back rather than fail the annotator
+        log.warning("cannot read the vocabulary in the warehouse (%s); using the demo vocabulary",
+                    type(exc).__name__)
+    return demo_dictionary_path()
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> Dictionary:
+    return Dictionary.load(path)
+
+
+def load_dictionary(dictionary: str | None) -> Dictionary:
+    return _load(str(resolve_dictionary_path(dictionary)))
+
+
+@dataclass
+class Resolved:
+    candidate: Candidate
+    label: str
+    score: float
+
+
+class Lookup:
+    def __init__(self, dictionary: Dictionary, domains: tuple[str, ...]):
+        self.dictionary = dictionary
+        self.domains = frozenset(domains)
+        self.labels = labels()
+
+    def allowed(self, candidate: Candidate, allowed_domains: frozenset[str] | None = None) -> str | None:
+        """The label of a candidate if its domain may be emitted, else None."""
+        if not candidate.concept_id or candidate.domain_id not in self.domains:
+            return None
+        if allowed_domains is not None and candidate.domain_id not in allowed_domains:
+            return None
+        return self.labels.label(candidate)
+
+    def resolve_key(self, key: str, raw_after: list[str], allowed_domains: frozenset[str] | None = None,
+                    score_factor: float = 1.0) -> Resolved | None:
+        """Best candidate of a term key; a drug looks at the strength and form written after it."""
+        candidates = [c for c in self.dictionary.candidates.get(key, ()) if c.kind != "strength"]
+        candidates = [c for c in candidates if self.allowed(c, allowed_domains)]
+        if not candidates:
+            return None
+        best = candidates[0]
+        if best.domain_id == "Drug":
+            written = drugs.parse_written_strength(raw_after, 0) if raw_after else None
+            if written is not None:
+                products = [c for c in self.dictionary.candidates.get(f"{key} @ {written.strength}", ())
+                            if self.allowed(c, allowed_domains)]
+                if products:
+                    chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
+                    return Resolved(chosen, "DRUG", score_factor)
+            if best.kind == "ingredient":
+                products = [c for c in candidates if c.kind == "ingredient"]
+                chosen = max(products, key=lambda c: (drugs.form_score(c.form, frozenset()), -len(c.concept_name)))
+                score = SCORES["ingredient"] if len(products) == 1 else AMBIGUOUS_PRODUCT_SCORE
+                return Resolved(chosen, "DRUG", score * score_factor)
+        return Resolved(best, self.allowed(best, allowed_domains), SCORES.get(best.kind, 0.9) * score_factor)
+
+    def resolve_abbreviation(self, key: str, surface: str, doc: Doc | None, start: int, context: list[str],
+                             allowed_domains: frozenset[str] | None = None) -> Resolved | None:
+        senses = self.dictionary.abbreviations.get(key)
+        if not senses:
+            return None
+        rule = senses[0].rule or {}
+        if rule.get("case_sensitive", True) and " ".join(surface.split()) != rule.get("surface"):
+            if surface.replace("-", " ").split() != rule.get("surface", "").replace("-", " ").split():
+                return None
+        section = ""
+        if doc is not None:
+            found = doc.section_at(start)
+            section = found.name if found else ""
+        words = {w.lower() for w in context}
+        scored = []
+        for sense in senses:
+            sense_rule = sense.rule or {}
+            evidence = sum(1 for w in sense_rule.get("context", ()) if w in words)
+            evidence += 2 * (section in sense_rule.get("sections", ()))
+            scored.append((evidence, sense))
+        best_evidence = max(e for e, _ in scored)
+        if best_evidence > 0:
+            winners = [s for e, s in scored if e == best_evidence]
+            if len(winners) > 1:
+                return None
+            chosen = winners[0]
+        else:
+            defaults = [s for s in senses if (s.rule or {}).get("default")]
+            if not defaults:
+                return None
+            chosen = defaults[0]
+        label = self.allowed(chosen, allowed_domains)
+        if label is None:
+            return None
+        return Resolved(chosen, label, SCORES["abbreviation"])

@@ -1,0 +1,145 @@
+"""Give OMOP concepts to entities that have none yet (e.g. from the statistical NER).
+
+For an entity with label L, only concepts of the domains ``LABEL_DOMAINS[L]`` qualify, so a
+PROBLEM never becomes a drug. Steps, first hit wins: exact key (with the strength/form written
+after a drug), abbreviation (case and context rules), bag of words (any word order), spelling
+correction of each word, the longest dictionary term inside the mention, then character
+trigram similarity. Each step has a lower score; below ``min_score`` the entity keeps no concept.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+
+from notenlp.attributes import LABEL_DOMAINS
+from notenlp.doc import Doc, Entity
+from notenlp.vocab import text
+from notenlp.vocab.dictionary import DOMAINS
+from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary
+from notenlp.vocab.matcher import apply_concept
+
+log = logging.getLogger(__name__)
+
+BAG_SCORE = 0.9
+CORRECTED_SCORE = 0.85
+INNER_SCORE = 0.8  # a term inside the mention with at most INNER_FREE_WORDS words around it
+INNER_FREE_WORDS = 2
+TRIGRAM_MIN_DICE = 0.5
+SIMILARITY_WEIGHT = 0.9  # trigram matches score 0.9 x difflib ratio
+
+
+class Normalizer:
+    """``domains``: domains to normalize to; ``min_score``: keep no concept below it;
+    ``dictionary``: as for ``DictionaryMatcher``; ``overwrite``: also re-normalize entities that
+    already have a concept."""
+
+    def __init__(self, *, dictionary: str | None = None, domains: list[str] | None = None, min_score: float = 0.75,
+                 overwrite: bool = False):
+        self.lookup = Lookup(load_dictionary(dictionary), tuple(domains or DOMAINS))
+        self.min_score = min_score
+        self.overwrite = overwrite
+        self._known_tokens = {word for key in self.lookup.dictionary.candidates for word in key.split(" ")}
+
+    def __call__(self, doc: Doc) -> Doc:
+        for entity in doc.entities:
+            if entity.label not in LABEL_DOMAINS:
+                continue
+            if (entity.concept_id or entity.source_concept_id) and not self.overwrite:
+                continue
+            resolved = self.resolve(entity.text, entity.label, doc=doc, start=entity.start, end=entity.end)
+            if resolved is not None:
+                apply_concept(entity, resolved)
+        return doc
+
+    def resolve(self, mention: str, label: str, *, doc: Doc | None = None, start: int = 0,
+                end: int | None = None) -> Resolved | None:
+        """The concept of a mention, or None; ``doc`` gives the text after it and its section."""
+        allowed = frozenset(LABEL_DOMAINS.get(label, ())) & self.lookup.domains
+        if not allowed:
+            return None
+        raw = [t for t, _, _ in text.tokens_with_offsets(mention)]
+        if not raw:
+            return None
+        norms = [text.norm_token(t) for t in raw]
+        key = " ".join(norms)
+        after: list[str] = []
+        context: list[str] = []
+        if doc is not None:
+            end = start + len(mention) if end is None else end
+            after = [t for t, _, _ in text.tokens_with_offsets(doc.text[end:end + 60])]
+            context = ([t for t, _, _ in text.tokens_with_offsets(doc.text[max(0, start - 60):start])][-8:]
+                       + after[:8])
+        for step in (self._exact, self._abbreviation, self._drug_in_mention, self._bag, self._corrected,
+                     self._inner, self._similar):
+            resolved = step(key, raw, norms, after, context, allowed, doc, start)
+            if resolved is not None and resolved.label == label and resolved.score >= self.min_score:
+                return resolved
+            if resolved is not None and resolved.score >= self.min_score and label in ("PROBLEM", "TEST", "PROCEDURE"):
+                # Observation concepts carry their own label by class; the domain already agrees.
+                return resolved
+        return None
+
+    def _exact(self, key, raw, norms, after, context, allowed, doc, start):
+        return self.lookup.resolve_key(key, after, allowed)
+
+    def _abbreviation(self, key, raw, norms, after, context, allowed, doc, start):
+        return self.lookup.resolve_abbreviation(key, " ".join(raw), doc, start, context + after[:8], allowed)
+
+    def _drug_in_mention(self, key, raw, norms, after, context, allowed, doc, start):
+        """``metformin 500 mg tablet`` as one mention: the longest drug name, then its strength."""
+        if "Drug" not in allowed:
+            return None
+        for length in range(len(norms) - 1, 0, -1):
+            resolved = self.lookup.resolve_key(" ".join(norms[:length]), raw[length:] + after, allowed)
+            if resolved is not None:
+                return resolved
+        return None
+
+    def _bag(self, key, raw, norms, after, context, allowed, doc, start):
+        for candidate in self.lookup.dictionary.by_bag(text.bag(norms)):
+            label = self.lookup.allowed(candidate, allowed)
+            if label:
+                return Resolved(candidate, label, BAG_SCORE)
+        return None
+
+    def _corrected(self, key, raw, norms, after, context, allowed, doc, start):
+        fixed = []
+        for word in norms:
+            if word in self._known_tokens or len(word) < 5:
+                fixed.append(word)
+                continue
+            found = self.lookup.dictionary.correct_token(word)
+            fixed.append(found[0] if found else word)
+        if fixed == norms:
+            return None
+        resolved = self.lookup.resolve_key(" ".join(fixed), after, allowed) or \
+            self._bag(None, None, fixed, None, None, allowed, None, None)
+        if resolved is not None:
+            resolved.score = min(resolved.score, CORRECTED_SCORE)
+        return resolved
+
+    def _inner(self, key, raw, norms, after, context, allowed, doc, start):
+        best = None
+        for length in range(len(norms) - 1, 0, -1):
+            for i in range(0, len(norms) - length + 1):
+                resolved = self.lookup.resolve_key(" ".join(norms[i:i + length]), raw[i + length:] + after, allowed)
+                if resolved is not None:
+                    uncovered = len(norms) - length
+                    resolved.score *= INNER_SCORE if uncovered <= INNER_FREE_WORDS else INNER_SCORE * length / len(norms)
+                    best = resolved
+                    break
+            if best is not None:
+                return best
+        return None
+
+    def _similar(self, key, raw, norms, after, context, allowed, doc, start):
+        for dice, candidate_key in self.lookup.dictionary.trigram_search(key, set(allowed)):
+            if dice < TRIGRAM_MIN_DICE:
+                break
+            ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
+            resolved = self.lookup.resolve_key(candidate_key, after, allowed)
+            if resolved is not None:
+                resolved.score = min(resolved.score, SIMILARITY_WEIGHT * ratio)
+                return resolved
+        return None
