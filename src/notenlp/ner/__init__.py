@@ -1,0 +1,1 @@
+"""Statistical named-entity recognition: a linear-chain CRF over offset-keeping tokens."""

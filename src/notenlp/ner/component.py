@@ -1,0 +1,60 @@
+"""Pipeline component: statistical NER (``notenlp.ner.component:ModelNER``)."""
+
+from __future__ import annotations
+
+import logging
+
+from notenlp.doc import Doc, Entity
+from notenlp.ner.model import NerModel
+from notenlp.ner.tokenize import split_sentences
+from notenlp.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ner/ner_crf.zip"
+
+
+class ModelNER:
+    """Adds PROBLEM/DRUG/TEST/PROCEDURE entities found by the CRF (source "model").
+
+    Tags each of ``doc.sentences`` (the model's own splitter when there are none). On overlap
+    with an entity already there, that entity wins if it has the same label (a dictionary hit
+    carries a concept); otherwise the longer of the two is kept. Docs scored against given
+    targets (``doc.targets`` set) are left alone.
+    """
+
+    def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0):
+        path = resource_path(model_path) if model_path else resource_path(*DEFAULT_MODEL.split("/"))
+        self.model = NerModel.load(path)
+        self.labels = set(labels) if labels is not None else set(self.model.labels)
+        self.min_score = min_score
+        log.info("NER model %s loaded (labels %s)", path.name, ", ".join(sorted(self.labels)))
+
+    def __call__(self, doc: Doc) -> Doc:
+        if doc.targets is not None:
+            return doc
+        if doc.sentences:
+            spans = [(s.start, s.end) for s in doc.sentences]
+        else:
+            spans = split_sentences(doc.text)
+        mentions = self.model.predict(doc.text, spans)
+        for mention in mentions:
+            if mention.label not in self.labels or mention.score < self.min_score:
+                continue
+            entity = Entity(start=mention.start, end=mention.end, text=doc.text[mention.start:mention.end],
+                            label=mention.label, source="model", score=round(mention.score, 4),
+                            sentence=doc.sentence_at(mention.start) if doc.sentences else -1)
+            merge(doc.entities, entity)
+        return doc
+
+
+def merge(entities: list[Entity], new: Entity) -> None:
+    """Add ``new`` unless an overlapping entity has its label or is at least as long; drop
+    the overlapping entities of other labels that it outgrows."""
+    overlapping = [e for e in entities if e.start < new.end and new.start < e.end]
+    length = new.end - new.start
+    if any(e.label == new.label or e.end - e.start >= length for e in overlapping):
+        return
+    for e in overlapping:
+        entities.remove(e)
+    entities.append(new)

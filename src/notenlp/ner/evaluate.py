@@ -1,0 +1,131 @@
+"""``notenlp evaluate ner``: strict and lenient mention F1 per label, the CRF beside a dictionary baseline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from notenlp.corpora import MISSING_MESSAGE, corpora_dir
+from notenlp.doc import Doc
+from notenlp.evaluation.metrics import format_table, span_scores
+from notenlp.ner.corpora import (
+    BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade, read_demo_gold,
+    read_pubtator, split_by_document,
+)
+from notenlp.ner.model import NerModel
+from notenlp.ner.tokenize import split_sentences, tokenize
+from notenlp.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "notenlp-evaluate"
+NOTE_CHARS = 2000  # notes/s are reported for notes of this length
+Predictor = Callable[[LabelledText], list[tuple[int, int, str]]]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", choices=("bc5cdr", "ncbi", "ade", "demo"), default="bc5cdr",
+                        help="gold format and labels scored (default: bc5cdr)")
+    parser.add_argument("--gold", type=Path, default=None,
+                        help="gold file (default: the corpus dev part in the corpora folder; demo: demo/gold.jsonl)")
+    parser.add_argument("--model", default=None, help="NER model file (default: the shipped model)")
+    parser.add_argument("--limit", type=int, default=0, help="score only the first N texts (0: all)")
+
+
+def load_gold(corpus: str, gold: Path | None) -> list[LabelledText]:
+    if corpus == "demo":
+        return read_demo_gold(gold or Path("demo") / "gold.jsonl")
+    if gold is None:
+        root = corpora_dir()
+        if root is None:
+            raise FileNotFoundError(MISSING_MESSAGE)
+        gold = root / CORPUS_FILES[corpus][1]
+    if corpus == "ade":
+        # The dev part is the held-out fifth of the PMIDs (the rest trains the model).
+        return split_by_document(read_ade(gold))[1]
+    return read_pubtator(gold, BC5CDR_LABELS if corpus == "bc5cdr" else NCBI_LABELS)
+
+
+def dictionary_baseline(model: NerModel) -> tuple[str, Predictor]:
+    """The project's dictionary matcher, or (until it is importable) exact matching of the
+    training-set mentions the model was trained with."""
+    try:
+        from notenlp.vocab.matcher import DictionaryMatcher
+
+        matcher = DictionaryMatcher()
+    except Exception as error:  # the vocab package may be missing or have no compiled dictionary yet
+        log.info("dictionary matcher unavailable (%s)", type(error).__name__)
+        gazetteer = model.crf.extractor
+
+        def gazetteer_predict(doc: LabelledText) -> list[tuple[int, int, str]]:
+            found = []
+            for start, end in split_sentences(doc.text):
+                tokens = tokenize(doc.text, start, end)
+                tags = gazetteer.gazetteer_tags([t[0].lower() for t in tokens])
+                for i, tag in enumerate(tags):
+                    if tag and tag.startswith("B-"):
+                        j = i + 1
+                        while j < len(tags) and tags[j] == f"I-{tag[2:]}":
+                            j += 1
+                        found.append((tokens[i][1], tokens[j - 1][2], tag[2:]))
+            return found
+
+        return "exact-string gazetteer of training mentions (vocab DictionaryMatcher not importable)", gazetteer_predict
+
+    def matcher_predict(doc: LabelledText) -> list[tuple[int, int, str]]:
+        annotated = matcher(Doc(text=doc.text))
+        return [(e.start, e.end, e.label) for e in annotated.entities]
+
+    return "notenlp.vocab.matcher:DictionaryMatcher", matcher_predict
+
+
+def run(args: argparse.Namespace) -> int:
+    from notenlp.tracking import log_run
+
+    try:
+        docs = load_gold(args.corpus, args.gold)
+    except FileNotFoundError as error:
+        log.error("%s", error)
+        return 2
+    if args.limit:
+        docs = docs[: args.limit]
+    labels = CORPUS_LABELS.get(args.corpus, NER_LABELS)
+    model_path = Path(args.model) if args.model else resource_path("ner", "ner_crf.zip")
+    model = NerModel.load(model_path)
+    baseline_name, baseline = dictionary_baseline(model)
+
+    gold = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in d.mentions if label in labels]
+    started = time.perf_counter()
+    predicted = [(k, m.start, m.end, m.label) for k, d in enumerate(docs)
+                 for m in model.predict(d.text, split_sentences(d.text)) if m.label in labels]
+    seconds = time.perf_counter() - started
+    base = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in baseline(d) if label in labels]
+
+    chars = sum(len(d.text) for d in docs)
+    tokens = sum(len(tokenize(d.text)) for d in docs)
+    print(f"NER on {args.corpus} ({len(docs)} texts, {len(gold)} gold mentions of {', '.join(labels)})")
+    print(f"model: {model_path.name}; baseline: {baseline_name}")
+    rows, metrics = [], {}
+    for system, spans in (("crf", predicted), ("baseline", base)):
+        strict, lenient = span_scores(gold, spans), span_scores(gold, spans, lenient=True)
+        for label in [*labels, "ALL"]:
+            s, l = strict.get(label), lenient.get(label)
+            if s is None:
+                continue
+            rows.append({"system": system, "label": label, "strict_p": s.precision, "strict_r": s.recall,
+                         "strict_f1": s.f1, "lenient_f1": l.f1, "tp": s.tp, "fp": s.fp, "fn": s.fn})
+            metrics.update({f"{system}.strict.{label}.{k}": v for k, v in s.as_dict().items()})
+            metrics.update({f"{system}.lenient.{label}.{k}": v for k, v in l.as_dict().items()})
+    print(format_table(rows, ["system", "label", "strict_p", "strict_r", "strict_f1", "lenient_f1", "tp", "fp", "fn"]))
+    speed = {"crf.texts_per_s": len(docs) / seconds, "crf.tokens_per_s": tokens / seconds,
+             f"crf.notes_per_s_{NOTE_CHARS}_chars": chars / NOTE_CHARS / seconds}
+    print(f"crf speed: {speed['crf.tokens_per_s']:.0f} tokens/s, {speed['crf.texts_per_s']:.0f} texts/s "
+          f"(= {speed[f'crf.notes_per_s_{NOTE_CHARS}_chars']:.0f} notes/s of {NOTE_CHARS} chars, one process)")
+    metrics.update(speed)
+    log_run(EXPERIMENT, f"ner-{args.corpus}", metrics=metrics,
+            params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "baseline": baseline_name},
+            tables={"ner_scores": rows})
+    return 0

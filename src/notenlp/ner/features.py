@@ -1,0 +1,150 @@
+"""Token features for the CRF, computed once per word form and cached.
+
+Everything that depends only on the word form (lowercase, shape, affixes, ending groups)
+is built once and kept per form for each window position, so tagging a note costs a few
+list concatenations per token plus the sentence-level bigram and gazetteer features.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+from notenlp.resources import resource_path
+
+WINDOW_OFFSETS = (-2, -1, 1, 2)
+GAZETTEER_MAX_TOKENS = 8
+_CACHE_LIMIT = 300_000
+_SHAPE_TABLE = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "x" * 26 + "X" * 26 + "d" * 10,
+)
+_REPEATS = re.compile(r"(.)\1+")
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "kappa", "lambda", "mu", "omega", "sigma", "theta"}
+
+
+def load_suffix_groups(path: str = "ner/features.json") -> dict[str, list[str]]:
+    return json.loads(resource_path(path).read_text(encoding="utf-8"))["suffix_groups"]
+
+
+def word_shape(word: str) -> str:
+    shape = word.translate(_SHAPE_TABLE)
+    return "".join(c if c in "xXd" else ("." if c.isascii() else "u") for c in shape)
+
+
+class FeatureExtractor:
+    """Turns a token sequence into CRFsuite attribute lists; caches per word form."""
+
+    def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None):
+        self.suffix_groups = {group: tuple(sorted(set(endings), key=len, reverse=True))
+                              for group, endings in suffix_groups.items()}
+        self.gazetteer = gazetteer or {}
+        self._gazetteer_first: dict[str, int] = {}  # first token -> longest entry starting with it
+        for key in self.gazetteer:
+            self._gazetteer_first[key[0]] = max(self._gazetteer_first.get(key[0], 0), len(key))
+        self._cache: dict[str, tuple[list[str], ...]] = {}
+
+    def word_features(self, word: str) -> list[str]:
+        lower = word.lower()
+        shape = word_shape(word)
+        short_shape = _REPEATS.sub(r"\1", shape)
+        feats = [f"w={lower}", f"sh={shape}", f"ss={short_shape}"]
+        if len(word) > 2:
+            n = len(lower)
+            feats.extend(f"p{k}={lower[:k]}" for k in range(2, min(5, n - 1) + 1))
+            feats.extend(f"s{k}={lower[-k:]}" for k in range(2, min(5, n - 1) + 1))
+        if word[0].isupper():
+            feats.append("title" if word[1:].islower() else ("upper" if word.isupper() else "cap"))
+        if word.isdigit():
+            feats.append("digits" if len(word) < 4 else "longdigits")
+        elif any(c.isdigit() for c in word):
+            feats.append("alnum")
+        if not word[0].isalnum():
+            feats.append(f"punct={word}")
+        if lower in _GREEK:
+            feats.append("greek")
+        if len(word) > 3 and word.isalpha():
+            for group, endings in self.suffix_groups.items():
+                if lower.endswith(endings):
+                    feats.append(f"g={group}")
+        feats.append(f"len={min(len(word), 12) // 3}")
+        return feats
+
+    def _views(self, word: str) -> tuple[list[str], ...]:
+        views = self._cache.get(word)
+        if views is None:
+            feats = self.word_features(word)
+            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=")]
+            views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[word] = views
+        return views
+
+    def gazetteer_tags(self, lowers: Sequence[str]) -> list[str | None]:
+        """Longest-match BIO tags of the gazetteer over the token sequence."""
+        tags: list[str | None] = [None] * len(lowers)
+        if not self.gazetteer:
+            return tags
+        gaz, first, n, i = self.gazetteer, self._gazetteer_first, len(lowers), 0
+        while i < n:
+            longest = first.get(lowers[i], 0)
+            if not longest:
+                i += 1
+                continue
+            for length in range(min(longest, n - i), 0, -1):
+                label = gaz.get(tuple(lowers[i:i + length]))
+                if label is not None:
+                    tags[i] = f"B-{label}"
+                    for j in range(i + 1, i + length):
+                        tags[j] = f"I-{label}"
+                    i += length
+                    break
+            else:
+                i += 1
+        return tags
+
+    def sequence(self, words: Sequence[str]) -> list[list[str]]:
+        n = len(words)
+        views = [self._views(w) for w in words]
+        lowers = [w.lower() for w in words]
+        gaz = self.gazetteer_tags(lowers)
+        out: list[list[str]] = []
+        for i in range(n):
+            feats = ["bias", *views[i][0]]
+            for slot, k in enumerate(WINDOW_OFFSETS, start=1):
+                j = i + k
+                if 0 <= j < n:
+                    feats.extend(views[j][slot])
+                elif k in (-1, 1):
+                    feats.append("BOS" if k < 0 else "EOS")
+            if i > 0:
+                feats.append(f"bg-={lowers[i - 1]}|{lowers[i]}")
+            if i + 1 < n:
+                feats.append(f"bg+={lowers[i]}|{lowers[i + 1]}")
+            if gaz[i] is not None:
+                feats.append(f"gz={gaz[i]}")
+            if i > 0 and gaz[i - 1] is not None:
+                feats.append(f"-1:gz={gaz[i - 1]}")
+            if i + 1 < n and gaz[i + 1] is not None:
+                feats.append(f"1:gz={gaz[i + 1]}")
+            out.append(feats)
+        return out
+
+
+def build_gazetteer(mentions: Iterable[tuple[tuple[str, ...], str]], min_count: int = 1) -> dict[tuple[str, ...], str]:
+    """Lowercased token tuple -> most frequent label, from (tokens, label) mention pairs."""
+    counts: dict[tuple[str, ...], dict[str, int]] = {}
+    for tokens, label in mentions:
+        if not tokens or len(tokens) > GAZETTEER_MAX_TOKENS:
+            continue
+        key = tuple(t.lower() for t in tokens)
+        by_label = counts.setdefault(key, {})
+        by_label[label] = by_label.get(label, 0) + 1
+    gazetteer = {}
+    for key, by_label in counts.items():
+        label, count = max(by_label.items(), key=lambda kv: kv[1])
+        if count >= min_count and not (len(key) == 1 and len(key[0]) < 2):
+            gazetteer[key] = label
+    return gazetteer

@@ -1,0 +1,170 @@
+"""The NER model: tokenizer + cached features + linear-chain CRF (CRFsuite), saved as one zip file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from notenlp.ner.corpora import LabelledText, non_overlapping
+from notenlp.ner.crf import CompiledCRF
+from notenlp.ner.features import FeatureExtractor, build_gazetteer, load_suffix_groups
+from notenlp.ner.tokenize import Token, split_sentences, tokenize
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.1, "c2": 0.01, "max_iterations": 150, "gazetteer_folds": 2}
+
+
+@dataclass(slots=True)
+class Mention:
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+def bio_tags(tokens: Sequence[Token], mentions: Iterable[tuple[int, int, str]]) -> list[str]:
+    """BIO tag per token; mentions whose edges fall inside a token snap outward to it."""
+    tags = ["O"] * len(tokens)
+    for start, end, label in non_overlapping(mentions):
+        inside = [i for i, (_, s, e) in enumerate(tokens) if s < end and start < e]
+        for n, i in enumerate(inside):
+            tags[i] = f"{'B' if n == 0 else 'I'}-{label}"
+    return tags
+
+
+def decode(tokens: Sequence[Token], tags: Sequence[str]) -> list[tuple[int, int, str, int, int]]:
+    """(start, end, label, first token, last token + 1) of each BIO chunk; a stray I- opens a chunk."""
+    chunks = []
+    i, n = 0, len(tags)
+    while i < n:
+        tag = tags[i]
+        if tag == "O":
+            i += 1
+            continue
+        label = tag[2:]
+        j = i + 1
+        while j < n and tags[j] == f"I-{label}":
+            j += 1
+        chunks.append((tokens[i][1], tokens[j - 1][2], label, i, j))
+        i = j
+    return chunks
+
+
+def training_sequences(docs: Iterable[LabelledText]) -> list[tuple[list[str], list[str]]]:
+    """(words, BIO tags) per sentence of each labelled text."""
+    sequences = []
+    for doc in docs:
+        keep = [(s, e) for s, e, _ in doc.mentions]
+        for start, end in split_sentences(doc.text, keep):
+            tokens = tokenize(doc.text, start, end)
+            if tokens:
+                inside = [m for m in doc.mentions if start <= m[0] and m[1] <= end]
+                sequences.append(([t[0] for t in tokens], bio_tags(tokens, inside)))
+    return sequences
+
+
+def mention_tokens(words: Sequence[str], tags: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+    tokens = [(w, i, i + 1) for i, w in enumerate(words)]
+    return [(tuple(words[a:b]), label) for _, _, label, a, b in decode(tokens, tags)]
+
+
+class NerModel:
+    """Tags text with PROBLEM/DRUG/TEST/PROCEDURE mentions. Load once per process; not thread-safe."""
+
+    def __init__(self, meta: dict[str, Any], crf_bytes: bytes):
+        self.meta = meta
+        self.labels: list[str] = meta["labels"]
+        gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
+        self._crf_bytes = crf_bytes
+        self.crf = CompiledCRF(crf_bytes, FeatureExtractor(meta["suffix_groups"], gazetteer))
+
+    # -- training ---------------------------------------------------------------------------------
+    @classmethod
+    def train(cls, docs: Sequence[LabelledText], params: dict[str, Any] | None = None) -> "NerModel":
+        """Train on labelled texts with CRFsuite (L-BFGS, elastic net).
+
+        Gazetteer features of the training data come from the other folds (jackknife), so the
+        CRF learns how far to trust a gazetteer hit on text it has not seen."""
+        import pycrfsuite
+
+        params = {**DEFAULT_PARAMS, **(params or {})}
+        suffix_groups = load_suffix_groups()
+        sequences = training_sequences(docs)
+        folds = max(1, int(params["gazetteer_folds"]))
+        full_gazetteer = build_gazetteer(m for words, tags in sequences for m in mention_tokens(words, tags))
+        trainer = pycrfsuite.Trainer(verbose=False)
+        trainer.set_params({"c1": params["c1"], "c2": params["c2"], "max_iterations": params["max_iterations"],
+                            "feature.possible_transitions": True})
+        started = time.perf_counter()
+        for fold in range(folds):
+            if folds > 1:
+                others = (m for k, (words, tags) in enumerate(sequences) if k % folds != fold
+                          for m in mention_tokens(words, tags))
+                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others))
+            else:
+                extractor = FeatureExtractor(suffix_groups, full_gazetteer)
+            for k, (words, tags) in enumerate(sequences):
+                if folds == 1 or k % folds == fold:
+                    trainer.append(extractor.sequence(words), tags)
+        log.info("features of %d sentences in %.1fs; training the CRF", len(sequences), time.perf_counter() - started)
+        with tempfile.TemporaryDirectory() as tmp:
+            model_file = os.path.join(tmp, "ner.crfsuite")
+            trainer.train(model_file)
+            meta = {"format_version": FORMAT_VERSION, "params": params, "suffix_groups": suffix_groups,
+                    "gazetteer": {" ".join(k): v for k, v in sorted(full_gazetteer.items())},
+                    "training": {"sentences": len(sequences), "tokens": sum(len(w) for w, _ in sequences),
+                                 "seconds": round(time.perf_counter() - started, 1),
+                                 "iterations": (trainer.logparser.last_iteration or {}).get("num")}}
+            crf_bytes = Path(model_file).read_bytes()
+        labels = sorted({t[2:] for _, tags in sequences for t in tags if t != "O"})
+        return cls({**meta, "labels": labels}, crf_bytes)
+
+    # -- persistence ------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """One zip file: the CRFsuite model and ``meta.json`` (features, gazetteer, training facts)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("meta.json", json.dumps(self.meta, sort_keys=True))
+            archive.writestr("model.crfsuite", self._crf_bytes)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NerModel":
+        with zipfile.ZipFile(path) as archive:
+            meta = json.loads(archive.read("meta.json"))
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise ValueError(f"NER model format {meta.get('format_version')} is not {FORMAT_VERSION}")
+            return cls(meta, archive.read("model.crfsuite"))
+
+    # -- tagging ----------------------------------------------------------------------------------
+    def predict(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *, with_scores: bool = True) -> list[Mention]:
+        """Mentions in ``text``; each (start, end) span is tagged as one sequence (whole text when None).
+
+        The score of a mention is the smallest marginal probability of its tokens' tags."""
+        spans = spans if spans is not None else [(0, len(text))]
+        token_lists = [tokenize(text, start, end) for start, end in spans]
+        token_lists = [tokens for tokens in token_lists if tokens]
+        if not token_lists:
+            return []
+        paths, marginals = self.crf.decode([[t[0] for t in tokens] for tokens in token_lists], with_marginals=with_scores)
+        mentions = []
+        for k, (tokens, path) in enumerate(zip(token_lists, paths)):
+            for start, end, label, a, b in decode(tokens, path):
+                score = min(marginals[k][a:b]) if marginals is not None else 1.0
+                mentions.append(Mention(start, end, label, score))
+        return mentions
+
+    def predict_sentences(self, text: str, *, with_scores: bool = False) -> list[Mention]:
+        """Mentions in corpus text split with the training sentence splitter."""
+        return self.predict(text, split_sentences(text), with_scores=with_scores)

@@ -1,0 +1,130 @@
+"""Training recipe of the NER model: assemble the corpora, train, score the dev parts, track in MLflow.
+
+``models/ner/train.py`` and ``notenlp models`` call :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from notenlp.corpora import MISSING_MESSAGE, corpora_dir
+from notenlp.ner.corpora import (
+    BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
+    split_by_document,
+)
+from notenlp.ner.model import DEFAULT_PARAMS, NerModel
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "notenlp-ner"
+REGISTERED_MODEL = "notenlp-ner"
+DEMO_TRAIN_SEED = 1  # demo notes for training use another seed than the demo gold scored by `notenlp evaluate`
+
+
+def dev_sets(root: Path) -> dict[str, list[LabelledText]]:
+    return {
+        "bc5cdr": read_pubtator(root / CORPUS_FILES["bc5cdr"][1], BC5CDR_LABELS),
+        "ncbi": read_pubtator(root / CORPUS_FILES["ncbi"][1], NCBI_LABELS),
+        "ade": split_by_document(read_ade(root / CORPUS_FILES["ade"][1]))[1],
+    }
+
+
+def training_set(root: Path, demo_notes: int) -> tuple[list[LabelledText], dict[str, int]]:
+    parts = {
+        "bc5cdr": read_pubtator(root / CORPUS_FILES["bc5cdr"][0], BC5CDR_LABELS),
+        "ncbi": read_pubtator(root / CORPUS_FILES["ncbi"][0], NCBI_LABELS),
+        "ade": split_by_document(read_ade(root / CORPUS_FILES["ade"][0]))[0],
+        "demo": demo_training_notes(demo_notes),
+    }
+    return [d for docs in parts.values() for d in docs], {k: len(v) for k, v in parts.items()}
+
+
+def demo_training_notes(n: int) -> list[LabelledText]:
+    """Synthetic clinical notes (TEST, PROCEDURE and clinical style) when the demo generator is installed."""
+    if n <= 0:
+        return []
+    try:
+        from notenlp.demo.generator import iter_demo_notes
+    except ImportError:
+        log.warning("notenlp.demo.generator is not available: training without demo notes")
+        return []
+    return [demo_record(record) for record in iter_demo_notes(n, seed=DEMO_TRAIN_SEED)]
+
+
+def score_model(model: NerModel, docs: list[LabelledText], labels: tuple[str, ...]) -> dict[str, Any]:
+    """Strict and lenient span scores of the model on labelled texts, only for ``labels``."""
+    from notenlp.evaluation.metrics import span_scores
+
+    gold, predicted = [], []
+    for k, doc in enumerate(docs):
+        gold.extend((k, s, e, label) for s, e, label in doc.mentions if label in labels)
+        predicted.extend((k, m.start, m.end, m.label) for m in model.predict_sentences(doc.text) if m.label in labels)
+    return {"strict": span_scores(gold, predicted), "lenient": span_scores(gold, predicted, lenient=True)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="where to write the trained model file (.zip)")
+    parser.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (prunes features)")
+    parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
+    parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
+    parser.add_argument("--demo-notes", type=int, default=300, help="synthetic demo notes added to training (0: none)")
+    parser.add_argument("--no-register", action="store_true", help="log to MLflow but do not register the model")
+    parser.add_argument("--no-mlflow", action="store_true", help="train and save only")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = corpora_dir()
+    if root is None:
+        log.error(MISSING_MESSAGE)
+        return 2
+    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations}
+    docs, counts = training_set(root, args.demo_notes)
+    log.info("training on %s", ", ".join(f"{k}: {v} texts" for k, v in counts.items()))
+    started = time.perf_counter()
+    model = NerModel.train(docs, params)
+    train_seconds = time.perf_counter() - started
+    out = model.save(args.out)
+    size = out.stat().st_size
+    print(f"trained in {train_seconds:.0f}s on {model.meta['training']['tokens']} tokens; "
+          f"model {size / 1e6:.2f} MB at {out}")
+    metrics: dict[str, float] = {"train_seconds": train_seconds, "model_bytes": size}
+    for name, dev in dev_sets(root).items():
+        scores = score_model(model, dev, CORPUS_LABELS[name])
+        for mode, by_label in scores.items():
+            for label, score in sorted(by_label.items()):
+                for key, value in score.as_dict().items():
+                    metrics[f"{name}.{mode}.{label}.{key}"] = value
+                if mode == "strict":
+                    print(f"{name:7s} dev strict {label:8s} P={score.precision:.3f} R={score.recall:.3f} F1={score.f1:.3f}")
+    if not args.no_mlflow:
+        log_and_register(out, model, params, metrics, counts, register=not args.no_register)
+    return 0
+
+
+def log_and_register(path: Path, model: NerModel, params: dict[str, Any], metrics: dict[str, float],
+                     counts: dict[str, int], *, register: bool) -> str:
+    """Log the run (params, per-label dev metrics, model file) and register it as ``notenlp-ner``."""
+    from notenlp.tracking import configure_mlflow, ensure_experiment
+
+    mlflow = configure_mlflow()
+    with mlflow.start_run(experiment_id=ensure_experiment(EXPERIMENT), run_name="train-crf") as run:
+        mlflow.log_params({**params, **{f"texts.{k}": v for k, v in counts.items()},
+                           "labels": ",".join(model.labels), "features": len(model.crf.attribute_row)})
+        mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in metrics.items()})
+        mlflow.log_artifact(str(path), artifact_path="model")
+        if register:
+            uri = f"runs:/{run.info.run_id}/model/{path.name}"
+            version = mlflow.register_model(uri, REGISTERED_MODEL)
+            log.info("registered %s version %s", REGISTERED_MODEL, version.version)
+        return run.info.run_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="train.py", description="Train the NER CRF on the public corpora and the demo notes.")
+    add_arguments(parser)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    return run(parser.parse_args(argv))
