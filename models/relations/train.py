@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     started = time.time()
-    extractor = FeatureExtractor(load_rules(args.rules)["triggers"])
+    extractor = FeatureExtractor(load_rules(args.rules))
     heads = {h for t in CLASSIFIED for h in RELATION_TYPES[t][0]}
     tails = {t_ for t in CLASSIFIED for t_ in RELATION_TYPES[t][1]}
     classified = set(CLASSIFIED)

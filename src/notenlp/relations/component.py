@@ -87,7 +87,7 @@ class RelationExtractor:
                  threshold: float = 0.5):
         self.rules = load_rules(rules)
         self.linker = AttributeLinker(self.rules)
-        self.features = FeatureExtractor(self.rules["triggers"])
+        self.features = FeatureExtractor(self.rules)
         self.threshold = threshold
         self.model: RelationClassifier | None = None
         if model_path:  # None: attribute rules only
@@ -111,7 +111,9 @@ class RelationExtractor:
         flags = {f for e in (head, tail) for f in self.suppressing_flags if getattr(e, f)}
         if not flags:
             return False
-        if relation in self.exception_types and flags <= self.exception_flags and head.end <= tail.start:
+        head_flagged = any(getattr(head, f) for f in self.suppressing_flags)
+        if (relation in self.exception_types and not head_flagged and flags <= self.exception_flags
+                and head.end <= tail.start):
             return not self.exception_gap.search(doc.text[head.end:tail.start])
         return True
 
@@ -138,7 +140,7 @@ class RelationExtractor:
         if len(doc.entities) < 2:
             return doc
         keys = entity_keys(doc)
-        ctx = Context.build(doc)
+        ctx = self.features.context(doc)
         for i, j, relation in self.linker.link(ctx):
             doc.relations.append(Relation(head=keys[i], tail=keys[j], type=relation, score=1.0))
         for i, j, relation, score in self.classify(ctx):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -20,10 +21,12 @@ from notenlp.attributes import RELATION_TYPES
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc
 from notenlp.evaluation.metrics import Score, format_table
+from notenlp.relations.component import load_rules
 from notenlp.relations.features import ADMISSIBLE, Context, candidate_pairs
 
 log = logging.getLogger(__name__)
 
+LIST_LINE = re.compile(load_rules()["list_line"]["pattern"], re.MULTILINE)
 Rel = tuple[Any, int, int, int, int, str]  # (doc key, head start, head end, tail start, tail end, type)
 # The ADE corpus has one dose relation; a pipeline may call the same span a STRENGTH or a DOSE.
 ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dose", "has_strength": "has_dose"}
@@ -72,12 +75,13 @@ def doc_relations(doc: Doc, key: Any, type_map: dict[str, str] | None = None) ->
     return out
 
 
-def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, str] | None = None) -> list[Rel]:
+def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, str] | None = None,
+                 list_line: re.Pattern[str] | None = None) -> list[Rel]:
     """Baseline: every pair in one sentence (or list line) whose labels a relation type admits."""
     wanted = set(types)
     heads = {h for t in wanted for h in RELATION_TYPES[t][0]}
     tails = {x for t in wanted for x in RELATION_TYPES[t][1]}
-    ctx = Context.build(doc)
+    ctx = Context.build(doc, list_line)
     out = []
     for i, j in candidate_pairs(ctx, heads, tails):
         head, tail = doc.entities[i], doc.entities[j]
@@ -142,7 +146,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
     for k, sentence in enumerate(held_out):
         doc, gold = to_doc(sentence)
         gold_all.extend((k, *g) for g in gold)
-        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE))
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE, LIST_LINE))
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
     rows += score_rows("ade_gold_entities", gold_all, system, baseline, types, metrics)
 
@@ -163,7 +167,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
     for k, sentence in enumerate(held_out):
         doc, _ = to_doc(sentence, with_entities=False)
         doc = find(doc)
-        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose", "has_strength"], ADE_TYPE))
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose", "has_strength"], ADE_TYPE, LIST_LINE))
         doc.relations = []
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
         if (k + 1) % 1000 == 0:
@@ -196,7 +200,7 @@ def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: An
         if splitter is not None:
             doc = splitter(doc)
         gold_all.extend((k, *g) for g in gold)
-        baseline.extend(cooccurrence(doc, k, types))
+        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
         system.extend(doc_relations(extractor(doc).finalize(), k))
     rows = score_rows("demo_gold_entities", gold_all, system, baseline, types, metrics)
     if pipeline is None:
@@ -205,7 +209,7 @@ def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: An
     system, baseline = [], []
     for k, note in enumerate(notes):
         doc = pipeline(Doc(text=note["text"], note_id=note.get("note_id", k)))
-        baseline.extend(cooccurrence(doc, k, types))
+        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
         doc.relations = []
         system.extend(doc_relations(extractor(doc).finalize(), k))
     rows += score_rows("demo_end_to_end", gold_all, system, baseline, types, metrics)

@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS, RELATION_TYPES
 from notenlp.doc import Doc, Entity, Span
@@ -59,7 +60,8 @@ class Context:
     line_of: list[int]
 
     @classmethod
-    def build(cls, doc: Doc) -> "Context":
+    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None) -> "Context":
+        """``list_line`` matches the lines that form one scope on their own (list items)."""
         text = doc.text
         starts, ends, tokens = [], [], []
         for m in TOKEN.finditer(text):
@@ -69,12 +71,15 @@ class Context:
         sentences = doc.sentences or fallback_sentences(text)
         sentence_starts = [s.start for s in sentences]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        sentence_of, line_of = [], []
+        sentence_of, line_of, is_list = [], [], {}
         for entity in doc.entities:
             i = bisect.bisect_right(sentence_starts, entity.start) - 1
+            line = bisect.bisect_right(line_starts, entity.start) - 1
             inside = i >= 0 and entity.start < sentences[i].end
-            sentence_of.append(i if inside else -1 - bisect.bisect_right(line_starts, entity.start))
-            line_of.append(bisect.bisect_right(line_starts, entity.start) - 1)
+            sentence_of.append(i if inside else -2 - line)
+            if line not in is_list:
+                is_list[line] = list_line is not None and list_line.match(text, line_starts[line]) is not None
+            line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
         return cls(doc, starts, ends, tokens, sentence_of, line_of)
 
     def same_scope(self, i: int, j: int) -> bool:
@@ -110,9 +115,11 @@ def _normalise(token: str) -> str:
 
 
 class FeatureExtractor:
-    """Turns a candidate pair into sparse features; cue phrases come from the rules file."""
+    """Turns a candidate pair into sparse features; cue phrases and list lines come from the rules file."""
 
-    def __init__(self, triggers: dict[str, list[str]]):
+    def __init__(self, rules: dict[str, Any]):
+        self.list_line = re.compile(rules["list_line"]["pattern"], re.MULTILINE)
+        triggers: dict[str, list[str]] = rules["triggers"]
         self.triggers: dict[tuple[str, ...], list[str]] = {}
         for group, phrases in triggers.items():
             if group.startswith("_"):
@@ -121,6 +128,9 @@ class FeatureExtractor:
                 key = tuple(t.lower() for t in TOKEN.findall(phrase))
                 self.triggers.setdefault(key, []).append(group)
         self.max_trigger_len = max((len(k) for k in self.triggers), default=1)
+
+    def context(self, doc: Doc) -> Context:
+        return Context.build(doc, self.list_line)
 
     def _cues(self, tokens: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -20,7 +20,7 @@ from notenlp.attributes import ASSERTION_FLAGS, DRUG, PROBLEM
 from notenlp.corpora import corpus_path
 from notenlp.doc import Doc, Entity
 from notenlp.relations.ade import AdeSentence, to_doc
-from notenlp.relations.features import ADMISSIBLE, TOKEN, Context, FeatureExtractor, candidate_pairs
+from notenlp.relations.features import ADMISSIBLE, TOKEN, FeatureExtractor, candidate_pairs
 from notenlp.relations.model import NONE
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def pair_examples(doc: Doc, gold: GoldSpans, extractor: FeatureExtractor, heads:
                   classified: set[str]) -> Iterator[tuple[dict[str, float], str, list[str]]]:
     """(features, label, types the labels admit) for every candidate pair; label is the gold type or ``none``."""
     by_span = {(h0, h1, t0, t1): r for h0, h1, t0, t1, r in gold if r in classified}
-    ctx = Context.build(doc)
+    ctx = extractor.context(doc)
     for i, j in candidate_pairs(ctx, heads, tails):
         head, tail = doc.entities[i], doc.entities[j]
         allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in classified]
