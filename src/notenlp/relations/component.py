@@ -1,0 +1,148 @@
+"""``RelationExtractor``: medication attributes by rule, clinical relations by a trained classifier.
+
+Pipeline factory ``notenlp.relations.component:RelationExtractor``; config (all optional):
+``{"model_path": "relations/model.json", "rules": "relations/rules.json", "threshold": 0.5}``.
+Relations point at entities by the id ``Doc.finalize`` will remap (see ``features.entity_keys``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from notenlp.attributes import DRUG, RELATION_TYPES
+from notenlp.doc import Doc, Entity, Relation
+from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs, entity_keys
+from notenlp.relations.model import NONE, RelationClassifier
+from notenlp.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "relations/model.json"
+DEFAULT_RULES = "relations/rules.json"
+
+
+def load_rules(rules: str | Path = DEFAULT_RULES) -> dict[str, Any]:
+    path = Path(rules) if Path(rules).exists() else resource_path(*Path(rules).parts)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class AttributeLinker:
+    """Links each medication attribute (STRENGTH, ROUTE, ...) to the drug it modifies."""
+
+    def __init__(self, rules: dict[str, Any]):
+        self.relation_of: dict[str, str] = rules["attribute_relations"]
+        linking = rules["attribute_linking"]
+        self.preceding_gap = re.compile(linking["preceding_adjacent_gap"], re.IGNORECASE)
+        self.following_gap = re.compile(linking["following_adjacent_gap"], re.IGNORECASE)
+        self.max_preceding = int(linking["max_preceding_chars"])
+        self.max_following = int(linking["max_following_chars"])
+
+    def _gap(self, ctx: Context, start: int, end: int) -> str:
+        """Text between two mentions with the other attribute mentions cut out."""
+        text = ctx.doc.text
+        pieces, cursor = [], start
+        for entity in ctx.doc.entities:
+            if entity.label in self.relation_of and start <= entity.start and entity.end <= end:
+                pieces.append(text[cursor:entity.start])
+                cursor = entity.end
+        pieces.append(text[cursor:end])
+        return " ".join(p for p in pieces)
+
+    def link(self, ctx: Context) -> list[tuple[int, int, str]]:
+        """(drug index, attribute index, relation type) for every attribute with a drug in scope."""
+        entities = ctx.doc.entities
+        drugs = [i for i, e in enumerate(entities) if e.label == DRUG]
+        links = []
+        for j, attribute in enumerate(entities):
+            relation = self.relation_of.get(attribute.label)
+            if relation is None:
+                continue
+            in_scope = [i for i in drugs if ctx.same_scope(i, j)]
+            preceding = [i for i in in_scope if entities[i].end <= attribute.start
+                         and attribute.start - entities[i].end <= self.max_preceding]
+            following = [i for i in in_scope if entities[i].start >= attribute.end
+                         and entities[i].start - attribute.end <= self.max_following]
+            before = max(preceding, key=lambda i: entities[i].end, default=None)
+            after = min(following, key=lambda i: entities[i].start, default=None)
+            choice = None
+            if before is not None and self.preceding_gap.match(self._gap(ctx, entities[before].end, attribute.start)):
+                choice = before
+            elif after is not None and self.following_gap.match(self._gap(ctx, attribute.end, entities[after].start)):
+                choice = after
+            elif before is not None:
+                choice = before
+            if choice is not None:
+                links.append((choice, j, relation))
+        return links
+
+
+class RelationExtractor:
+    """Appends ``Relation(head, tail, type, score)`` for attribute, adverse-event, treatment and test relations."""
+
+    def __init__(self, *, model_path: str | None = DEFAULT_MODEL, rules: str = DEFAULT_RULES,
+                 threshold: float = 0.5):
+        self.rules = load_rules(rules)
+        self.linker = AttributeLinker(self.rules)
+        self.features = FeatureExtractor(self.rules)
+        self.threshold = threshold
+        self.model: RelationClassifier | None = None
+        if model_path:  # None: attribute rules only
+            path = Path(model_path) if Path(model_path).exists() else resource_path(*Path(model_path).parts)
+            self.model = RelationClassifier.load(path)
+        self.classified = {t for t in RELATION_TYPES if t not in set(self.rules["attribute_relations"].values())}
+        self.heads = {h for t in self.classified for h in RELATION_TYPES[t][0]}
+        self.tails = {t_ for t in self.classified for t_ in RELATION_TYPES[t][1]}
+        suppression = self.rules["assertion_suppression"]
+        self.suppressed_types = set(suppression["types"])
+        self.suppressing_flags = tuple(suppression["flags"])
+        exception = suppression["asserted_indication"]
+        self.exception_types = set(exception["types"])
+        self.exception_flags = set(exception["flags"])
+        self.exception_gap = re.compile(exception["gap_pattern"], re.IGNORECASE)
+
+    def suppressed(self, doc: Doc, head: Entity, tail: Entity, relation: str) -> bool:
+        """True when an assertion flag rules the relation out (negated drug, hypothetical problem, ...)."""
+        if relation not in self.suppressed_types:
+            return False
+        flags = {f for e in (head, tail) for f in self.suppressing_flags if getattr(e, f)}
+        if not flags:
+            return False
+        head_flagged = any(getattr(head, f) for f in self.suppressing_flags)
+        if (relation in self.exception_types and not head_flagged and flags <= self.exception_flags
+                and head.end <= tail.start):
+            return not self.exception_gap.search(doc.text[head.end:tail.start])
+        return True
+
+    def classify(self, ctx: Context) -> list[tuple[int, int, str, float]]:
+        if self.model is None:
+            return []
+        doc = ctx.doc
+        found = []
+        for i, j in candidate_pairs(ctx, self.heads, self.tails):
+            head, tail = doc.entities[i], doc.entities[j]
+            allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in self.classified]
+            if not allowed:
+                continue
+            probabilities = self.model.probabilities(self.features.features(ctx, i, j), allowed)
+            best = max((t for t in probabilities if t != NONE), key=probabilities.get, default=None)
+            if best is None or probabilities[best] < self.threshold:
+                continue
+            if self.suppressed(doc, head, tail, best):
+                continue
+            found.append((i, j, best, probabilities[best]))
+        return found
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc.entities) < 2:
+            return doc
+        keys = entity_keys(doc)
+        ctx = self.features.context(doc)
+        for i, j, relation in self.linker.link(ctx):
+            doc.relations.append(Relation(head=keys[i], tail=keys[j], type=relation, score=1.0))
+        for i, j, relation, score in self.classify(ctx):
+            doc.relations.append(Relation(head=keys[i], tail=keys[j], type=relation, score=round(score, 4)))
+        return doc

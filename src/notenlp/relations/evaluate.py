@@ -1,0 +1,264 @@
+"""``notenlp evaluate relations``: relation precision/recall/F1 beside a co-occurrence baseline.
+
+Sources: the ADE corpus v2 held-out PMIDs (those the training recipe never saw; drug -> adverse
+effect and drug -> dose, with the negative sentences) and the demo gold. Each is scored
+(a) on gold entities and (b) end to end, on the entities the project's own annotate pipeline
+finds. A relation matches when head span, tail span and type agree: strictly (same offsets) and
+leniently (both spans overlap). The baseline relates every admissible pair in a sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from notenlp.attributes import RELATION_TYPES
+from notenlp.corpora import MISSING_MESSAGE, corpora_dir
+from notenlp.doc import Doc
+from notenlp.evaluation.metrics import Score, format_table
+from notenlp.relations.component import load_rules
+from notenlp.relations.features import ADMISSIBLE, Context, candidate_pairs
+
+log = logging.getLogger(__name__)
+
+LIST_LINE = re.compile(load_rules()["list_line"]["pattern"], re.MULTILINE)
+Rel = tuple[Any, int, int, int, int, str]  # (doc key, head start, head end, tail start, tail end, type)
+# The ADE corpus has one dose relation; a pipeline may call the same span a STRENGTH or a DOSE.
+ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dose", "has_strength": "has_dose"}
+
+
+def relation_scores(gold: Iterable[Rel], predicted: Iterable[Rel], *, lenient: bool = False) -> dict[str, Score]:
+    """Per-type scores plus ``ALL``; lenient matching needs both spans to overlap, each gold used once."""
+    gold_by_key: dict[tuple, list[Rel]] = defaultdict(list)
+    for g in set(gold):
+        gold_by_key[(g[0], g[5])].append(g)
+    scores: dict[str, Score] = defaultdict(Score)
+    matched: set[Rel] = set()
+    for p in sorted(set(predicted), key=lambda r: (str(r[0]), r[1:])):
+        hit = None
+        for g in gold_by_key.get((p[0], p[5]), []):
+            if g in matched:
+                continue
+            if g[1:5] == p[1:5] or (lenient and g[1] < p[2] and p[1] < g[2] and g[3] < p[4] and p[3] < g[4]):
+                hit = g
+                break
+        if hit is None:
+            scores[p[5]].fp += 1
+        else:
+            matched.add(hit)
+            scores[p[5]].tp += 1
+    for rels in gold_by_key.values():
+        for g in rels:
+            if g not in matched:
+                scores[g[5]].fn += 1
+    total = Score()
+    for s in list(scores.values()):
+        total.tp, total.fp, total.fn = total.tp + s.tp, total.fp + s.fp, total.fn + s.fn
+    scores["ALL"] = total
+    return dict(scores)
+
+
+def doc_relations(doc: Doc, key: Any, type_map: dict[str, str] | None = None) -> list[Rel]:
+    """Span tuples of a Doc's relations (heads/tails are entity ids after ``finalize``)."""
+    by_id = {(e.id if e.id >= 0 else i): e for i, e in enumerate(doc.entities)}
+    out = []
+    for r in doc.relations:
+        head, tail = by_id.get(r.head), by_id.get(r.tail)
+        kind = (type_map or {}).get(r.type, r.type if type_map is None else None)
+        if head is not None and tail is not None and kind:
+            out.append((key, head.start, head.end, tail.start, tail.end, kind))
+    return out
+
+
+def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, str] | None = None,
+                 list_line: re.Pattern[str] | None = None) -> list[Rel]:
+    """Baseline: every pair in one sentence (or list line) whose labels a relation type admits."""
+    wanted = set(types)
+    heads = {h for t in wanted for h in RELATION_TYPES[t][0]}
+    tails = {x for t in wanted for x in RELATION_TYPES[t][1]}
+    ctx = Context.build(doc, list_line)
+    out = []
+    for i, j in candidate_pairs(ctx, heads, tails):
+        head, tail = doc.entities[i], doc.entities[j]
+        for t in ADMISSIBLE[(head.label, tail.label)]:
+            kind = (type_map or {}).get(t, t if type_map is None else None)
+            if t in wanted and kind:
+                out.append((key, head.start, head.end, tail.start, tail.end, kind))
+    return out
+
+
+def entity_pipeline(config: str) -> tuple[Callable[[Doc], Doc] | None, list[str], list[str]]:
+    """The annotate pipeline without the relation step, keeping only the components that load here."""
+    from notenlp.pipeline import Pipeline, load_config, load_factory
+
+    cfg = load_config(config)
+    kept, skipped = [], []
+    for entry in cfg["components"]:
+        if entry["factory"].startswith("notenlp.relations."):
+            continue
+        try:
+            load_factory(entry["factory"])
+            kept.append(entry)
+        except (ImportError, AttributeError) as error:
+            skipped.append(f"{entry['name']} ({type(error).__name__})")
+    if not kept:
+        return None, [], skipped
+    try:
+        pipeline = Pipeline.from_config({**cfg, "components": kept})
+    except Exception as error:  # a component that imports but cannot start (missing resource) is reported
+        skipped.append(f"pipeline construction failed: {type(error).__name__}")
+        return None, [], skipped
+    return pipeline, pipeline.names, skipped
+
+
+def score_rows(name: str, gold: list[Rel], system: list[Rel], baseline: list[Rel], types: list[str],
+               metrics: dict[str, float]) -> list[dict[str, object]]:
+    rows = []
+    for mode in ("strict", "lenient"):
+        for who, predicted in (("relations", system), ("co-occurrence", baseline)):
+            scores = relation_scores(gold, predicted, lenient=mode == "lenient")
+            for t in [*types, "ALL"]:
+                s = scores.get(t, Score())
+                rows.append({"set": name, "match": mode, "system": who, "type": t, "P": s.precision,
+                             "R": s.recall, "F1": s.f1, "tp": s.tp, "fp": s.fp, "fn": s.fn})
+                tag = "system" if who == "relations" else "baseline"
+                metrics.update(s.as_dict(f"{name}_{mode}_{tag}_{t}_"))
+    return rows
+
+
+def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metrics: dict[str, float]) -> list[dict]:
+    from notenlp.relations.ade import in_train_split, read_ade, to_doc
+    from notenlp.relations.training import ade_gazetteer
+
+    sentences = read_ade()
+    held_out = [s for s in sentences if not in_train_split(s.pmid)]
+    if args.limit:
+        held_out = held_out[: args.limit]
+    types = ["causes_adverse_event", "has_dose"]
+    rows: list[dict] = []
+    gold_all: list[Rel] = []
+    system, baseline = [], []
+    for k, sentence in enumerate(held_out):
+        doc, gold = to_doc(sentence)
+        gold_all.extend((k, *g) for g in gold)
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE, LIST_LINE))
+        system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
+    rows += score_rows("ade_gold_entities", gold_all, system, baseline, types, metrics)
+
+    if pipeline is not None:
+        source = "annotate pipeline"
+        find = pipeline
+    else:
+        gazetteer = ade_gazetteer([s for s in sentences if in_train_split(s.pmid)])
+        source = "gazetteer of ADE training-split + BC5CDR mentions (no NER component importable)"
+
+        def find(doc: Doc) -> Doc:
+            doc.entities = gazetteer.find(doc.text)
+            return doc.finalize()
+
+    print(f"ADE end-to-end entity source: {source}")
+    system, baseline = [], []
+    started = time.time()
+    for k, sentence in enumerate(held_out):
+        doc, _ = to_doc(sentence, with_entities=False)
+        doc = find(doc)
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose", "has_strength"], ADE_TYPE, LIST_LINE))
+        doc.relations = []
+        system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
+        if (k + 1) % 1000 == 0:
+            log.info("ADE end to end: %d/%d sentences (%.0f s)", k + 1, len(held_out), time.time() - started)
+    rows += score_rows("ade_end_to_end", gold_all, system, baseline, types, metrics)
+    metrics["ade_heldout_sentences"] = len(held_out)
+    return rows
+
+
+def demo_notes(args: argparse.Namespace) -> list[dict]:
+    if args.demo_gold:
+        from notenlp.relations.training import read_demo_gold
+
+        return read_demo_gold(args.demo_gold)
+    try:
+        from notenlp.demo.generator import iter_demo_notes
+    except ImportError:
+        return []
+    return list(iter_demo_notes(args.demo_notes, seed=args.demo_seed))
+
+
+def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: Any,
+                  metrics: dict[str, float]) -> list[dict]:
+    from notenlp.relations.training import demo_doc
+
+    types = list(RELATION_TYPES)
+    gold_all, system, baseline = [], [], []
+    for k, note in enumerate(notes):
+        doc, gold = demo_doc(note)
+        if splitter is not None:
+            doc = splitter(doc)
+        gold_all.extend((k, *g) for g in gold)
+        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
+        system.extend(doc_relations(extractor(doc).finalize(), k))
+    rows = score_rows("demo_gold_entities", gold_all, system, baseline, types, metrics)
+    if pipeline is None:
+        print("demo end to end: skipped (no entity components of the annotate pipeline are importable)")
+        return rows
+    system, baseline = [], []
+    for k, note in enumerate(notes):
+        doc = pipeline(Doc(text=note["text"], note_id=note.get("note_id", k)))
+        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
+        doc.relations = []
+        system.extend(doc_relations(extractor(doc).finalize(), k))
+    rows += score_rows("demo_end_to_end", gold_all, system, baseline, types, metrics)
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-path", default="relations/model.json", help="relation model file")
+    parser.add_argument("--threshold", type=float, default=0.5, help="classifier probability threshold")
+    parser.add_argument("--pipeline", default="annotate", help="pipeline config finding entities end to end")
+    parser.add_argument("--demo-gold", help="demo gold.jsonl (default: generate --demo-notes notes)")
+    parser.add_argument("--demo-notes", type=int, default=200, help="demo notes to generate when no file is given")
+    parser.add_argument("--demo-seed", type=int, default=7, help="seed of the generated demo notes "
+                        "(the training recipe uses another)")
+    parser.add_argument("--limit", type=int, default=0, help="score only the first N held-out ADE sentences")
+    parser.add_argument("--no-ade", action="store_true", help="skip the ADE corpus")
+
+
+def run(args: argparse.Namespace) -> int:
+    from notenlp.relations.component import RelationExtractor
+    from notenlp.tracking import log_run
+
+    extractor = RelationExtractor(model_path=args.model_path, threshold=args.threshold)
+    pipeline, used, skipped = entity_pipeline(args.pipeline)
+    print(f"entity pipeline components used: {', '.join(used) or 'none'}"
+          + (f"; not importable here: {', '.join(skipped)}" if skipped else ""))
+    splitter = None
+    if pipeline is not None and "sentences" in used:
+        splitter = dict(pipeline.components)["sentences"]
+    metrics: dict[str, float] = {}
+    rows: list[dict] = []
+    if not args.no_ade:
+        if corpora_dir() is None:
+            print(f"ADE corpus skipped: {MISSING_MESSAGE}")
+        else:
+            rows += evaluate_ade(args, extractor, pipeline, metrics)
+    notes = demo_notes(args)
+    if notes:
+        rows += evaluate_demo(notes, extractor, pipeline, splitter, metrics)
+        metrics["demo_notes"] = len(notes)
+    else:
+        print("demo gold skipped: no --demo-gold file and notenlp.demo.generator is not importable")
+    if not rows:
+        print("nothing to score")
+        return 1
+    print(format_table(rows, ["set", "match", "system", "type", "P", "R", "F1", "tp", "fp", "fn"]))
+    log_run("relations-evaluation", "evaluate-relations", metrics=metrics,
+            params={"model_path": args.model_path, "threshold": args.threshold, "pipeline": args.pipeline,
+                    "entity_components": ",".join(used) or "none", "demo_seed": args.demo_seed,
+                    "limit": args.limit},
+            tables={"scores": rows})
+    return 0

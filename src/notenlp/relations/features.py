@@ -1,0 +1,192 @@
+"""Candidate pairs and their features.
+
+A pair is a candidate when both mentions lie in the same sentence or on the same line (so a
+medication-list line that the sentence splitter cut in two still pairs up). Features are
+sparse ``name -> 1.0`` dicts: words and bigrams between the mentions, distance, the labels and
+their order, cue words (``resources/relations/rules.json``) and the assertion flags.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from notenlp.attributes import ASSERTION_FLAGS, RELATION_TYPES
+from notenlp.doc import Doc, Entity, Span
+
+TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
+_SENTENCE_FALLBACK = re.compile(r"[^\n]+?(?:[.!?](?=\s)|(?=\n)|$)")
+
+# (head label, tail label) -> the relation types whose signature admits it.
+ADMISSIBLE: dict[tuple[str, str], tuple[str, ...]] = {}
+for _type, (_heads, _tails) in RELATION_TYPES.items():
+    for _head in _heads:
+        for _tail in _tails:
+            ADMISSIBLE.setdefault((_head, _tail), ())
+            ADMISSIBLE[(_head, _tail)] += (_type,)
+
+
+def fallback_sentences(text: str) -> list[Span]:
+    """Lines cut at sentence-final punctuation; used only when no sentence splitter ran."""
+    return [Span(m.start(), m.end()) for m in _SENTENCE_FALLBACK.finditer(text) if m.group().strip()]
+
+
+def entity_keys(doc: Doc) -> list[int]:
+    """The id each relation end must carry so that ``Doc.finalize`` maps it onto the right entity.
+
+    ``finalize`` keys entities by ``id`` when set and by list position otherwise; when those keys
+    clash (mixed ids) and no relation refers to them yet, ids are reset to positions.
+    """
+    keys = [e.id if e.id >= 0 else i for i, e in enumerate(doc.entities)]
+    if len(set(keys)) != len(keys) and not doc.relations:
+        for i, entity in enumerate(doc.entities):
+            entity.id = i
+        keys = list(range(len(doc.entities)))
+    return keys
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-document lookups built once: tokens, sentence and line of every entity."""
+
+    doc: Doc
+    token_starts: list[int]
+    token_ends: list[int]
+    tokens: list[str]
+    sentence_of: list[int]
+    line_of: list[int]
+
+    @classmethod
+    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None) -> "Context":
+        """``list_line`` matches the lines that form one scope on their own (list items)."""
+        text = doc.text
+        starts, ends, tokens = [], [], []
+        for m in TOKEN.finditer(text):
+            starts.append(m.start())
+            ends.append(m.end())
+            tokens.append(m.group().lower())
+        sentences = doc.sentences or fallback_sentences(text)
+        sentence_starts = [s.start for s in sentences]
+        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        sentence_of, line_of, is_list = [], [], {}
+        for entity in doc.entities:
+            i = bisect.bisect_right(sentence_starts, entity.start) - 1
+            line = bisect.bisect_right(line_starts, entity.start) - 1
+            inside = i >= 0 and entity.start < sentences[i].end
+            sentence_of.append(i if inside else -2 - line)
+            if line not in is_list:
+                is_list[line] = list_line is not None and list_line.match(text, line_starts[line]) is not None
+            line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
+        return cls(doc, starts, ends, tokens, sentence_of, line_of)
+
+    def same_scope(self, i: int, j: int) -> bool:
+        return self.sentence_of[i] == self.sentence_of[j] or self.line_of[i] == self.line_of[j]
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """Indices [a, b) of the tokens lying fully inside start..end."""
+        return bisect.bisect_left(self.token_starts, start), bisect.bisect_right(self.token_ends, end)
+
+
+def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[tuple[int, int]]:
+    """(head index, tail index) pairs whose labels fit a relation signature and share a scope."""
+    entities = ctx.doc.entities
+    for i, head in enumerate(entities):
+        if head.label not in heads:
+            continue
+        for j, tail in enumerate(entities):
+            if i == j or tail.label not in tails or (head.label, tail.label) not in ADMISSIBLE:
+                continue
+            if ctx.same_scope(i, j):
+                yield i, j
+
+
+def _bucket(n: int, edges: Sequence[int] = (0, 1, 2, 3, 5, 8, 12, 20)) -> str:
+    for edge in edges:
+        if n <= edge:
+            return str(edge)
+    return f">{edges[-1]}"
+
+
+def _normalise(token: str) -> str:
+    return "<num>" if token[0].isdigit() else token
+
+
+class FeatureExtractor:
+    """Turns a candidate pair into sparse features; cue phrases and list lines come from the rules file."""
+
+    def __init__(self, rules: dict[str, Any]):
+        self.list_line = re.compile(rules["list_line"]["pattern"], re.MULTILINE)
+        triggers: dict[str, list[str]] = rules["triggers"]
+        self.triggers: dict[tuple[str, ...], list[str]] = {}
+        for group, phrases in triggers.items():
+            if group.startswith("_"):
+                continue
+            for phrase in phrases:
+                key = tuple(t.lower() for t in TOKEN.findall(phrase))
+                self.triggers.setdefault(key, []).append(group)
+        self.max_trigger_len = max((len(k) for k in self.triggers), default=1)
+
+    def context(self, doc: Doc) -> Context:
+        return Context.build(doc, self.list_line)
+
+    def _cues(self, tokens: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for a in range(len(tokens)):
+            for n in range(1, self.max_trigger_len + 1):
+                groups = self.triggers.get(tuple(tokens[a:a + n]))
+                if groups:
+                    found.update(f"{g}:{' '.join(tokens[a:a + n])}" for g in groups)
+                    found.update(groups)
+        return found
+
+    def features(self, ctx: Context, i: int, j: int) -> dict[str, float]:
+        entities = ctx.doc.entities
+        head, tail = entities[i], entities[j]
+        first, second = (head, tail) if head.start <= tail.start else (tail, head)
+        a, b = ctx.token_range(first.end, second.start)
+        between = [_normalise(t) for t in ctx.tokens[a:b]]
+        f: dict[str, float] = {
+            f"labels={head.label}>{tail.label}": 1.0,
+            f"order={'head_first' if first is head else 'tail_first'}": 1.0,
+            f"dist={_bucket(len(between))}": 1.0,
+            f"scope={'sentence' if ctx.sentence_of[i] == ctx.sentence_of[j] else 'line'}": 1.0,
+        }
+        inside = [e.label for e in entities if e.start >= first.end and e.end <= second.start]
+        f[f"ents_between={_bucket(len(inside), (0, 1, 2))}"] = 1.0
+        for label in set(inside):
+            f[f"between_label={label}"] = 1.0
+        far = len(between) > 12
+        for k, token in enumerate(between):
+            f[f"{'bw_far' if far else 'bw'}={token}"] = 1.0
+            if k + 1 < len(between):
+                f[f"bb={token}_{between[k + 1]}"] = 1.0
+        if between:
+            f[f"first_between={between[0]}"] = 1.0
+            f[f"last_between={between[-1]}"] = 1.0
+        else:
+            f["adjacent"] = 1.0
+        start_a = bisect.bisect_left(ctx.token_starts, first.start)
+        before = [_normalise(t) for t in ctx.tokens[max(0, start_a - 3):start_a]]
+        end_second = bisect.bisect_left(ctx.token_starts, second.end)
+        after = [_normalise(t) for t in ctx.tokens[end_second:end_second + 3]]
+        for token in before:
+            f[f"before={token}"] = 1.0
+        for token in after:
+            f[f"after={token}"] = 1.0
+        for cue in self._cues(between):
+            f[f"cue_between={cue}"] = 1.0
+        for cue in self._cues(before + after):
+            f[f"cue_around={cue}"] = 1.0
+        for role, entity in (("head", head), ("tail", tail)):
+            words = [_normalise(t) for t in TOKEN.findall(entity.text.lower())]
+            if words:
+                f[f"{role}_last={words[-1]}"] = 1.0
+            for flag in ASSERTION_FLAGS:
+                if getattr(entity, flag):
+                    f[f"{role}_{flag}"] = 1.0
+        if head.section:
+            f[f"section={head.section}"] = 1.0
+        return f

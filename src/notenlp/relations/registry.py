@@ -1,0 +1,53 @@
+"""The relation model as an MLflow pyfunc (registered as ``notenlp-relations``).
+
+``predict`` takes records ``{"text", "entities": [{"start", "end", "label", ...flags}], "sentences"?}``
+(a DataFrame or a list of dicts) and returns, per record, a list of
+``{"head", "tail", "type", "score"}`` with head/tail indexing the record's entities.
+Only the training recipe imports this module, so importing mlflow at the top is fine here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+
+from notenlp.doc import Doc, Entity, Span
+
+MODEL_ARTIFACT = "relation_model"
+RULES_ARTIFACT = "relation_rules"
+
+
+class RelationPyfunc(mlflow.pyfunc.PythonModel):
+    def load_context(self, context: Any) -> None:
+        from notenlp.relations.component import RelationExtractor
+
+        self.extractor = RelationExtractor(model_path=context.artifacts[MODEL_ARTIFACT],
+                                           rules=context.artifacts[RULES_ARTIFACT])
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> list[list[dict]]:
+        records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
+        out = []
+        for record in records:
+            entities = []
+            for e in record["entities"]:
+                entity = Entity(int(e["start"]), int(e["end"]), e.get("text", ""), e["label"], id=len(entities))
+                for flag in ("negated", "possible", "hypothetical", "conditional", "historical", "family"):
+                    setattr(entity, flag, bool(e.get(flag, False)))
+                entities.append(entity)
+            sentences = [Span(int(s["start"]), int(s["end"])) for s in record.get("sentences") or []]
+            doc = self.extractor(Doc(text=record["text"], entities=entities, sentences=sentences))
+            out.append([{"head": r.head, "tail": r.tail, "type": r.type, "score": r.score} for r in doc.relations])
+        return out
+
+
+def log_and_register(model_path: str, rules_path: str, name: str = "notenlp-relations") -> str:
+    """Log the pyfunc under the active run and register it; returns the model URI."""
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=RelationPyfunc(),
+        artifacts={MODEL_ARTIFACT: model_path, RULES_ARTIFACT: rules_path},
+        registered_model_name=name,
+        pip_requirements=["scikit-learn", "mlflow"],
+    )
+    return info.model_uri
