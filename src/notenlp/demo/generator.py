@@ -282,6 +282,7 @@ class _NoteState:
     parts: list[str] = field(default_factory=list)
     pos: int = 0
     section: str = ""
+    used: set[int] = field(default_factory=set)  # ids of the Terms already named in this section
     phi: list[dict[str, Any]] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
@@ -538,7 +539,12 @@ class NoteWriter:
             self._write_med_line(s, 1)
         elif kind in self._entity_slots:
             item, label = self._pick(s, kind, slot.flags)
+            for _ in range(2):  # re-draw so a section rarely names the same thing twice
+                if id(item) not in s.used:
+                    break
+                item, label = self._pick(s, kind, slot.flags)
             item = chosen or item
+            s.used.add(id(item))
             refs[slot.ref] = s.add_entity(self._surface(s, item, capitalize), label, item.concept, slot.flags)
         else:
             s.add(self._literal(s, kind, capitalize))
@@ -608,6 +614,7 @@ class NoteWriter:
         rng = s.rng
         start = s.pos
         s.section = name
+        s.used.clear()
         header = rng.choice(self.res.section_headers[name])
         s.add(header)
         body = self.res.bodies[body_name]
