@@ -103,6 +103,7 @@ class Slot:
 class Template:
     parts: tuple[str | Slot, ...]
     relations: tuple[tuple[str, str, str], ...] = ()
+    imaging_pairs: tuple[tuple[str, str], ...] = ()  # (test ref, finding ref) to keep plausible, unrelated
 
     def kinds(self) -> set[str]:
         return {p.kind for p in self.parts if isinstance(p, Slot)}
@@ -119,11 +120,18 @@ def parse_template(spec: str | dict[str, Any]) -> Template:
         if match.start() > last:
             parts.append(text[last:match.start()])
         flags = tuple(FLAG_NAMES[f] for f in match.group(2).split(",")) if match.group(2) else ()
-        parts.append(Slot(match.group(1), flags, match.group(3) or ""))
+        kind = match.group(1)
+        # An imaging test and a finding in one sentence get refs so the finding fits the test.
+        ref = match.group(3) or (f"_{len(parts)}" if kind in ("I", "R") else "")
+        parts.append(Slot(kind, flags, ref))
         last = match.end()
     if last < len(text):
         parts.append(text[last:])
-    return Template(tuple(parts), tuple(tuple(r) for r in relations))
+    related = {(head, tail) for head, _, tail in relations}
+    tests = [p.ref for p in parts if isinstance(p, Slot) and p.kind == "I"]
+    pairs = tuple((tests[0], p.ref) for p in parts if isinstance(p, Slot) and p.kind == "R" and tests
+                  and (tests[0], p.ref) not in related)
+    return Template(tuple(parts), tuple(tuple(r) for r in relations), pairs)
 
 
 def _read_csv_gz(path: Path) -> list[dict[str, str]]:
@@ -282,6 +290,7 @@ class _NoteState:
     parts: list[str] = field(default_factory=list)
     pos: int = 0
     section: str = ""
+    used: set[int] = field(default_factory=set)  # ids of the Terms already named in this section
     phi: list[dict[str, Any]] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
@@ -341,6 +350,7 @@ class NoteWriter:
             "PLAN": lambda s: (s.rng.choice(phi["plans"]), "ID.HEALTHPLAN"),
         }
         self._entity_slots = {"P", "SOC", "D", "DS", "T", "I", "X", "MED", *self.res.finding_slots}
+        self._revealing_tests = [t for t in self.res.tests["imaging"] if t.reveals]
         self._date_formats = [(f, subtype) for f, subtype in phi["date_formats"]]
 
     # ---- PHI values -------------------------------------------------------------------------
@@ -512,9 +522,13 @@ class NoteWriter:
                         forced[head], forced[tail] = drug, rng.choice(matches)
                         break
             elif relation == "reveals" and head_slot is not None and head_slot.kind == "I":
-                test = rng.choice([t for t in self.res.tests["imaging"] if t.reveals])
+                test = rng.choice(self._revealing_tests)
                 forced[head] = test
                 forced[tail] = self.res.findings_by_term[rng.choice(test.reveals)]
+        for head, tail in template.imaging_pairs:
+            test = forced.get(head) or rng.choice(self._revealing_tests)
+            forced[head] = test
+            forced[tail] = self.res.findings_by_term[rng.choice(test.reveals)]
         return forced
 
     def _write_slot(self, s: _NoteState, slot: Slot, refs: dict[str, int], capitalize: bool,
@@ -538,7 +552,12 @@ class NoteWriter:
             self._write_med_line(s, 1)
         elif kind in self._entity_slots:
             item, label = self._pick(s, kind, slot.flags)
+            for _ in range(2):  # re-draw so a section rarely names the same thing twice
+                if id(item) not in s.used:
+                    break
+                item, label = self._pick(s, kind, slot.flags)
             item = chosen or item
+            s.used.add(id(item))
             refs[slot.ref] = s.add_entity(self._surface(s, item, capitalize), label, item.concept, slot.flags)
         else:
             s.add(self._literal(s, kind, capitalize))
@@ -575,7 +594,7 @@ class NoteWriter:
 
     def _write_template(self, s: _NoteState, template: Template, capitalize_first: bool = True) -> None:
         refs: dict[str, int] = {}
-        forced = self._paired_picks(s, template) if template.relations else None
+        forced = self._paired_picks(s, template) if template.relations or template.imaging_pairs else None
         for i, part in enumerate(template.parts):
             if isinstance(part, str):
                 s.add(part)
@@ -608,6 +627,7 @@ class NoteWriter:
         rng = s.rng
         start = s.pos
         s.section = name
+        s.used.clear()
         header = rng.choice(self.res.section_headers[name])
         s.add(header)
         body = self.res.bodies[body_name]
