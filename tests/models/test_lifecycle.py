@@ -148,3 +148,20 @@ def test_cli_prints_serve_and_ui_commands(toy_world, capsys):
     assert main(["models", "ui"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"mlflow ui --backend-store-uri sqlite:///{toy_world.home.resolve()}/mlruns/mlflow.db -h 127.0.0.1 -p 5000")
+
+
+def test_a_saved_model_folder_registers_and_resolves(toy_world, tmp_path):
+    from notenlp.models.pyfunc import save_pipeline_model
+    from notenlp.models.registry import model_config, promote_if_better, register
+
+    settings = Settings.from_env()
+    lexicon, negation = write_rules(tmp_path / "saved", {"fever": "PROBLEM"}, ["no"])
+    folder = save_pipeline_model(toy_config(lexicon, negation), tmp_path / "saved_model")
+    version = register("notenlp-saved", folder, {"x.f1": 0.5}, {"source": "folder"}, settings=settings)
+    decision = promote_if_better("notenlp-saved", version, settings=settings)
+    assert (version, decision.promoted, decision.reason) == ("1", True, "first version: no champion yet")
+    assert promote_if_better("notenlp-saved", version, settings=settings).reason == "already the champion"
+    _, local = resolve_champion("notenlp-saved", settings=settings)
+    rules = [c["config"]["rules"] for c in model_config(local)["components"]]
+    assert all(r.startswith(str(local)) for r in rules)
+    assert json.loads(open(rules[0]).read()) == {"fever": "PROBLEM"}
