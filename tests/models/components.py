@@ -44,6 +44,13 @@ class NegationFlagger:
         return doc
 
 
+class ShippedNegationFlagger(NegationFlagger):
+    """A NegationFlagger whose rules default to a file shipped beside it, as resources ship with notenlp."""
+
+    def __init__(self, *, rules: str = str(Path(__file__).with_name("toy_negation.json"))):
+        super().__init__(rules=rules)
+
+
 def write_rules(folder: Path, lexicon: dict[str, str], triggers: list[str], window: int = 12) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     lexicon_file, negation_file = folder / "lexicon.json", folder / "negation.json"

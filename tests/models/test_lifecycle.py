@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,22 @@ def test_packaged_model_carries_its_files_and_answers_the_contract(tmp_path):
     assert (first["entities"][0]["start"], first["entities"][0]["end"]) == (15, 25)
     assert second["note_id"] == "b" and [e["text"] for e in second["entities"]] == ["ASPIRIN"]
     assert model.metadata.get_input_schema().input_names() == ["note_id", "text", "person_id", "note_date", "targets"]
+
+
+def test_default_file_settings_are_packaged_with_the_model(tmp_path):
+    import mlflow.pyfunc
+
+    from notenlp.models.pyfunc import ARTIFACT_MARKER, package_config, save_pipeline_model
+
+    lexicon, _ = write_rules(tmp_path, {"fever": "PROBLEM"}, [])
+    config = toy_config(lexicon, lexicon)
+    config["components"][1] = {"name": "negation", "factory": f"{toy_config.__module__}:ShippedNegationFlagger"}
+    packaged, artifacts = package_config(config)
+    assert sorted(Path(p).name for p in artifacts.values()) == ["lexicon.json", "toy_negation.json"]
+    assert ARTIFACT_MARKER in packaged["components"][1]["config"]["rules"]
+    model = mlflow.pyfunc.load_model(str(save_pipeline_model(config, tmp_path / "model")))
+    [record] = model.predict([{"note_id": 1, "text": "Discharged without fever."}])
+    assert [(e["text"], e["negated"]) for e in record["entities"]] == [("fever", True)]
 
 
 def test_missing_component_file_is_reported_by_component_and_setting(tmp_path):
