@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shlex
 import sys
@@ -16,8 +15,6 @@ import sys
 from notenlp.config import Settings
 from notenlp.evaluation.metrics import format_table
 from notenlp.models.catalog import PIPELINE_MODEL, load_catalog
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
