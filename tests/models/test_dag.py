@@ -13,6 +13,7 @@ import pytest
 from notenlp.config import Settings
 from notenlp.models.registry import list_versions
 
+from .components import import_root
 from .conftest import TOY, gold_records, write_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def test_dag_parses_and_refreshes_the_toy_model_behind_the_gate(toy_world, tmp_p
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         # The toy annotators live in this test package: the child imports them as pytest does here.
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(Path(__file__).parents[1]),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(import_root()),
                                        os.environ.get("PYTHONPATH", "")]),
     }
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("run_dag.py")), str(DAG_FILE),

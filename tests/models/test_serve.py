@@ -20,7 +20,7 @@ from notenlp.models.catalog import PIPELINE_MODEL
 from notenlp.models.cli import serve_command
 from notenlp.models.registry import promote_if_better, register
 
-from .components import toy_config, write_rules
+from .components import import_root, toy_config, write_rules
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_served_champion_answers_the_jsonl_contract(tmp_path, monkeypatch):
     command = serve_command(PIPELINE_MODEL, "champion", port)
     assert command[:5] == ["mlflow", "models", "serve", "-m", "models:/notenlp-pipeline@champion"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(Path(__file__).parents[1])]),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(import_root())]),
            # mlflow starts uvicorn by name: it must be this environment's.
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     server = subprocess.Popen([sys.executable, "-m", *command], env=env, cwd=tmp_path, start_new_session=True,
