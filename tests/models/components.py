@@ -44,6 +44,18 @@ class NegationFlagger:
         return doc
 
 
+class ShippedNegationFlagger(NegationFlagger):
+    """A NegationFlagger whose rules default to a file shipped beside it, as resources ship with notenlp."""
+
+    def __init__(self, *, rules: str = str(Path(__file__).with_name("toy_negation.json"))):
+        super().__init__(rules=rules)
+
+
+def import_root() -> Path:
+    """The sys.path entry this module was imported from, so child processes import it under the same name."""
+    return Path(__file__).resolve().parents[len(__name__.split(".")) - 1]
+
+
 def write_rules(folder: Path, lexicon: dict[str, str], triggers: list[str], window: int = 12) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     lexicon_file, negation_file = folder / "lexicon.json", folder / "negation.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,22 @@ def test_packaged_model_carries_its_files_and_answers_the_contract(tmp_path):
     assert (first["entities"][0]["start"], first["entities"][0]["end"]) == (15, 25)
     assert second["note_id"] == "b" and [e["text"] for e in second["entities"]] == ["ASPIRIN"]
     assert model.metadata.get_input_schema().input_names() == ["note_id", "text", "person_id", "note_date", "targets"]
+
+
+def test_default_file_settings_are_packaged_with_the_model(tmp_path):
+    import mlflow.pyfunc
+
+    from notenlp.models.pyfunc import ARTIFACT_MARKER, package_config, save_pipeline_model
+
+    lexicon, _ = write_rules(tmp_path, {"fever": "PROBLEM"}, [])
+    config = toy_config(lexicon, lexicon)
+    config["components"][1] = {"name": "negation", "factory": f"{toy_config.__module__}:ShippedNegationFlagger"}
+    packaged, artifacts = package_config(config)
+    assert sorted(Path(p).name for p in artifacts.values()) == ["lexicon.json", "toy_negation.json"]
+    assert ARTIFACT_MARKER in packaged["components"][1]["config"]["rules"]
+    model = mlflow.pyfunc.load_model(str(save_pipeline_model(config, tmp_path / "model")))
+    [record] = model.predict([{"note_id": 1, "text": "Discharged without fever."}])
+    assert [(e["text"], e["negated"]) for e in record["entities"]] == [("fever", True)]
 
 
 def test_missing_component_file_is_reported_by_component_and_setting(tmp_path):
@@ -148,3 +165,20 @@ def test_cli_prints_serve_and_ui_commands(toy_world, capsys):
     assert main(["models", "ui"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"mlflow ui --backend-store-uri sqlite:///{toy_world.home.resolve()}/mlruns/mlflow.db -h 127.0.0.1 -p 5000")
+
+
+def test_a_saved_model_folder_registers_and_resolves(toy_world, tmp_path):
+    from notenlp.models.pyfunc import save_pipeline_model
+    from notenlp.models.registry import model_config, promote_if_better, register
+
+    settings = Settings.from_env()
+    lexicon, negation = write_rules(tmp_path / "saved", {"fever": "PROBLEM"}, ["no"])
+    folder = save_pipeline_model(toy_config(lexicon, negation), tmp_path / "saved_model")
+    version = register("notenlp-saved", folder, {"x.f1": 0.5}, {"source": "folder"}, settings=settings)
+    decision = promote_if_better("notenlp-saved", version, settings=settings)
+    assert (version, decision.promoted, decision.reason) == ("1", True, "first version: no champion yet")
+    assert promote_if_better("notenlp-saved", version, settings=settings).reason == "already the champion"
+    _, local = resolve_champion("notenlp-saved", settings=settings)
+    rules = [c["config"]["rules"] for c in model_config(local)["components"]]
+    assert all(r.startswith(str(local)) for r in rules)
+    assert json.loads(open(rules[0]).read()) == {"fever": "PROBLEM"}

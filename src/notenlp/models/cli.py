@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shlex
 import sys
@@ -16,8 +15,6 @@ import sys
 from notenlp.config import Settings
 from notenlp.evaluation.metrics import format_table
 from notenlp.models.catalog import PIPELINE_MODEL, load_catalog
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"MLFLOW_TRACKING_URI={shlex.quote(tracking_uri(settings))} {shlex.join(command)}")
             return 0
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
-        # The mlflow entry point of this interpreter's environment, wherever PATH points.
+        # mlflow and the uvicorn it starts by name must be this interpreter's, wherever PATH points.
+        os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
         os.execv(sys.executable, [sys.executable, "-m", *command])
     elif args.action == "ui":
         print(shlex.join(ui_command(args.port, settings)))

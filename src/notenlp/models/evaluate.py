@@ -117,6 +117,7 @@ def score_records(gold: GoldSet, predicted: list[dict[str, Any]]) -> dict[str, f
     metrics: dict[str, float] = {"notes": float(len(gold.records))}
     gold_spans, pred_spans, gold_rel, pred_rel = [], [], [], []
     flag_pairs: dict[str, list[tuple[bool, bool]]] = {flag: [] for flag in ASSERTION_FLAGS}
+    gold_flags = {flag for r in gold.records for e in r.get("entities", []) for flag in ASSERTION_FLAGS if e.get(flag)}
     all_flags_right = matched = gold_entities = concept_total = concept_right = 0
     for record in gold.records:
         key = str(record["note_id"])
@@ -146,7 +147,8 @@ def score_records(gold: GoldSet, predicted: list[dict[str, Any]]) -> dict[str, f
         metrics["assertion_coverage"] = matched / gold_entities
         metrics["assertion_accuracy"] = all_flags_right / matched if matched else 0.0
         for flag, pairs in flag_pairs.items():
-            if any(g or p for g, p in pairs):
+            # Reported whenever the gold set has the flag, so a model that finds none scores 0, not "missing".
+            if flag in gold_flags or any(p for _, p in pairs):
                 metrics[f"{flag}_f1"] = binary_score(pairs).f1
     if "relations" in gold.scores and gold_rel:
         rel = Score()

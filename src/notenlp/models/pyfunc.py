@@ -12,6 +12,7 @@ Only model code imports this module, so importing mlflow at the top is fine here
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-from notenlp.pipeline import Pipeline, load_config
+from notenlp.pipeline import Pipeline, load_config, load_factory
 from notenlp.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,21 @@ def resolve_setting_path(value: str) -> Path:
     return resource_path(value)
 
 
+def file_setting_defaults(factory: str) -> dict[str, str]:
+    """Keyword defaults of a component's file settings, e.g. ``rules="annotate/context_rules.json"``."""
+    try:
+        signature = inspect.signature(load_factory(factory))
+    except (TypeError, ValueError):
+        return {}
+    return {name: p.default for name, p in signature.parameters.items()
+            if p.kind is p.KEYWORD_ONLY and is_file_setting(name) and isinstance(p.default, str) and p.default}
+
+
 def package_config(config: str | Path | dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Split a pipeline config into (config with artifact markers, {artifact key: local file path})."""
+    """Split a pipeline config into (config with artifact markers, {artifact key: local file path}).
+
+    File settings a component leaves at their default are packaged too, when that file exists.
+    """
     packaged = json.loads(json.dumps(load_config(config)))
     artifacts: dict[str, str] = {}
 
@@ -64,7 +78,10 @@ def package_config(config: str | Path | dict[str, Any]) -> tuple[dict[str, Any],
         return {ARTIFACT_MARKER: artifact_key}
 
     for entry in packaged["components"]:
-        settings = entry.get("config", {})
+        settings = entry.setdefault("config", {})
+        for key, value in file_setting_defaults(entry["factory"]).items():
+            if key not in settings and resolve_setting_path(value).exists():
+                settings[key] = value  # a default file is part of the model too, so it is versioned with it
         for key, value in list(settings.items()):
             if not is_file_setting(key) or not value:
                 continue
