@@ -82,13 +82,43 @@ def effective_annotate_config(settings, dictionary_path: Path | None = None) -> 
     overrides: dict[str, dict[str, Any]] = {}
     versions: dict[str, str] = {}
     if settings.use_registered_models:
-        from notenlp.models.registry import champion_overrides
+        from notenlp.models.registry import champion_versions, pipeline_overrides_from_champions
 
-        overrides, versions = champion_overrides(settings, [c["name"] for c in config["components"]])
+        overrides, versions = pipeline_overrides_from_champions(settings), champion_versions(settings)
     if dictionary_path is not None:
         for name in ("dictionary", "normalize"):
             overrides.setdefault(name, {})["dictionary"] = str(dictionary_path)
     return apply_overrides(config, overrides), versions
+
+
+def compiled_dictionary_for(settings) -> Path:
+    """The normalization dictionary of the warehouse's vocabulary, compiled once per vocabulary content."""
+    import os
+    import tempfile
+
+    from notenlp.vocab.dictionary import compile_dictionary
+    from notenlp.vocab.lookup import _compiler_inputs, _fingerprint
+    from notenlp.warehouse import connect
+
+    with connect(settings.warehouse, read_only=True) as con:
+        content = [con.execute(sql).fetchone() for sql in (
+            "select count(*), coalesce(sum(hash(concept_id, concept_name, domain_id, standard_concept, "
+            "invalid_reason)), 0) from concept",
+            "select count(*), coalesce(sum(hash(concept_id, concept_synonym_name)), 0) from concept_synonym",
+            "select count(*), coalesce(sum(hash(concept_id_1, concept_id_2, relationship_id, invalid_reason)), 0) "
+            "from concept_relationship",
+        )]
+    key = hashlib.sha256(f"{content}{_fingerprint(_compiler_inputs())}".encode()).hexdigest()[:16]
+    out = settings.staging / "_dictionary" / f"dictionary-{key}.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        log.info("compiling the normalization dictionary from the warehouse vocabulary ...")
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            partial = Path(tmp) / out.name
+            stats = compile_dictionary(settings.warehouse, partial)
+            os.replace(partial, out)
+        log.info("dictionary compiled: %s", stats)
+    return out
 
 
 def prepare_night(night) -> Path | None:
@@ -96,15 +126,17 @@ def prepare_night(night) -> Path | None:
     ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
     processed on earlier nights by the same nlp_system, or None when there is none.
     """
-    from notenlp.vocab.dictionary import compiled_dictionary_for
-    from notenlp.vocab.loader import ensure_vocabulary
+    from notenlp.vocab.loader import has_vocabulary, load_demo
     from notenlp.warehouse import connect, ensure_schema
 
     settings = night.settings
     night.meta_dir.mkdir(parents=True, exist_ok=True)
     with connect(settings.warehouse) as con:
         ensure_schema(con)
-        ensure_vocabulary(con)
+        if not has_vocabulary(con):
+            log.info("no vocabulary in the warehouse: loading the bundled demo vocabulary (notenlp vocab load "
+                     "--athena DIR loads a full Athena download)")
+            load_demo(con)
     dictionary_path = compiled_dictionary_for(settings)
     config, versions = effective_annotate_config(settings, dictionary_path)
     system = nlp_system(config, versions)

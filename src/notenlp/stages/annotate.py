@@ -25,7 +25,6 @@ ANNOTATION_ROW = (
     f"record_type string, note_id bigint, {_ENTITY_ONLY}, head_entity_id int, tail_entity_id int, "
     "relationship string, relation_score double, error string"
 )
-_ROW_COLUMNS = [c.split()[0] for c in ANNOTATION_ROW.split(", ")]
 SNIPPET_CONTEXT = 60
 _SPACES = re.compile(r"\s+")
 
@@ -58,7 +57,7 @@ def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:
 
 def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -> Iterator[pd.DataFrame]:
     from notenlp.doc import Doc
-    from notenlp.stages.components import pipeline
+    from notenlp.stages.components import pipeline, typed_frame
 
     nlp = pipeline(config)
     for pdf in batches:
@@ -71,7 +70,7 @@ def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -
                 rows.append({"record_type": "error", "note_id": int(note_id), "error": type(exc).__name__})
                 continue
             rows.extend(entity_rows(int(note_id), doc))
-        yield pd.DataFrame(rows, columns=_ROW_COLUMNS)
+        yield typed_frame(rows, ANNOTATION_ROW)
 
 
 def annotate(deid_notes: DataFrame, config: dict[str, Any]) -> DataFrame:

@@ -28,3 +28,21 @@ def _pipeline(config_json: str):
 def pipeline(config: dict[str, Any]):
     """The composed annotate pipeline for an effective (already overridden) pipeline config."""
     return _pipeline(json.dumps(config, sort_keys=True))
+
+
+_PANDAS_TYPES = {"bigint": "Int64", "int": "Int32", "double": "float64", "boolean": "boolean", "string": "object"}
+
+
+def typed_frame(rows: list[dict[str, Any]], ddl: str):
+    """A pandas frame with the column types of a flat Spark DDL, so Arrow never guesses from NaN."""
+    import pandas as pd
+
+    columns = [c.split()[:2] for c in ddl.split(", ")]
+    frame = pd.DataFrame(rows, columns=[name for name, _ in columns])
+    for name, spark_type in columns:
+        dtype = _PANDAS_TYPES.get(spark_type)
+        if dtype == "object":
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        elif dtype:
+            frame[name] = frame[name].astype(dtype)
+    return frame

@@ -34,6 +34,7 @@ def _normalizer(entry_json: str):
 
 def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -> Iterator[pd.DataFrame]:
     from notenlp.doc import Doc, Entity
+    from notenlp.stages.components import typed_frame
 
     normalizer = _normalizer(json.dumps(entry, sort_keys=True))
     entity_fields = set(Entity.__slots__)
@@ -52,7 +53,7 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
                 continue
             for record, entity in zip(records, doc.entities):
                 out.append({**record, **{f: getattr(entity, f) for f in _CONCEPT_FIELDS}, "error": None})
-        yield pd.DataFrame(out, columns=[*ENTITY_COLUMNS, "error"])
+        yield typed_frame(out, NORMALIZED_ROW)
 
 
 def normalize(entities: DataFrame, deid_notes: DataFrame, normalizer_entry: dict[str, Any]) -> DataFrame:

@@ -171,7 +171,7 @@ def run_deidentify(spark, night: Night) -> StageLog:
     phi.write.mode("overwrite").parquet(str(night.part("deidentify", "_phi_summary")))
     from notenlp.warehouse.audit import load_phi_audit
 
-    load_phi_audit(night.settings.audit_db, audit_path, run_date=night.run_date)
+    load_phi_audit(night.settings.audit_db, audit_path)
     shutil.rmtree(night.sealed_work, ignore_errors=True)  # no stray PHI copies once the audit holds it
     record.write(night)
     return record

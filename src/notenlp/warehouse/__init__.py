@@ -16,7 +16,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
-DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "notenlp_operational.sql", "vocabulary.sql")
+# vocabulary.sql belongs to notenlp.vocab.loader, which replaces those tables as a whole.
+DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "notenlp_operational.sql")
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 
@@ -26,7 +27,9 @@ def connect(path: str | Path, *, read_only: bool = False):
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def statements(sql: str) -> list[str]:

@@ -1,30 +1,37 @@
-"""The sealed PHI audit: a separate, owner-only DuckDB file, never the analytics warehouse."""
+"""Load a night's PHI audit rows from the sealed staging Parquet into the sealed audit DuckDB.
+
+The table and its permissions are those of ``notenlp.deid.audit``; this loader streams Parquet
+with DuckDB instead of going through pandas, so a night of millions of PHI spans stays bounded.
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
-from notenlp.schemas import PHI_AUDIT
-
-_COLUMNS = ", ".join(f"{name} {typ.replace('string', 'varchar')}" for name, typ in (c.split() for c in PHI_AUDIT.split(", ")))
+from notenlp.deid.audit import COLUMNS, TABLE, _ddl
 
 
-def load_phi_audit(audit_db: Path, parquet_dir: Path, *, run_date: date) -> int:
+def load_phi_audit(audit_db: Path, parquet_dir: Path) -> int:
     """Replace the audit rows of the notes in ``parquet_dir``; returns the number of rows loaded."""
     import duckdb
 
     audit_db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(audit_db.parent, 0o700)
-    files = list(parquet_dir.glob("*.parquet"))
-    with duckdb.connect(str(audit_db)) as con:
-        con.execute(f"create table if not exists phi_audit (run_date date, {_COLUMNS})")
-        if not files:
-            return 0
-        source = f"read_parquet('{parquet_dir}/*.parquet')"
-        con.execute(f"delete from phi_audit where note_id in (select note_id from {source})")
-        con.execute(f"insert into phi_audit select $run_date::date, * from {source}", {"run_date": run_date.isoformat()})
-        n = con.execute(f"select count(*) from {source}").fetchone()[0]
+    if not any(parquet_dir.glob("*.parquet")):
+        return 0
+    source = f"read_parquet('{parquet_dir}/*.parquet')"
+    columns = ", ".join(f'"{c}"' for c in COLUMNS)
+    old_umask = os.umask(0o077)
+    try:
+        with duckdb.connect(str(audit_db)) as con:
+            con.execute(_ddl())
+            con.execute("begin transaction")
+            con.execute(f"delete from {TABLE} where note_id in (select note_id from {source})")
+            con.execute(f"insert into {TABLE} select {columns} from {source}")
+            con.execute("commit")
+            n = con.execute(f"select count(*) from {source}").fetchone()[0]
+    finally:
+        os.umask(old_umask)
     os.chmod(audit_db, 0o600)
     return n
