@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airflow.models.dagbag import DagBag
+from airflow.dag_processing.dagbag import DagBag
 from airflow.utils import db
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -18,7 +18,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 def main(run_date: str, source: str, input_path: str) -> int:
     db.initdb()
-    bag = DagBag(dag_folder=str(DAGS), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS))
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 2
