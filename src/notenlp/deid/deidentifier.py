@@ -78,7 +78,7 @@ class Deidentifier:
         self.location_heads = _phrases(ctx["location_heads"] + ctx["organization_heads"])
         self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
         self.medical_heads = frozenset(ctx["medical_heads"])
-        self.placeholder_types = [(k, v) for k, v in ctx["placeholder_types"]]
+        self.placeholder_types = [(re.compile(r"\b" + re.escape(k)), v) for k, v in ctx["placeholder_types"]]
         self.feature_cues = {
             "titles": self.titles | self.credential_titles,
             "name_cues": frozenset(p[-1] for ps in self.name_cues.values() for p in ps),
@@ -111,7 +111,7 @@ class Deidentifier:
             return "DATE"
         lower = stripped.lower()
         for keyword, phi_type in self.placeholder_types:
-            if keyword in lower:
+            if keyword.search(lower):
                 return phi_type
         if re.fullmatch(r"[\d\s-]+", stripped):
             return "ID"
@@ -173,7 +173,7 @@ class Deidentifier:
 
         def is_title_case(i: int) -> bool:
             w = words[i]
-            return w[0].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3 and w.isalpha() and False)
+            return w[0].isupper() and not (len(w) > 1 and w.isupper())
 
         def is_word(i: int) -> bool:
             return 0 <= i < n and words[i][0].isalpha()
@@ -188,6 +188,9 @@ class Deidentifier:
             return j < n and keys[j] in self.medical_heads
 
         def name_ok(i: int) -> bool:
+            w = words[i]
+            if len(w) <= 3 and w.isupper() and len(w) > 1:  # "MAR", "HCP": abbreviations
+                return False
             return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
 
         def add(i: int, j: int, phi_type: str, subtype: str, source: str, score: float = 1.0) -> None:
@@ -202,6 +205,9 @@ class Deidentifier:
                 if not is_cap(j) or followed_by_medical_head(j):
                     break
                 if not strong and lex.is_common_word(keys[j]) and len(words[j]) > 1:
+                    break
+                if len(words[j]) > 1 and words[j].isupper() and keys[j] not in lex.first_names \
+                        and keys[j] not in lex.last_names:
                     break
                 last, count = j, count + 1
                 if len(words[j]) == 1 and j + 1 < n and words[j + 1] == ".":
@@ -232,7 +238,8 @@ class Deidentifier:
                     taken[i] = True
                     i = end + 1
                     continue
-            if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j):
+            if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j) and (
+                    keys[j] in lex.first_names or keys[j] in lex.last_names or len(words[j]) == 1):
                 end = name_run(j)
                 if end >= 0:
                     add(j, end, "NAME", "NAME.STAFF", "rule")
@@ -253,30 +260,41 @@ class Deidentifier:
                     if words[j] != ".":
                         start = j
                     j -= 1
-                if start >= 0 and not any(taken[start:end + 1]) and any(
-                        keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1)):
+                comma = i > 0 and words[i - 1] == ","
+                if start >= 0 and not any(taken[start:end + 1]) and (comma or end > start or any(
+                        keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1))):
                     add(start, end, "NAME", "NAME.STAFF", "rule")
+        def cued_names(strong_only: bool) -> None:
+            for i in range(n):
+                if taken[i] or not is_word(i):
+                    continue
+                j = i
+                while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
+                    j -= 1
+                strong = cue_at(j, self.name_cues) >= 0
+                weak = not strong and not strong_only and cue_at(j, self.weak_name_cues) >= 0
+                if not (strong or weak):
+                    continue
+                word_ok = name_ok(i) or (strong and words[i].islower() and keys[i] in lex.first_names
+                                         and not lex.is_common_word(keys[i]))
+                in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names or len(words[i]) == 1
+                if word_ok and (strong or in_lexicon):
+                    end = name_run(i) if is_cap(i) else i
+                    add(i, max(end, i), "NAME", "NAME.CUED", "rule")
+
+        # An initial and a surname: "W. Nakamura-Reyes".
+        for i in range(n - 2):
+            if (not taken[i] and len(words[i]) == 1 and words[i].isupper() and words[i + 1] == "."
+                    and is_title_case(i + 2) and name_ok(i + 2) and not taken[i + 2]):
+                end = name_run(i + 2)
+                add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
+        cued_names(strong_only=True)
         self._facilities(words, keys, taken, is_cap, add)
         self._places(tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at)
-        for i in range(n):
-            if taken[i] or not is_word(i):
-                continue
-            j = i
-            while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
-                j -= 1
-            strong = cue_at(j, self.name_cues) >= 0
-            weak = not strong and cue_at(j, self.weak_name_cues) >= 0
-            if not (strong or weak):
-                continue
-            word_ok = name_ok(i) or (strong and words[i].islower() and keys[i] in lex.first_names
-                                     and not lex.is_common_word(keys[i]))
-            in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names
-            if word_ok and (strong or in_lexicon):
-                end = name_run(i) if is_cap(i) else i
-                add(i, max(end, i), "NAME", "NAME.CUED", "rule")
+        cued_names(strong_only=False)
         model_candidates = []
         for i in range(n):
-            if taken[i] or not is_cap(i) or not is_title_case(i):
+            if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
             if followed_by_medical_head(i) or key in lex.eponyms:
@@ -319,8 +337,8 @@ class Deidentifier:
                         start -= 1
                     while start < i and not is_cap(start):
                         start += 1
-                    if start < i and any(not self.lex.is_common_word(keys[k]) for k in range(start, i)
-                                         if words[k][0].isalpha()):
+                    if start < i and any(keys[k] not in self.lex.stop_words and keys[k] not in self.lex.clinical_words
+                                         for k in range(start, i) if words[k][0].isalpha()):
                         org = keys[i] in self.organization_heads
                         add(start, i + length - 1, "LOCATION",
                             "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
