@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_RE = re.compile(r"\[\*\*(.*?)\*\*\]|(?<!_)_{3,}(?!_)", re.DOTALL)
 _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
-_FRACTION_DENOMINATORS = {"2", "3", "4", "5"}
+_FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
@@ -143,7 +143,7 @@ class Deidentifier:
             start, end = m.span(span_group) if span_group else m.span()
             if start < 0:
                 continue
-            if subtype == "DATE.MD" and not self._is_month_day(text, start, end):
+            if subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
                 continue
             spans.append(PhiSpan(start, end, phi_type, subtype, "pattern"))
         return spans
@@ -203,6 +203,8 @@ class Deidentifier:
             last, count, j = -1, 0, i
             while j < n and count < limit:
                 if not is_cap(j) or followed_by_medical_head(j):
+                    break
+                if count and tokens[j][0] - tokens[j - 1][1] > 1:  # a column gap or line break ends a name
                     break
                 if not strong and lex.is_common_word(keys[j]) and len(words[j]) > 1:
                     break
@@ -285,7 +287,8 @@ class Deidentifier:
         # An initial and a surname: "W. Nakamura-Reyes".
         for i in range(n - 2):
             if (not taken[i] and len(words[i]) == 1 and words[i].isupper() and words[i + 1] == "."
-                    and is_title_case(i + 2) and name_ok(i + 2) and not taken[i + 2]):
+                    and len(words[i + 2]) > 1 and not words[i + 2].isupper() and is_title_case(i + 2)
+                    and name_ok(i + 2) and not taken[i + 2] and tokens[i + 2][0] - tokens[i + 1][1] <= 1):
                 end = name_run(i + 2)
                 add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
         cued_names(strong_only=True)
@@ -363,7 +366,9 @@ class Deidentifier:
                         matched = length
                         break
             if matched:
-                single_name = matched == 1 and (keys[i] in lex.first_names or keys[i] in lex.last_names)
+                after_first_name = i > 0 and is_cap(i - 1) and keys[i - 1] in lex.first_names
+                single_name = matched == 1 and (keys[i] in lex.first_names or keys[i] in lex.last_names
+                                                or after_first_name)
                 if not single_name or strong or weak:
                     add(i, i + matched - 1, "LOCATION", "LOCATION.CITY", "lexicon")
                 continue
