@@ -76,6 +76,8 @@ class Deidentifier:
         self.strong_location_cues = _phrases(ctx["strong_location_cues"])
         self.location_cues = frozenset(c for c in ctx["location_cues"] if " " not in c)
         self.location_heads = _phrases(ctx["location_heads"] + ctx["organization_heads"])
+        self.location_head_starts = frozenset(p[0] for ps in self.location_heads.values() for p in ps)
+        self.place_starts = frozenset(p.split()[0] for p in self.lex.cities | self.lex.states | self.lex.countries if p)
         self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
         self.medical_heads = frozenset(ctx["medical_heads"])
         self.placeholder_types = [(re.compile(r"\b" + re.escape(k)), v) for k, v in ctx["placeholder_types"]]
@@ -136,16 +138,19 @@ class Deidentifier:
 
     def _patterns(self, text: str) -> list[PhiSpan]:
         spans = []
-        groups = self.patterns.groups
-        for m in self.patterns.regex.finditer(text):
-            name = m.lastgroup
-            phi_type, subtype, span_group = groups[name]
-            start, end = m.span(span_group) if span_group else m.span()
-            if start < 0:
+        lower = text.lower()
+        for pattern in self.patterns:
+            if pattern.requires and not any(r in lower for r in pattern.requires):
                 continue
-            if subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
-                continue
-            spans.append(PhiSpan(start, end, phi_type, subtype, "pattern"))
+            for m in pattern.regex.finditer(text):
+                start, end = m.span(pattern.span_group) if pattern.span_group else m.span()
+                if start < 0 or start == end:
+                    continue
+                if pattern.before is not None and not pattern.before.search(text, max(0, m.start() - 60), m.start()):
+                    continue
+                if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
+                    continue
+                spans.append(PhiSpan(start, end, pattern.type, pattern.subtype, "pattern"))
         return spans
 
     def _is_month_day(self, text: str, start: int, end: int) -> bool:
@@ -169,17 +174,21 @@ class Deidentifier:
         n = len(tokens)
         lex = self.lex
         spans: list[PhiSpan] = []
-        taken = [False] * n
+        taken = [False] * (n + 3)
+        # Per-token flags, padded so that i + 1 .. i + 3 never fall off the end.
+        alpha = [w[0].isalpha() for w in words] + [False] * 3
+        capital = [w[0].isupper() for w in words] + [False] * 3
+        cap_idx = [i for i in range(n) if capital[i]]
 
         def is_title_case(i: int) -> bool:
             w = words[i]
             return w[0].isupper() and not (len(w) > 1 and w.isupper())
 
         def is_word(i: int) -> bool:
-            return 0 <= i < n and words[i][0].isalpha()
+            return i >= 0 and alpha[i]
 
         def is_cap(i: int) -> bool:
-            return is_word(i) and words[i][0].isupper()
+            return i >= 0 and capital[i]
 
         def followed_by_medical_head(i: int) -> bool:
             j = i + 1
@@ -225,10 +234,9 @@ class Deidentifier:
                     return i
             return -1
 
-        i = 0
-        while i < n:
-            if not is_word(i) or taken[i]:
-                i += 1
+        title_words = self.titles | self.credential_titles
+        for i in [k for k in cap_idx if keys[k] in title_words]:
+            if taken[i]:
                 continue
             key = keys[i]
             j = i + 1 + (1 if i + 1 < n and words[i + 1] == "." else 0)
@@ -238,7 +246,6 @@ class Deidentifier:
                 if end >= 0:
                     add(j, end, "NAME", "NAME.TITLED", "rule")
                     taken[i] = True
-                    i = end + 1
                     continue
             if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j) and (
                     keys[j] in lex.first_names or keys[j] in lex.last_names or len(words[j]) == 1):
@@ -246,14 +253,11 @@ class Deidentifier:
                 if end >= 0:
                     add(j, end, "NAME", "NAME.STAFF", "rule")
                     taken[i] = True
-                    i = end + 1
-                    continue
-            i += 1
-        for i in range(n):
-            if taken[i] or not is_word(i):
+        for i in [k for k in cap_idx if keys[k] in self.credentials]:
+            if taken[i]:
                 continue
             # Credential after a name: "J. Smith, RN"
-            if keys[i] in self.credentials and words[i].isupper() or keys[i] in ("m.d", "phd"):
+            if words[i].isupper():
                 j = i - 1
                 if j >= 0 and words[j] == ",":
                     j -= 1
@@ -266,9 +270,14 @@ class Deidentifier:
                 if start >= 0 and not any(taken[start:end + 1]) and (comma or end > start or any(
                         keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1))):
                     add(start, end, "NAME", "NAME.STAFF", "rule")
+        lower_first = [i for i in range(n) if not capital[i] and keys[i] in lex.first_names]
+
         def cued_names(strong_only: bool) -> None:
-            for i in range(n):
-                if taken[i] or not is_word(i):
+            for i in cap_idx + lower_first:
+                if taken[i]:
+                    continue
+                word_ok = name_ok(i) or (words[i].islower() and not lex.is_common_word(keys[i]))
+                if not word_ok:
                     continue
                 j = i
                 while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
@@ -277,26 +286,25 @@ class Deidentifier:
                 weak = not strong and not strong_only and cue_at(j, self.weak_name_cues) >= 0
                 if not (strong or weak):
                     continue
-                word_ok = name_ok(i) or (strong and words[i].islower() and keys[i] in lex.first_names
-                                         and not lex.is_common_word(keys[i]))
+                word_ok = name_ok(i) or (strong and words[i].islower())
                 in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names or len(words[i]) == 1
                 if word_ok and (strong or in_lexicon):
                     end = name_run(i) if is_cap(i) else i
                     add(i, max(end, i), "NAME", "NAME.CUED", "rule")
 
         # An initial and a surname: "W. Nakamura-Reyes".
-        for i in range(n - 2):
-            if (not taken[i] and len(words[i]) == 1 and words[i].isupper() and words[i + 1] == "."
+        for i in cap_idx:
+            if (i + 2 < n and not taken[i] and len(words[i]) == 1 and words[i].isupper() and words[i + 1] == "."
                     and len(words[i + 2]) > 1 and not words[i + 2].isupper() and is_title_case(i + 2)
                     and name_ok(i + 2) and not taken[i + 2] and tokens[i + 2][0] - tokens[i + 1][1] <= 1):
                 end = name_run(i + 2)
                 add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
         cued_names(strong_only=True)
-        self._facilities(words, keys, taken, is_cap, add)
-        self._places(tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at)
+        self._facilities(words, keys, taken, cap_idx, is_cap, add)
+        self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         cued_names(strong_only=False)
         model_candidates = []
-        for i in range(n):
+        for i in cap_idx:
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
@@ -324,12 +332,12 @@ class Deidentifier:
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
         return spans
 
-    def _facilities(self, words, keys, taken, is_cap, add) -> None:
+    def _facilities(self, words, keys, taken, cap_idx, is_cap, add) -> None:
         """"Beth Israel Deaconess Medical Center", "Acme Corp": a capitalised run ending in a place head."""
         n = len(words)
         head_lengths = sorted(self.location_heads, reverse=True)
-        for i in range(n):
-            if taken[i] or not is_cap(i):
+        for i in [k for k in cap_idx if keys[k] in self.location_head_starts]:
+            if taken[i]:
                 continue
             for length in head_lengths:
                 if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
@@ -347,12 +355,13 @@ class Deidentifier:
                             "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
                     break
 
-    def _places(self, tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at) -> None:
+    def _places(self, tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at) -> None:
         lex = self.lex
         n = len(tokens)
         max_len = min(lex.max_place_tokens, 4)
-        for i in range(n):
-            if taken[i] or not is_cap(i):
+        cap_idx = [k for k in cap_idx if keys[k] in self.place_starts or keys[k - 1] in self.location_cues]
+        for i in cap_idx:
+            if taken[i]:
                 continue
             strong = cue_at(i, self.strong_location_cues) >= 0
             weak = i > 0 and keys[i - 1] in self.location_cues
