@@ -50,7 +50,8 @@ class Deidentifier:
     """
 
     def __init__(self, *, mode: str = "surrogate", secret_hex: str | None = None, secret_file: str | None = None,
-                 model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5, detect_times: bool = False,
+                 model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5,
+                 sentence_start_threshold: float = 0.8, detect_times: bool = False,
                  patterns: str = "deid/patterns.json", context: str = "deid/context.json",
                  lexicons: str = "deid"):
         if mode not in ("surrogate", "tag"):
@@ -68,6 +69,7 @@ class Deidentifier:
         ctx = load_context(context)
         self.model = load_model(model) if model else None
         self.model_threshold = model_threshold
+        self.sentence_start_threshold = sentence_start_threshold
         self.titles = frozenset(ctx["name_titles"])
         self.credential_titles = frozenset(ctx["credential_titles"])
         self.credentials = frozenset(word_key(c) for c in ctx["name_suffix_credentials"])
@@ -327,7 +329,11 @@ class Deidentifier:
             probs = self.model.probabilities(feats)
             for i, row in zip(model_candidates, probs):
                 best = int(row[1:].argmax()) + 1
-                if row[best] >= self.model_threshold and not taken[i]:
+                # A capitalised word opening a sentence is usually just a word: ask for more evidence.
+                threshold = self.model_threshold
+                if i == 0 or words[i - 1] in _SENTENCE_BREAKS:
+                    threshold = max(threshold, self.sentence_start_threshold)
+                if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
         return spans
@@ -376,8 +382,8 @@ class Deidentifier:
                         break
             if matched:
                 after_first_name = i > 0 and is_cap(i - 1) and keys[i - 1] in lex.first_names
-                single_name = matched == 1 and (keys[i] in lex.first_names or keys[i] in lex.last_names
-                                                or after_first_name)
+                single_name = matched == 1 and keys[i] not in lex.countries and (
+                    keys[i] in lex.first_names or keys[i] in lex.last_names or after_first_name)
                 if not single_name or strong or weak:
                     add(i, i + matched - 1, "LOCATION", "LOCATION.CITY", "lexicon")
                 continue
