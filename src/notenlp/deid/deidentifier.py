@@ -204,8 +204,11 @@ class Deidentifier:
                 return False
             return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
 
+        token_spans: list[tuple[int, int]] = []
+
         def add(i: int, j: int, phi_type: str, subtype: str, source: str, score: float = 1.0) -> None:
             spans.append(PhiSpan(tokens[i][0], tokens[j][1], phi_type, subtype, source, score))
+            token_spans.append((i, j))
             for k in range(i, j + 1):
                 taken[k] = True
 
@@ -217,7 +220,10 @@ class Deidentifier:
                     break
                 if count and tokens[j][0] - tokens[j - 1][1] > 1:  # a column gap or line break ends a name
                     break
-                if not strong and lex.is_common_word(keys[j]) and len(words[j]) > 1:
+                # After a first name, a surname may also be a medical word ("Susan Miller", "John Parkinson").
+                common = (keys[j] in lex.stop_words or keys[j] in lex.clinical_words) if count else \
+                    lex.is_common_word(keys[j])
+                if not strong and common and len(words[j]) > 1:
                     break
                 if len(words[j]) > 1 and words[j].isupper() and keys[j] not in lex.first_names \
                         and keys[j] not in lex.last_names:
@@ -314,7 +320,9 @@ class Deidentifier:
                 continue
             common = lex.is_common_word(key)
             sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
-            if not common and key in lex.first_names:
+            if not common and not words[i].isascii():  # "Muñoz", "Lepistö": English clinical words are ASCII
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+            elif not common and key in lex.first_names:
                 end = i
                 if i + 1 < n and is_cap(i + 1) and not taken[i + 1] and (
                         keys[i + 1] in lex.last_names or name_ok(i + 1)):
@@ -336,7 +344,38 @@ class Deidentifier:
                 if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
+        self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
+
+    def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
+        """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
+        lex = self.lex
+        n = len(tokens)
+
+        def joinable(k: int, prev: int) -> bool:
+            w = words[k]
+            return (not taken[k] and w[0].isupper() and w[0].isalpha() and not (len(w) > 1 and w.isupper())
+                    and keys[k] not in lex.stop_words and keys[k] not in lex.clinical_words
+                    and (k < prev or keys[k] in lex.last_names or not lex.is_common_word(keys[k]))
+                    and tokens[k][0] - tokens[prev][1] == 1
+                    and keys[k] not in self.medical_heads)
+
+        for index, (i, j) in enumerate(token_spans):
+            span = spans[index]
+            if span.type != "NAME":
+                continue
+            end = j
+            while end + 1 < n and end - i < 3 and joinable(end + 1, end):
+                end += 1
+                taken[end] = True
+            start = i
+            if start > 0 and joinable(start - 1, start - 1) and tokens[start][0] - tokens[start - 1][1] == 1 and (
+                    keys[start - 1] in lex.first_names or not words[start - 1].isascii()):
+                start -= 1
+                taken[start] = True
+            if (start, end) != (i, j):
+                spans[index] = PhiSpan(tokens[start][0], tokens[end][1], span.type, span.subtype, span.source,
+                                       span.score)
 
     def _facilities(self, words, keys, taken, cap_idx, is_cap, add) -> None:
         """"Beth Israel Deaconess Medical Center", "Acme Corp": a capitalised run ending in a place head."""
