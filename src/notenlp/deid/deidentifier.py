@@ -416,7 +416,7 @@ class Deidentifier:
                     continue
                 phrase = " ".join(keys[i:i + length])
                 if phrase in lex.cities or phrase in lex.states or phrase in lex.countries:
-                    if length > 1 or not lex.is_common_word(phrase):
+                    if length > 1 or not lex.is_clinical_word(phrase):
                         matched = length
                         break
             if matched:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass
@@ -30,10 +31,16 @@ class Lexicons:
     eponyms: frozenset[str]
     clinical_words: frozenset[str]
     stop_words: frozenset[str]
+    english_words: frozenset[str]  # ordinary words that are not common first names or surnames
     max_place_tokens: int
 
     def is_common_word(self, lower: str) -> bool:
-        """A word that is not a name or a place by lexicon alone."""
+        """A word that is not a name by lexicon alone."""
+        return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
+                or lower in self.eponyms or lower in self.english_words)
+
+    def is_clinical_word(self, lower: str) -> bool:
+        """A word that is not a place by lexicon alone (English words may still be towns: "Reading")."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
                 or lower in self.eponyms)
 
@@ -63,6 +70,7 @@ def load_lexicons(directory: str = "deid") -> Lexicons:
         eponyms=frozenset(_words(root / "eponyms.txt")),
         clinical_words=frozenset(_words(root / "clinical_words.txt")),
         stop_words=frozenset(w.lower() for w in STOP_WORDS),
+        english_words=frozenset(gzip.decompress((lex / "english_words.txt.gz").read_bytes()).decode().split()),
         max_place_tokens=max(len(p.split()) for p in places),
     )
 
