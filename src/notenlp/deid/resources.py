@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass
@@ -30,10 +31,16 @@ class Lexicons:
     eponyms: frozenset[str]
     clinical_words: frozenset[str]
     stop_words: frozenset[str]
+    english_words: frozenset[str]  # ordinary words that are not common first names or surnames
     max_place_tokens: int
 
     def is_common_word(self, lower: str) -> bool:
-        """A word that is not a name or a place by lexicon alone."""
+        """A word that is not a name by lexicon alone."""
+        return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
+                or lower in self.eponyms or lower in self.english_words)
+
+    def is_clinical_word(self, lower: str) -> bool:
+        """A word that is not a place by lexicon alone (English words may still be towns: "Reading")."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
                 or lower in self.eponyms)
 
@@ -63,6 +70,7 @@ def load_lexicons(directory: str = "deid") -> Lexicons:
         eponyms=frozenset(_words(root / "eponyms.txt")),
         clinical_words=frozenset(_words(root / "clinical_words.txt")),
         stop_words=frozenset(w.lower() for w in STOP_WORDS),
+        english_words=frozenset(gzip.decompress((lex / "english_words.txt.gz").read_bytes()).decode().split()),
         max_place_tokens=max(len(p.split()) for p in places),
     )
 
@@ -73,9 +81,13 @@ def load_context(name: str = "deid/context.json") -> dict:
 
 
 @dataclass(frozen=True)
-class PatternSet:
+class Pattern:
     regex: re.Pattern[str]
-    groups: dict[str, tuple[str, str, str | None]]  # group name -> (type, subtype, span group name)
+    type: str
+    subtype: str
+    span_group: str | None  # the group that is the PHI; None: the whole match
+    requires: tuple[str, ...]  # the pattern runs only when the lower-cased text holds one of these
+    before: re.Pattern[str] | None  # context the text just before a match must end with
 
 
 def expand_macros(regex: str, macros: dict[str, str]) -> str:
@@ -85,18 +97,17 @@ def expand_macros(regex: str, macros: dict[str, str]) -> str:
 
 
 @lru_cache(maxsize=8)
-def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = frozenset()) -> PatternSet:
-    """Compile every enabled pattern into one alternation; each alternative is a named group."""
+def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = frozenset()) -> tuple[Pattern, ...]:
+    """Every enabled pattern, compiled, in file order (the order breaks ties between equal spans)."""
     spec = json.loads(resource_path(*name.split("/")).read_text(encoding="utf-8"))
-    parts, groups = [], {}
-    for i, pattern in enumerate(spec["patterns"]):
+    patterns = []
+    for pattern in spec["patterns"]:
         if pattern.get("optional") and pattern["optional"] not in options:
             continue
-        body = expand_macros(pattern["regex"], spec.get("macros", {}))
-        # Group names must be unique across the alternation: prefix each pattern's own groups.
-        body = re.sub(r"\(\?P<(\w+)>", lambda m: f"(?P<g{i}_{m.group(1)}>", body)
-        body = re.sub(r"\(\?P=(\w+)\)", lambda m: f"(?P=g{i}_{m.group(1)})", body)
-        span_group = f"g{i}_span" if "(?P<span>" in pattern["regex"] else None
-        groups[f"g{i}"] = (pattern["type"], pattern["subtype"], span_group)
-        parts.append(f"(?P<g{i}>{body})")
-    return PatternSet(re.compile("|".join(parts), re.IGNORECASE), groups)
+        regex = re.compile(expand_macros(pattern["regex"], spec.get("macros", {})), re.IGNORECASE)
+        span_group = "span" if "span" in regex.groupindex else None
+        before = pattern.get("before")
+        patterns.append(Pattern(regex, pattern["type"], pattern["subtype"], span_group,
+                                tuple(pattern.get("requires", ())),
+                                re.compile(f"(?:{before})$", re.IGNORECASE) if before else None))
+    return tuple(patterns)

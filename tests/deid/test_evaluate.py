@@ -1,0 +1,49 @@
+"""`notenlp evaluate deid` on Presidio's held-out sentences: runs end to end and logs to a tmp MLflow store."""
+
+import argparse
+
+import pytest
+
+from notenlp.corpora import MISSING_MESSAGE, corpora_dir
+from notenlp.deid import evaluate
+from notenlp.deid.evaluate import load_gold, score_system
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_evaluate_presidio_beats_the_pattern_baseline(tmp_path, monkeypatch, capsys, tagger):
+    if corpora_dir() is None:
+        pytest.skip(MISSING_MESSAGE)
+    from notenlp.corpora import corpus_path
+    from notenlp.deid.baseline import PresidioPatternBaseline
+
+    notes = list(load_gold(corpus_path("presidio-synth", "synth_dataset_v2.json"), "presidio"))[:120]
+    ours = score_system(notes, lambda n: tagger.detect(n["text"]))[0]["PHI"]
+    baseline = PresidioPatternBaseline()
+    theirs = score_system(notes, lambda n: baseline.detect(n["text"]))[0]["PHI"]
+    assert ours.recall > theirs.recall and ours.f(2) > theirs.f(2)
+    monkeypatch.setenv("NOTENLP_HOME", str(tmp_path))
+    parser = argparse.ArgumentParser()
+    evaluate.add_arguments(parser)
+    assert evaluate.run(parser.parse_args(["--format", "presidio", "--limit", "120"])) == 0
+    out = capsys.readouterr().out
+    assert "presidio-patterns" in out and "tok_recall" in out
+    assert (tmp_path / "mlruns" / "mlflow.db").exists()
+
+
+def test_token_scores_count_each_token_once(tagger):
+    note = {"note_id": 1, "note_date": None, "text": "Seen by Dr. Smith on 3/4/2101 ok",
+            "phi": [(12, 17, "NAME", ""), (21, 29, "DATE", "")]}
+    tokens, strict, lenient, _ = score_system([note], lambda n: tagger.detect(n["text"]))
+    assert (tokens["PHI"].tp, tokens["PHI"].fp, tokens["PHI"].fn) == (4, 0, 0)  # Smith, 3, 4, 2101
+    assert strict["NAME"].tp == 1 and strict["DATE"].tp == 1
+
+
+def test_presidio_gold_maps_types(tmp_path):
+    gold = tmp_path / "g.json"
+    gold.write_text('[{"full_text": "Call Bob at 555-1234", "spans": ['
+                    '{"entity_type": "PERSON", "start_position": 5, "end_position": 8},'
+                    '{"entity_type": "PHONE_NUMBER", "start_position": 12, "end_position": 20},'
+                    '{"entity_type": "TITLE", "start_position": 0, "end_position": 4}]}]')
+    (note,) = load_gold(gold, "presidio", "all")
+    assert note["phi"] == [(5, 8, "NAME", "PERSON"), (12, 20, "PHONE", "PHONE_NUMBER")]
