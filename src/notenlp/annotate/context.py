@@ -78,21 +78,38 @@ class ConTextRules:
             if any(r.direction == PSEUDO for r in rules):  # a pseudo-trigger never acts as a trigger
                 self.by_phrase[key] = [r for r in rules if r.direction == PSEUDO]
         self.pattern_rules = [rule for _, rule in pattern_rules]
-        regex_groups = [f"(?P<p{i}>(?<!\\w)(?:{p})(?!\\w))" for i, (p, _) in enumerate(pattern_rules)]
-        # Phrases first: a phrase that starts where a regex term does ("medical history:") is the more specific rule.
-        self.regex = re.compile("|".join([f"(?P<lit>{phrase_regex(self.by_phrase)})", *regex_groups]), re.IGNORECASE)
+        # Phrases are matched case-sensitively against lower-cased text: several times faster than IGNORECASE.
+        self.phrase_regex = re.compile(phrase_regex(self.by_phrase))
+        self.phrase_regex_any_case = re.compile(self.phrase_regex.pattern, re.IGNORECASE)
+        # Regex terms run on the lower-cased text too, except those that look at case ("(?-i:...)", headers in capitals).
+        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once.
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for i, (p, _) in enumerate(pattern_rules):
+            groups["(?-i:" in p].append(f"(?P<p{i}>{p})")
+        self.pattern_regexes = [
+            (re.compile(rf"(?<!\w)(?:{'|'.join(g)})(?!\w)", re.IGNORECASE if cased else 0), cased)
+            for cased, g in groups.items() if g
+        ]
 
     def triggers(self, text: str, start: int, end: int) -> list[Trigger]:
+        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap."""
+        segment = text[start:end]
+        lowered = segment.lower()
+        if len(lowered) == len(segment):
+            phrase_matches = self.phrase_regex.finditer(lowered)
+        else:  # a character whose lower case has another length: match the original text instead
+            phrase_matches = self.phrase_regex_any_case.finditer(segment)
         found = []
-        for match in self.regex.finditer(text, start, end):
-            group = match.lastgroup
-            if group == "lit":
-                rules = self.by_phrase.get(normalize_phrase(match.group()))
-                if not rules:
-                    continue
-            else:
-                rules = [self.pattern_rules[int(group[1:])]]
-            found.append(Trigger(match.start(), match.end(), tuple(rules)))
+        for match in phrase_matches:
+            rules = self.by_phrase.get(normalize_phrase(match.group()))
+            if rules:
+                found.append(Trigger(start + match.start(), start + match.end(), tuple(rules)))
+        for regex, cased in self.pattern_regexes:
+            for match in regex.finditer(segment if cased or len(lowered) != len(segment) else lowered):
+                rule = self.pattern_rules[int(match.lastgroup[1:])]
+                found.append(Trigger(start + match.start(), start + match.end(), (rule,)))
+        if self.pattern_regexes:
+            found = _longest_first(found)
         return found
 
 
@@ -187,6 +204,15 @@ class ConText:
             if self.use_section_defaults and entity.label in self.labels:
                 for flag in self.rules.section_defaults.get(section.name, ()):
                     setattr(entity, flag, True)
+
+
+def _longest_first(triggers: list[Trigger]) -> list[Trigger]:
+    kept: list[Trigger] = []
+    for trigger in sorted(triggers, key=lambda t: (t.start, t.start - t.end)):
+        if kept and trigger.start < kept[-1].end:
+            continue
+        kept.append(trigger)
+    return kept
 
 
 def _in_scope(entity: Entity, trigger: Trigger, scopes: list[tuple[int, int]]) -> bool:

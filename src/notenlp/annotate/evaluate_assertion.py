@@ -138,12 +138,23 @@ def build_medspacy(terms: set[str]):
     import spacy
     from medspacy.target_matcher import TargetRule
 
+    _quiet_pyrush()
+
     nlp = spacy.blank("en")
     nlp.add_pipe("medspacy_pyrush")
     matcher = nlp.add_pipe("medspacy_target_matcher")
     matcher.add([TargetRule(literal=term, category="PROBLEM") for term in sorted(terms)])
     nlp.add_pipe("medspacy_context")
     return nlp
+
+
+def _quiet_pyrush() -> None:
+    """PyRuSH logs every sentence decision at DEBUG through loguru; that would print note text and slow the baseline."""
+    try:
+        from loguru import logger
+    except ImportError:
+        return
+    logger.disable("PyRuSH")
 
 
 def medspacy_entities(nlp, text: str, spans: list[tuple[int, int]]) -> tuple[list[Any], int]:

@@ -19,11 +19,13 @@ def normalize_phrase(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def phrase_regex(phrases: Iterable[str]) -> str:
+def phrase_regex(phrases: Iterable[str], *, space: str = r"\s+", casefold: bool = True) -> str:
     """Regex source matching any phrase on word boundaries (where the phrase edge is a word character);
-    a space inside a phrase matches any run of whitespace. Compile it with ``re.IGNORECASE``."""
+    a space inside a phrase matches ``space``. With ``casefold`` phrases are lower-cased (match them
+    against lower-cased text or compile with ``re.IGNORECASE``); without it they keep their case."""
     word_start, other_start = {}, {}
-    for phrase in {normalize_phrase(p) for p in phrases if p.strip()}:
+    keys = {normalize_phrase(p) if casefold else " ".join(p.split()) for p in phrases if p.strip()}
+    for phrase in keys:
         trie = word_start if _is_word_char(phrase[0]) else other_start
         node = trie
         for char in phrase:
@@ -31,9 +33,9 @@ def phrase_regex(phrases: Iterable[str]) -> str:
         node[_END] = {}
     parts = []
     if word_start:
-        parts.append(r"(?<!\w)" + _node_regex(word_start))
+        parts.append(r"(?<!\w)" + _node_regex(word_start, space))
     if other_start:
-        parts.append(_node_regex(other_start))
+        parts.append(_node_regex(other_start, space))
     return "|".join(f"(?:{p})" for p in parts) if parts else r"(?!x)x"
 
 
@@ -41,11 +43,11 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _node_regex(node: dict, last_char: str = "") -> str:
+def _node_regex(node: dict, space: str, last_char: str = "") -> str:
     branches = []
     for char in sorted(c for c in node if c != _END):  # first characters differ, so order is free
-        piece = r"\s+" if char == " " else re.escape(char)
-        branches.append(piece + _node_regex(node[char], char))
+        piece = space if char == " " else re.escape(char)
+        branches.append(piece + _node_regex(node[char], space, char))
     ending = ""
     if _END in node:
         ending = r"(?!\w)" if _is_word_char(last_char) else ""

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from notenlp.annotate.phrases import phrase_regex
 from notenlp.doc import Doc, Section
 from notenlp.resources import resource_path
 
@@ -22,10 +23,6 @@ from notenlp.resources import resource_path
 def load_section_rules(rules: str) -> tuple[dict[str, Any], ...]:
     data = json.loads(Path(resource_path(rules)).read_text(encoding="utf-8"))
     return tuple(data["sections"])
-
-
-def _alternation(headers: list[str]) -> str:
-    return "|".join(re.escape(h).replace(r"\ ", r"[ \t]+") for h in headers)
 
 
 def _normalize(header: str) -> str:
@@ -43,9 +40,10 @@ class SectionDetector:
                 self.by_header[_normalize(header)] = (section["name"], int(section.get("concept_id", 0)))
         self.loinc = {s["name"]: s.get("loinc", "") for s in sections}
         headers = sorted(self.by_header, key=len, reverse=True)
-        alternatives = _alternation(headers)
-        capitals = _alternation([h.upper() for h in headers])
-        bare = _alternation([h.upper() for h in headers if len(h) >= min_bare_header_chars])
+        alternatives = phrase_regex(headers, space=r"[ \t]+")
+        capitals = phrase_regex([h.upper() for h in headers], space=r"[ \t]+", casefold=False)
+        bare = phrase_regex([h.upper() for h in headers if len(h) >= min_bare_header_chars], space=r"[ \t]+",
+                            casefold=False)
         list_number = r"(?:\d{1,2}[.)][ \t]*)?"
         self.pattern = re.compile(
             rf"(?m:^[ \t]*{list_number}(?P<colon>(?i:{alternatives}))[ \t]*:)"
