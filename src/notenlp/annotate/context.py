@@ -1,0 +1,231 @@
+"""ConText-style assertion: negated, possible, hypothetical, conditional, historical, family.
+
+Triggers, pseudo-triggers and terminators are data (``resources/annotate/context_rules.json``).
+All literal phrases are compiled into one prefix-factored regex (plus one group per regex
+term), run once per sentence that holds an entity; each trigger's scope is the sentence
+part after (forward), before (backward) or around it (bidirectional), cut at the first
+terminator of its category and at ``max_words`` words. An entity whose span overlaps a
+scope, or contains the trigger, gets the trigger's flag. Section defaults then add flags for
+whole sections (family history -> family; past medical/surgical history -> historical), and
+every entity gets its section name and section concept id.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from notenlp.annotate.phrases import normalize_phrase, phrase_regex
+from notenlp.doc import Doc, Entity, Span
+from notenlp.resources import resource_path
+
+_WORD = re.compile(r"\S+")
+FORWARD, BACKWARD, BIDIRECTIONAL, PSEUDO, TERMINATE = "forward", "backward", "bidirectional", "pseudo", "terminate"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    category: str
+    direction: str
+    max_words: int | None = None
+    terminates: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Trigger:
+    start: int
+    end: int
+    rules: tuple[Rule, ...]
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class ConTextRules:
+    """The compiled rule set: one regex for every phrase, and phrase -> rules lookups."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.flags: dict[str, str] = data["category_flags"]
+        self.section_defaults: dict[str, list[str]] = data.get("section_defaults", {})
+        # Categories a trigger inside an entity still applies to ("history of asthma" as one entity).
+        self.inside_entity_categories = frozenset(data.get("inside_entity_categories", ()))
+        overrides = {normalize_phrase(k): frozenset(v) for k, v in data.get("terminate_overrides", {}).items()}
+        self.by_phrase: dict[str, list[Rule]] = {}
+        pattern_rules: list[tuple[str, Rule]] = []
+        for group in data["rules"]:
+            category = group["category"]
+            direction = {"PSEUDO": PSEUDO, "TERMINATE": TERMINATE}.get(category, group.get("direction", FORWARD))
+            if direction not in (FORWARD, BACKWARD, BIDIRECTIONAL, PSEUDO, TERMINATE):
+                raise ValueError(f"unknown direction {direction!r} in ConText rules")
+            if direction in (FORWARD, BACKWARD, BIDIRECTIONAL) and category not in self.flags:
+                raise ValueError(f"ConText category {category!r} has no flag in category_flags")
+            terminates = frozenset(group.get("terminates", ()))
+            for term in group.get("terms", ()):
+                key = normalize_phrase(term)
+                stops = overrides.get(key, terminates) if direction == TERMINATE else frozenset()
+                rule = Rule(category, direction, group.get("max_words"), stops)
+                self.by_phrase.setdefault(key, []).append(rule)
+            for pattern in group.get("patterns", ()):
+                pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates)))
+        for key, rules in self.by_phrase.items():
+            if any(r.direction == PSEUDO for r in rules):  # a pseudo-trigger never acts as a trigger
+                self.by_phrase[key] = [r for r in rules if r.direction == PSEUDO]
+        self.pattern_rules = [rule for _, rule in pattern_rules]
+        # Phrases are matched case-sensitively against lower-cased text: several times faster than IGNORECASE.
+        self.phrase_regex = re.compile(phrase_regex(self.by_phrase))
+        self.phrase_regex_any_case = re.compile(self.phrase_regex.pattern, re.IGNORECASE)
+        # Regex terms run on the lower-cased text too, except those that look at case ("(?-i:...)", headers in capitals).
+        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once.
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for i, (p, _) in enumerate(pattern_rules):
+            groups["(?-i:" in p].append(f"(?P<p{i}>{p})")
+        self.pattern_regexes = [
+            (re.compile(rf"(?<!\w)(?:{'|'.join(g)})(?!\w)", re.IGNORECASE if cased else 0), cased)
+            for cased, g in groups.items() if g
+        ]
+
+    def triggers(self, text: str, start: int, end: int) -> list[Trigger]:
+        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap."""
+        segment = text[start:end]
+        lowered = segment.lower()
+        if len(lowered) == len(segment):
+            phrase_matches = self.phrase_regex.finditer(lowered)
+        else:  # a character whose lower case has another length: match the original text instead
+            phrase_matches = self.phrase_regex_any_case.finditer(segment)
+        found = []
+        for match in phrase_matches:
+            rules = self.by_phrase.get(normalize_phrase(match.group()))
+            if rules:
+                found.append(Trigger(start + match.start(), start + match.end(), tuple(rules)))
+        for regex, cased in self.pattern_regexes:
+            for match in regex.finditer(segment if cased or len(lowered) != len(segment) else lowered):
+                rule = self.pattern_rules[int(match.lastgroup[1:])]
+                found.append(Trigger(start + match.start(), start + match.end(), (rule,)))
+        if self.pattern_regexes:
+            found = _longest_first(found)
+        return found
+
+
+@lru_cache(maxsize=8)
+def compiled_rules(path: str) -> ConTextRules:
+    return ConTextRules(_load(path))
+
+
+class ConText:
+    """Sets assertion flags, ``section`` and ``section_concept_id`` on the entities of a doc."""
+
+    def __init__(self, *, rules: str = "annotate/context_rules.json", labels: list[str] | None = None,
+                 section_defaults: bool = True):
+        self.rules = compiled_rules(str(resource_path(rules)))
+        self.labels = frozenset(labels if labels is not None else _load(str(resource_path(rules)))["labels"])
+        self.use_section_defaults = section_defaults
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not doc.entities:
+            return doc
+        sentences = doc.sentences or [Span(0, len(doc.text))]
+        sentence_starts = [s.start for s in sentences]
+        by_sentence: dict[int, list[Entity]] = {}
+        for entity in doc.entities:
+            index = bisect.bisect_right(sentence_starts, entity.start) - 1
+            if index >= 0 and entity.start >= sentences[index].end:
+                index = -1
+            entity.sentence = index
+            if index >= 0 and entity.label in self.labels:
+                by_sentence.setdefault(index, []).append(entity)
+        for index, entities in by_sentence.items():
+            self._assert_sentence(doc.text, sentences[index], entities)
+        self._apply_sections(doc)
+        return doc
+
+    def _assert_sentence(self, text: str, sentence: Span, entities: list[Entity]) -> None:
+        triggers = self.rules.triggers(text, sentence.start, sentence.end)
+        if not triggers:
+            return
+        terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
+        modifiers = [(t, r) for t in triggers for r in t.rules if r.direction in (FORWARD, BACKWARD, BIDIRECTIONAL)]
+        if not modifiers:
+            return
+        word_starts = word_ends = None
+        if any(r.max_words for _, r in modifiers):
+            words = [(m.start(), m.end()) for m in _WORD.finditer(text, sentence.start, sentence.end)]
+            word_starts = [w[0] for w in words]
+            word_ends = [w[1] for w in words]
+        for trigger, rule in modifiers:
+            scopes = []
+            if rule.direction in (FORWARD, BIDIRECTIONAL):
+                end = sentence.end
+                if rule.max_words and word_starts is not None:
+                    first = bisect.bisect_left(word_starts, trigger.end)
+                    if first + rule.max_words < len(word_starts):
+                        end = word_starts[first + rule.max_words]
+                for term in terminators:
+                    if term.start >= trigger.end and term.start < end and _stops(term, rule.category):
+                        end = term.start
+                        break
+                scopes.append((trigger.end, end))
+            if rule.direction in (BACKWARD, BIDIRECTIONAL):
+                start = sentence.start
+                if rule.max_words and word_ends is not None:
+                    last = bisect.bisect_right(word_ends, trigger.start)
+                    if last - rule.max_words > 0:
+                        start = word_ends[last - rule.max_words - 1]
+                for term in reversed(terminators):
+                    if term.end <= trigger.start and term.end > start and _stops(term, rule.category):
+                        start = term.end
+                        break
+                scopes.append((start, trigger.start))
+            flag = self.rules.flags[rule.category]
+            inside_applies = rule.category in self.rules.inside_entity_categories
+            for entity in entities:
+                if _in_scope(entity, trigger, scopes) or (
+                    inside_applies and entity.start <= trigger.start and trigger.end <= entity.end
+                ):
+                    setattr(entity, flag, True)
+
+    def _apply_sections(self, doc: Doc) -> None:
+        if not doc.sections:
+            return
+        starts = [s.start for s in doc.sections]
+        for entity in doc.entities:
+            index = bisect.bisect_right(starts, entity.start) - 1
+            if index < 0 or entity.start >= doc.sections[index].end:
+                continue
+            section = doc.sections[index]
+            entity.section = section.name
+            entity.section_concept_id = section.concept_id
+            if self.use_section_defaults and entity.label in self.labels:
+                for flag in self.rules.section_defaults.get(section.name, ()):
+                    setattr(entity, flag, True)
+
+
+def _longest_first(triggers: list[Trigger]) -> list[Trigger]:
+    kept: list[Trigger] = []
+    for trigger in sorted(triggers, key=lambda t: (t.start, t.start - t.end)):
+        if kept and trigger.start < kept[-1].end:
+            continue
+        kept.append(trigger)
+    return kept
+
+
+def _in_scope(entity: Entity, trigger: Trigger, scopes: list[tuple[int, int]]) -> bool:
+    """Entity overlaps a scope; one that shares words with a trigger ("no acute" + "acute distress") counts
+    when it starts after the trigger does (forward) or ends before it does (backward)."""
+    for start, end in scopes:
+        if start >= trigger.end:  # forward scope
+            if trigger.start < entity.start < end:
+                return True
+        elif start < entity.end < trigger.end and entity.start < trigger.start:  # backward scope
+            return True
+    return False
+
+
+def _stops(terminator: Trigger, category: str) -> bool:
+    return any(category in rule.terminates for rule in terminator.rules)

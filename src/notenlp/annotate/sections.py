@@ -1,0 +1,71 @@
+"""Section detection from header rules kept as data (``resources/annotate/sections.json``).
+
+A header is recognised at the start of a line, in any case, when followed by a colon or
+alone on a line written in capitals ("PHYSICAL EXAM"); in flattened text, where line breaks
+were lost, a header in capitals followed by a colon after two or more spaces also counts.
+Each section runs from its header to the next header (or the end of the note).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from notenlp.annotate.phrases import phrase_regex
+from notenlp.doc import Doc, Section
+from notenlp.resources import resource_path
+
+
+@lru_cache(maxsize=8)
+def load_section_rules(rules: str) -> tuple[dict[str, Any], ...]:
+    data = json.loads(Path(resource_path(rules)).read_text(encoding="utf-8"))
+    return tuple(data["sections"])
+
+
+def _normalize(header: str) -> str:
+    return " ".join(header.lower().split())
+
+
+class SectionDetector:
+    """Sets ``doc.sections``; ``Section.concept_id`` is the OMOP concept of the section's LOINC code (0 if unknown)."""
+
+    def __init__(self, *, rules: str = "annotate/sections.json", min_bare_header_chars: int = 4):
+        sections = load_section_rules(rules)
+        self.by_header: dict[str, tuple[str, int]] = {}
+        for section in sections:
+            for header in section["headers"]:
+                self.by_header[_normalize(header)] = (section["name"], int(section.get("concept_id", 0)))
+        self.loinc = {s["name"]: s.get("loinc", "") for s in sections}
+        headers = sorted(self.by_header, key=len, reverse=True)
+        alternatives = phrase_regex(headers, space=r"[ \t]+")
+        capitals = phrase_regex([h.upper() for h in headers], space=r"[ \t]+", casefold=False)
+        bare = phrase_regex([h.upper() for h in headers if len(h) >= min_bare_header_chars], space=r"[ \t]+",
+                            casefold=False)
+        list_number = r"(?:\d{1,2}[.)][ \t]*)?"
+        self.pattern = re.compile(
+            rf"(?m:^[ \t]*{list_number}(?P<colon>(?i:{alternatives}))[ \t]*:)"
+            rf"|(?m:^[ \t]*(?P<bare>{bare})[ \t]*$)"
+            rf"|(?:(?<=\S)[ \t]{{2,}}|(?<=[.;])[ \t]+)(?P<inline>{capitals})[ \t]*:"
+        )
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.sections = self.detect(doc.text)
+        return doc
+
+    def detect(self, text: str) -> list[Section]:
+        found: list[tuple[int, str, str, int]] = []
+        for match in self.pattern.finditer(text):
+            group = match.lastgroup or "colon"
+            header = match.group(group)
+            if group == "bare" and header != header.upper():
+                continue
+            name, concept_id = self.by_header[_normalize(header)]
+            found.append((match.start(group), header, name, concept_id))
+        sections = []
+        for i, (start, header, name, concept_id) in enumerate(found):
+            end = found[i + 1][0] if i + 1 < len(found) else len(text)
+            sections.append(Section(start=start, end=end, name=name, header=header, concept_id=concept_id))
+        return sections

@@ -1,0 +1,80 @@
+import pytest
+
+from notenlp.doc import Doc, Span
+
+
+def flags_of(pipeline, text: str, target: str, occurrence: int = 0) -> dict[str, bool]:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(target, start + 1)
+    doc = pipeline(Doc(text=text, targets=[Span(start, start + len(target))]))
+    (entity,) = doc.entities
+    return entity.assertion()
+
+
+def set_flags(flags: dict[str, bool]) -> set[str]:
+    return {name for name, value in flags.items() if value}
+
+
+@pytest.mark.parametrize(("text", "target", "expected"), [
+    ("Patient denies chest pain.", "chest pain", {"negated"}),
+    ("No evidence of pneumonia.", "pneumonia", {"negated"}),
+    ("Negative for fever, chills, nausea or vomiting.", "vomiting", {"negated"}),
+    ("Pneumothorax was ruled out.", "Pneumothorax", {"negated"}),                       # backward trigger
+    ("Blood cultures were negative.", "Blood cultures", {"negated"}),
+    ("In no acute distress.", "acute distress", {"negated"}),                           # trigger shares a word
+    ("Possible pneumonia in the right lower lobe.", "pneumonia", {"possible"}),
+    ("Rule out myocardial infarction.", "myocardial infarction", {"possible"}),
+    ("Return to the ED if chest pain recurs.", "chest pain", {"hypothetical"}),
+    ("Chest pain with exertion.", "Chest pain", {"conditional"}),
+    ("Rash when exposed to penicillin.", "Rash", {"conditional"}),
+    ("She has a history of asthma.", "asthma", {"historical"}),
+    ("He is s/p appendectomy.", "appendectomy", {"historical"}),
+    ("Mother with breast cancer.", "breast cancer", {"family"}),
+    ("Breast cancer in her sister.", "Breast cancer", {"family"}),
+    ("Patient reports chest pain.", "chest pain", set()),
+])
+def test_triggers(annotate_pipeline, text, target, expected):
+    assert set_flags(flags_of(annotate_pipeline, text, target)) == expected
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("No change in the size of the effusion.", "effusion"),          # pseudo-trigger "no change"
+    ("Not only fever but also cough.", "fever"),                     # pseudo-trigger "not only"
+    ("Gram negative rods in the sputum culture.", "rods"),           # pseudo-trigger "gram negative"
+    ("History of present illness: chest pain for 2 days.", "chest pain"),   # pseudo historical
+    ("A two-day history of cough.", "cough"),                         # recent, not historical
+])
+def test_pseudo_triggers_modify_nothing(annotate_pipeline, text, target):
+    assert set_flags(flags_of(annotate_pipeline, text, target)) == set()
+
+
+def test_terminator_ends_negation_scope(annotate_pipeline):
+    text = "No fever but reports cough."
+    assert flags_of(annotate_pipeline, text, "fever")["negated"]
+    assert not flags_of(annotate_pipeline, text, "cough")["negated"]
+
+
+def test_terminator_ends_historical_scope(annotate_pipeline):
+    text = "A man with a history of diabetes who presents with chest pain."
+    assert flags_of(annotate_pipeline, text, "diabetes")["historical"]
+    assert not flags_of(annotate_pipeline, text, "chest pain")["historical"]
+
+
+def test_scope_stops_at_sentence_end(annotate_pipeline):
+    text = "Denies fever. Cough is present."
+    assert not flags_of(annotate_pipeline, text, "Cough")["negated"]
+
+
+def test_forward_window_is_bounded(annotate_pipeline):
+    text = "No fever, and then on the following day the patient developed a new productive cough at home."
+    assert not flags_of(annotate_pipeline, text, "productive cough")["negated"]
+
+
+def test_section_defaults_and_section_attributes(annotate_pipeline):
+    text = "PAST MEDICAL HISTORY: Asthma.\nFAMILY HISTORY: Diabetes.\nHPI: Cough."
+    doc = annotate_pipeline(Doc(text=text, targets=[Span(22, 28), Span(46, 54), Span(61, 66)]))
+    asthma, diabetes, cough = doc.entities
+    assert (asthma.section, asthma.historical, asthma.family) == ("past_medical_history", True, False)
+    assert (diabetes.section, diabetes.family, diabetes.historical) == ("family_history", True, False)
+    assert (cough.section, cough.historical, cough.family) == ("history_of_present_illness", False, False)

@@ -1,0 +1,62 @@
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from notenlp.annotate import cli
+from notenlp.annotate.targets import TargetEntities
+from notenlp.doc import Doc, Span
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def test_target_entities_are_exactly_the_targets():
+    doc = TargetEntities()(Doc(text="No fever or cough.", targets=[Span(3, 8), Span(12, 17)]))
+    assert [(e.start, e.end, e.text, e.label, e.source) for e in doc.entities] == [
+        (3, 8, "fever", "PROBLEM", "target"), (12, 17, "cough", "PROBLEM", "target")]
+    assert TargetEntities()(Doc(text="fever")).entities == []
+
+
+def test_jsonl_round_trip(tmp_path, annotate_pipeline):
+    notes = [
+        {"note_id": 7, "person_id": 1, "note_date": "2020-01-02",
+         "text": "FAMILY HISTORY: Mother with diabetes.\nHPI: Denies chest pain. Metformin 500 mg PO BID.",
+         "targets": [{"start": 28, "end": 36}, {"start": 50, "end": 60}]},
+        {"note_id": "n-2", "text": "Metformin 500 mg PO BID."},
+    ]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("\n".join(json.dumps(n) for n in notes) + "\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert cli.run(parser.parse_args(["--input", str(source), "--output", str(out)])) == 0
+    first, second = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert first["note_id"] == 7 and second["note_id"] == "n-2"
+    diabetes, chest_pain = first["entities"]
+    assert (diabetes["text"], diabetes["family"], diabetes["section"], diabetes["term_exists"]) == (
+        "diabetes", True, "family_history", "N")
+    assert (chest_pain["text"], chest_pain["negated"], chest_pain["family"]) == ("chest pain", True, False)
+    assert chest_pain["term_modifiers"].startswith("negated=true;")
+    # targets mode: no medication attributes although the note has some
+    assert all(e["label"] == "PROBLEM" for e in first["entities"])
+    assert [e["label"] for e in second["entities"]][:3] == ["STRENGTH", "ROUTE", "FREQUENCY"]
+
+
+def test_cli_streams_stdin_to_stdout():
+    line = json.dumps({"note_id": 1, "text": "No fever.", "targets": [{"start": 3, "end": 8}]})
+    result = subprocess.run(
+        [sys.executable, "-m", "notenlp.cli", "annotate", "--input", "-", "--output", "-"],
+        input=line + "\n", capture_output=True, text=True, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+        check=True, timeout=120,
+    )
+    (record,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert record["entities"][0]["negated"] is True
+    assert "fever" not in result.stderr  # note text never reaches the logs
+
+
+def test_contract_error_is_reported_without_text(tmp_path, capsys):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"note_id": 1, "text": "secret text", "targets": [{"start": 5, "end": 99}]}\n', encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert cli.run(parser.parse_args(["--input", str(source), "--output", str(tmp_path / "o.jsonl")])) == 2
