@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     gold = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in d.mentions if label in labels]
     started = time.perf_counter()
     predicted = [(k, m.start, m.end, m.label) for k, d in enumerate(docs)
-                 for m in model.predict(d.text, split_sentences(d.text)) if m.label in labels]
+                 for m in model.predict_document(d.text) if m.label in labels]
     seconds = time.perf_counter() - started
     base = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in baseline(d) if label in labels]
 
