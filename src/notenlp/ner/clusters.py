@@ -31,19 +31,23 @@ def learn_clusters(sentences: Iterable[list[str]], *, min_count: int = 3, contex
         return {}
     index = {w: i for i, w in enumerate(vocabulary)}
     context_index = {w: i for i, (w, _) in enumerate(counts.most_common(contexts))}
-    rows, cols = [], []
+    pairs: Counter[tuple[int, int]] = Counter()
     for s in sentences:
         padded = ["<s>", *s, "</s>"]
-        for i in range(1, len(padded) - 1):
-            row = index.get(padded[i])
-            if row is None:
-                continue
-            for side, neighbour in ((0, padded[i - 1]), (1, padded[i + 1])):
-                col = context_index.get(neighbour)
-                if col is not None:
-                    rows.append(row)
-                    cols.append(side * contexts + col)
-    matrix = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(vocabulary), 2 * contexts)).tocsr()
+        pairs.update(zip(padded[1:-1], padded[:-2]))
+        pairs.update((w, f"\t{right}") for w, right in zip(padded[1:-1], padded[2:]))
+    rows, cols, values = [], [], []
+    for (word, neighbour), count in pairs.items():
+        row = index.get(word)
+        if row is None:
+            continue
+        side = 1 if neighbour.startswith("\t") else 0
+        col = context_index.get(neighbour[side:])
+        if col is not None:
+            rows.append(row)
+            cols.append(side * contexts + col)
+            values.append(count)
+    matrix = coo_matrix((values, (rows, cols)), shape=(len(vocabulary), 2 * contexts), dtype=float).tocsr()
     matrix.sum_duplicates()
     total = matrix.sum()
     row_sums = np.asarray(matrix.sum(axis=1)).ravel()

@@ -85,12 +85,12 @@ class NerModel:
     # -- training ---------------------------------------------------------------------------------
     @classmethod
     def train(cls, docs: Sequence[LabelledText], params: dict[str, Any] | None = None,
-              unlabelled: Iterable[str] = ()) -> "NerModel":
+              clusters: dict[str, list[int]] | None = None) -> "NerModel":
         """Train on labelled texts with CRFsuite (L-BFGS, elastic net).
 
         Gazetteer features of the training data come from the other folds (jackknife), so the
-        CRF learns how far to trust a gazetteer hit on text it has not seen. Word clusters are
-        learned from the training texts plus any ``unlabelled`` texts when ``params["clusters"]``."""
+        CRF learns how far to trust a gazetteer hit on text it has not seen. Word clusters
+        (see :mod:`notenlp.ner.clusters`) are learned from the training texts unless given."""
         import pycrfsuite
 
         params = {**DEFAULT_PARAMS, **(params or {})}
@@ -98,10 +98,8 @@ class NerModel:
         sequences = training_sequences(docs)
         folds = max(1, int(params["gazetteer_folds"]))
         full_gazetteer = build_gazetteer(m for words, tags in sequences for m in mention_tokens(words, tags))
-        clusters: dict[str, list[int]] = {}
-        if params["clusters"]:
-            extra = [[t[0] for t in tokenize(text)] for text in unlabelled]
-            clusters = learn_clusters([words for words, _ in sequences] + extra)
+        if clusters is None:
+            clusters = learn_clusters(words for words, _ in sequences) if params["clusters"] else {}
         trainer = pycrfsuite.Trainer(verbose=False)
         trainer.set_params({"c1": params["c1"], "c2": params["c2"], "max_iterations": params["max_iterations"],
                             "feature.possible_transitions": True})

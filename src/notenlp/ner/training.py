@@ -16,7 +16,9 @@ from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
     split_by_document,
 )
+from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.model import DEFAULT_PARAMS, NerModel
+from notenlp.ner.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +70,16 @@ def train_all(root: Path, params: dict[str, Any], demo_notes: int) -> tuple[NerM
     """BC5CDR (both labels, exhaustive) first; its model fills the labels the other corpora
     leave out; then the final model trains on everything."""
     parts = training_parts(root, demo_notes)
-    unlabelled = unlabelled_texts(root)
     counts = {k: len(v) for k, v in parts.items()}
+    texts = [d.text for docs in parts.values() for d in docs] + unlabelled_texts(root)
+    clusters = learn_clusters([t[0] for t in tokenize(text)] for text in texts) if params.get("clusters", True) else {}
     if params.get("fill_missing", True):
-        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], params, unlabelled)
+        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], params, clusters)
         parts["ncbi"] = fill_missing_labels(helper, parts["ncbi"], ("DRUG",))
         parts["ade"] = fill_missing_labels(helper, parts["ade"], ("DRUG", "PROBLEM"))
         counts["filled_mentions"] = sum(len(d.mentions) for d in parts["ncbi"] + parts["ade"])
     docs = [d for docs in parts.values() for d in docs]
-    return NerModel.train(docs, params, unlabelled), counts
+    return NerModel.train(docs, params, clusters), counts
 
 
 def demo_training_notes(n: int) -> list[LabelledText]:
