@@ -24,10 +24,6 @@ class Mention:
     score: float
 
 
-def _occurrences(text: str, form: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(rf"(?<![^\W_]){re.escape(form)}(?![^\W_])", text)]
-
-
 def is_abbreviation(short: str, long: str) -> bool:
     """A short form in parentheses: has a capital letter and starts with a letter of the long form."""
     if not (2 <= len(short) <= _MAX_ABBREVIATION) or not any(c.isupper() for c in short) or len(short) >= len(long):
@@ -51,10 +47,14 @@ def propagate(text: str, mentions: Sequence[Mention], *, repeat_mentions: bool =
     if not forms:
         return result
     result = [m for m in result if not (text[m.start:m.end] in forms and forms[text[m.start:m.end]][0] != m.label)]
-    taken = sorted((m.start, m.end) for m in result)
-    for form, (label, score) in forms.items():
-        for start, end in _occurrences(text, form):
-            if all(end <= s or e <= start for s, e in taken):
-                result.append(Mention(start, end, label, score))
-                taken.append((start, end))
+    taken = [False] * (len(text) + 1)
+    for m in result:
+        taken[m.start:m.end] = [True] * (m.end - m.start)
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    for match in re.finditer(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", text):
+        start, end = match.span()
+        if not any(taken[start:end]):
+            label, score = forms[match.group()]
+            result.append(Mention(start, end, label, score))
+            taken[start:end] = [True] * (end - start)
     return sorted(result, key=lambda m: (m.start, m.end))
