@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 def log_and_register(path: Path, model: NerModel, params: dict[str, Any], metrics: dict[str, float],
                      counts: dict[str, int], *, register: bool) -> str:
-    """Log the run (params, per-label dev metrics, model file) and register it as ``notenlp-ner``."""
+    """Log the run (params, per-label dev metrics, the model as a pyfunc) and register it as ``notenlp-ner``."""
     from notenlp.tracking import configure_mlflow, ensure_experiment
 
     mlflow = configure_mlflow()
@@ -155,11 +155,11 @@ def log_and_register(path: Path, model: NerModel, params: dict[str, Any], metric
         mlflow.log_params({**params, **{f"texts.{k}": v for k, v in counts.items()},
                            "labels": ",".join(model.labels), "features": len(model.crf.attribute_row)})
         mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in metrics.items()})
-        mlflow.log_artifact(str(path), artifact_path="model")
+        from notenlp.ner.mlflow_model import log_pyfunc
+
+        info = log_pyfunc(str(path), registered_model_name=REGISTERED_MODEL if register else None)
         if register:
-            uri = f"runs:/{run.info.run_id}/model/{path.name}"
-            version = mlflow.register_model(uri, REGISTERED_MODEL)
-            log.info("registered %s version %s", REGISTERED_MODEL, version.version)
+            log.info("registered %s version %s", REGISTERED_MODEL, info.registered_model_version)
         return run.info.run_id
 
 
