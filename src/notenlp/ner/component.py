@@ -17,7 +17,8 @@ DEFAULT_MODEL = "ner/ner_crf.zip"
 class ModelNER:
     """Adds PROBLEM/DRUG/TEST/PROCEDURE entities found by the CRF (source "model").
 
-    Tags each of ``doc.sentences`` (the model's own splitter when there are none). On overlap
+    Tags each of ``doc.sentences`` (the model's own splitter when there are none), then makes
+    the note consistent (abbreviations defined in it, repeated mention strings). On overlap
     with an entity already there, that entity wins if it has the same label (a dictionary hit
     carries a concept); otherwise the longer of the two is kept. Docs scored against given
     targets (``doc.targets`` set) are left alone.
@@ -37,7 +38,7 @@ class ModelNER:
             spans = [(s.start, s.end) for s in doc.sentences]
         else:
             spans = split_sentences(doc.text)
-        mentions = self.model.predict(doc.text, spans)
+        mentions = self.model.predict_document(doc.text, spans)
         for mention in mentions:
             if mention.label not in self.labels or mention.score < self.min_score:
                 continue

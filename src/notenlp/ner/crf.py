@@ -93,7 +93,8 @@ class CompiledCRF:
         """(tokens, tags) emission scores of all tokens of the sentences, concatenated."""
         words = [w for sentence in sentences for w in sentence]
         n = len(words)
-        ids = np.fromiter((self._word(w) for w in words), dtype=np.int64, count=n)
+        known = self._word_id
+        ids = np.array([known.get(w) if w in known else self._word(w) for w in words], dtype=np.int64)
         sentence_of = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
         views = self._views
         scores = views[ids, 0] + self.bias
@@ -106,18 +107,21 @@ class CompiledCRF:
             if k in self.boundary:
                 scores[~valid] += self.boundary[k]
         lowers = [w.lower() for w in words]
+        bigrams = self.bigrams
+        right_at, right_rows, left_at, left_rows = [], [], [], []
         offset = 0
         for sentence in sentences:
             m = len(sentence)
             low = lowers[offset:offset + m]
-            bigrams = self.bigrams
-            for i in range(1, m):
-                pair = bigrams.get(f"{low[i - 1]}|{low[i]}")
+            for i, key in enumerate(map("|".join, zip(low, low[1:])), start=offset + 1):
+                pair = bigrams.get(key)
                 if pair is not None:
                     if pair[0] is not None:
-                        scores[offset + i] += pair[0]
+                        right_at.append(i)
+                        right_rows.append(pair[0])
                     if pair[1] is not None:
-                        scores[offset + i - 1] += pair[1]
+                        left_at.append(i - 1)
+                        left_rows.append(pair[1])
             gazetteer = self.extractor.gazetteer_tags(low)
             if any(t is not None for t in gazetteer):
                 gid = np.array([self.gazetteer_id.get(t, 0) if t else 0 for t in gazetteer])
@@ -126,6 +130,10 @@ class CompiledCRF:
                 block[1:] += self.gazetteer_rows["-1:"][gid[:-1]]
                 block[:-1] += self.gazetteer_rows["1:"][gid[1:]]
             offset += m
+        if right_at:
+            scores[right_at] += np.array(right_rows)
+        if left_at:
+            scores[left_at] += np.array(left_rows)
         return scores
 
     def decode(self, sentences: Sequence[Sequence[str]], *, with_marginals: bool = True) -> tuple[list[list[str]], list[list[float]] | None]:

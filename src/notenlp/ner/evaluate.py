@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="gold file (default: the corpus dev part in the corpora folder; demo: demo/gold.jsonl)")
     parser.add_argument("--model", default=None, help="NER model file (default: the shipped model)")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N texts (0: all)")
+    parser.add_argument("--speed-notes", type=int, default=300,
+                        help=f"also time the ModelNER component on N notes of ~{NOTE_CHARS} chars built from the gold texts")
 
 
 def load_gold(corpus: str, gold: Path | None) -> list[LabelledText]:
@@ -98,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     baseline_name, baseline = dictionary_baseline(model)
 
     gold = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in d.mentions if label in labels]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     predicted = [(k, m.start, m.end, m.label) for k, d in enumerate(docs)
-                 for m in model.predict(d.text, split_sentences(d.text)) if m.label in labels]
-    seconds = time.perf_counter() - started
+                 for m in model.predict_document(d.text) if m.label in labels]
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     base = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in baseline(d) if label in labels]
 
     chars = sum(len(d.text) for d in docs)
@@ -121,11 +123,50 @@ def run(args: argparse.Namespace) -> int:
             metrics.update({f"{system}.lenient.{label}.{k}": v for k, v in l.as_dict().items()})
     print(format_table(rows, ["system", "label", "strict_p", "strict_r", "strict_f1", "lenient_f1", "tp", "fp", "fn"]))
     speed = {"crf.texts_per_s": len(docs) / seconds, "crf.tokens_per_s": tokens / seconds,
-             f"crf.notes_per_s_{NOTE_CHARS}_chars": chars / NOTE_CHARS / seconds}
-    print(f"crf speed: {speed['crf.tokens_per_s']:.0f} tokens/s, {speed['crf.texts_per_s']:.0f} texts/s "
-          f"(= {speed[f'crf.notes_per_s_{NOTE_CHARS}_chars']:.0f} notes/s of {NOTE_CHARS} chars, one process)")
+             f"crf.notes_per_s_{NOTE_CHARS}_chars": chars / NOTE_CHARS / seconds,
+             "crf.tokens_per_cpu_s": tokens / cpu_seconds}
+    print(f"crf speed (one process, cold word cache): {speed['crf.tokens_per_s']:.0f} tokens/s, "
+          f"{speed['crf.texts_per_s']:.0f} texts/s (= {speed[f'crf.notes_per_s_{NOTE_CHARS}_chars']:.0f} notes/s of "
+          f"{NOTE_CHARS} chars); {speed['crf.tokens_per_cpu_s']:.0f} tokens per CPU second")
+    if args.speed_notes:
+        speed.update(component_speed(model_path, docs, args.speed_notes))
+        for cache in ("cold", "warm"):
+            print(f"ModelNER component, {args.speed_notes} notes of {NOTE_CHARS} chars, sentences given, {cache} word "
+                  f"cache: {speed[f'component.{cache}.notes_per_s']:.0f} notes/s, "
+                  f"{speed[f'component.{cache}.tokens_per_s']:.0f} tokens/s "
+                  f"({speed[f'component.{cache}.notes_per_cpu_s']:.0f} notes per CPU second)")
     metrics.update(speed)
     log_run(EXPERIMENT, f"ner-{args.corpus}", metrics=metrics,
             params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "baseline": baseline_name},
             tables={"ner_scores": rows})
     return 0
+
+
+def component_speed(model_path: Path, docs: list[LabelledText], n: int) -> dict[str, float]:
+    """notes/s of the pipeline component on notes of about NOTE_CHARS characters (gold texts
+    joined by newlines), with sentences already split as the annotate pipeline gives them."""
+    from notenlp.doc import Span
+    from notenlp.ner.component import ModelNER
+
+    notes, current = [], ""
+    for doc in (d for _ in range(n) for d in docs):
+        current = f"{current}\n{doc.text}" if current else doc.text
+        if len(current) >= NOTE_CHARS:
+            notes.append(current[:NOTE_CHARS])
+            current = ""
+            if len(notes) == n:
+                break
+    component = ModelNER(model_path=str(model_path))
+    prepared = [[Span(s, e) for s, e in split_sentences(text)] for text in notes]
+    tokens = sum(len(tokenize(text)) for text in notes)
+    speed = {}
+    # First pass: every word form is new to the cache; second pass: all are cached, as in a long run.
+    for cache in ("cold", "warm"):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for text, sentences in zip(notes, prepared):
+            component(Doc(text=text, sentences=sentences))
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        speed[f"component.{cache}.notes_per_s"] = len(notes) / seconds
+        speed[f"component.{cache}.tokens_per_s"] = tokens / seconds
+        speed[f"component.{cache}.notes_per_cpu_s"] = len(notes) / cpu_seconds
+    return speed

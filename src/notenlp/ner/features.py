@@ -36,10 +36,12 @@ def word_shape(word: str) -> str:
 class FeatureExtractor:
     """Turns a token sequence into CRFsuite attribute lists; caches per word form."""
 
-    def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None):
+    def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None,
+                 clusters: dict[str, list[int]] | None = None):
         self.suffix_groups = {group: tuple(sorted(set(endings), key=len, reverse=True))
                               for group, endings in suffix_groups.items()}
         self.gazetteer = gazetteer or {}
+        self.clusters = clusters or {}
         self._gazetteer_first: dict[str, int] = {}  # first token -> longest entry starting with it
         for key in self.gazetteer:
             self._gazetteer_first[key[0]] = max(self._gazetteer_first.get(key[0], 0), len(key))
@@ -68,6 +70,7 @@ class FeatureExtractor:
             for group, endings in self.suffix_groups.items():
                 if lower.endswith(endings):
                     feats.append(f"g={group}")
+        feats.extend(f"k{level}={cluster}" for level, cluster in enumerate(self.clusters.get(lower, ())))
         feats.append(f"len={min(len(word), 12) // 3}")
         return feats
 
@@ -75,7 +78,7 @@ class FeatureExtractor:
         views = self._cache.get(word)
         if views is None:
             feats = self.word_features(word)
-            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=")]
+            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1")]
             views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()

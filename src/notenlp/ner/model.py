@@ -9,27 +9,20 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from notenlp.ner.corpora import LabelledText, non_overlapping
+from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.crf import CompiledCRF
+from notenlp.ner.document import Mention, propagate
 from notenlp.ner.features import FeatureExtractor, build_gazetteer, load_suffix_groups
 from notenlp.ner.tokenize import Token, split_sentences, tokenize
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.1, "c2": 0.01, "max_iterations": 150, "gazetteer_folds": 2}
-
-
-@dataclass(slots=True)
-class Mention:
-    start: int
-    end: int
-    label: str
-    score: float
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.1, "c2": 0.01, "max_iterations": 150, "gazetteer_folds": 2, "clusters": True}
 
 
 def bio_tags(tokens: Sequence[Token], mentions: Iterable[tuple[int, int, str]]) -> list[str]:
@@ -86,15 +79,18 @@ class NerModel:
         self.labels: list[str] = meta["labels"]
         gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
         self._crf_bytes = crf_bytes
-        self.crf = CompiledCRF(crf_bytes, FeatureExtractor(meta["suffix_groups"], gazetteer))
+        extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"))
+        self.crf = CompiledCRF(crf_bytes, extractor)
 
     # -- training ---------------------------------------------------------------------------------
     @classmethod
-    def train(cls, docs: Sequence[LabelledText], params: dict[str, Any] | None = None) -> "NerModel":
+    def train(cls, docs: Sequence[LabelledText], params: dict[str, Any] | None = None,
+              clusters: dict[str, list[int]] | None = None) -> "NerModel":
         """Train on labelled texts with CRFsuite (L-BFGS, elastic net).
 
         Gazetteer features of the training data come from the other folds (jackknife), so the
-        CRF learns how far to trust a gazetteer hit on text it has not seen."""
+        CRF learns how far to trust a gazetteer hit on text it has not seen. Word clusters
+        (see :mod:`notenlp.ner.clusters`) are learned from the training texts unless given."""
         import pycrfsuite
 
         params = {**DEFAULT_PARAMS, **(params or {})}
@@ -102,6 +98,8 @@ class NerModel:
         sequences = training_sequences(docs)
         folds = max(1, int(params["gazetteer_folds"]))
         full_gazetteer = build_gazetteer(m for words, tags in sequences for m in mention_tokens(words, tags))
+        if clusters is None:
+            clusters = learn_clusters(words for words, _ in sequences) if params["clusters"] else {}
         trainer = pycrfsuite.Trainer(verbose=False)
         trainer.set_params({"c1": params["c1"], "c2": params["c2"], "max_iterations": params["max_iterations"],
                             "feature.possible_transitions": True})
@@ -110,9 +108,9 @@ class NerModel:
             if folds > 1:
                 others = (m for k, (words, tags) in enumerate(sequences) if k % folds != fold
                           for m in mention_tokens(words, tags))
-                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others))
+                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters)
             else:
-                extractor = FeatureExtractor(suffix_groups, full_gazetteer)
+                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters)
             for k, (words, tags) in enumerate(sequences):
                 if folds == 1 or k % folds == fold:
                     trainer.append(extractor.sequence(words), tags)
@@ -121,10 +119,12 @@ class NerModel:
             model_file = os.path.join(tmp, "ner.crfsuite")
             trainer.train(model_file)
             meta = {"format_version": FORMAT_VERSION, "params": params, "suffix_groups": suffix_groups,
-                    "gazetteer": {" ".join(k): v for k, v in sorted(full_gazetteer.items())},
+                    "gazetteer": {" ".join(k): v for k, v in sorted(full_gazetteer.items())}, "clusters": clusters,
                     "training": {"sentences": len(sequences), "tokens": sum(len(w) for w, _ in sequences),
                                  "seconds": round(time.perf_counter() - started, 1),
-                                 "iterations": (trainer.logparser.last_iteration or {}).get("num")}}
+                                 "iterations": (trainer.logparser.last_iteration or {}).get("num"),
+                                 "loss": (trainer.logparser.last_iteration or {}).get("loss"),
+                                 "active_features": (trainer.logparser.last_iteration or {}).get("active_features")}}
             crf_bytes = Path(model_file).read_bytes()
         labels = sorted({t[2:] for _, tags in sequences for t in tags if t != "O"})
         return cls({**meta, "labels": labels}, crf_bytes)
@@ -165,6 +165,13 @@ class NerModel:
                 mentions.append(Mention(start, end, label, score))
         return mentions
 
+    def predict_document(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *,
+                         with_scores: bool = True) -> list[Mention]:
+        """Mentions of the spans (default: sentences by the training splitter), then made
+        consistent across the document (abbreviations, repeated mention strings)."""
+        spans = split_sentences(text) if spans is None else spans
+        return propagate(text, self.predict(text, spans, with_scores=with_scores), repeat_mentions=True)
+
     def predict_sentences(self, text: str, *, with_scores: bool = False) -> list[Mention]:
-        """Mentions in corpus text split with the training sentence splitter."""
-        return self.predict(text, split_sentences(text), with_scores=with_scores)
+        """Document-level mentions of corpus text split with the training sentence splitter."""
+        return self.predict_document(text, with_scores=with_scores)

@@ -16,7 +16,9 @@ from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
     split_by_document,
 )
+from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.model import DEFAULT_PARAMS, NerModel
+from notenlp.ner.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +35,51 @@ def dev_sets(root: Path) -> dict[str, list[LabelledText]]:
     }
 
 
-def training_set(root: Path, demo_notes: int) -> tuple[list[LabelledText], dict[str, int]]:
-    parts = {
+def training_parts(root: Path, demo_notes: int) -> dict[str, list[LabelledText]]:
+    return {
         "bc5cdr": read_pubtator(root / CORPUS_FILES["bc5cdr"][0], BC5CDR_LABELS),
         "ncbi": read_pubtator(root / CORPUS_FILES["ncbi"][0], NCBI_LABELS),
         "ade": split_by_document(read_ade(root / CORPUS_FILES["ade"][0]))[0],
         "demo": demo_training_notes(demo_notes),
     }
-    return [d for docs in parts.values() for d in docs], {k: len(v) for k, v in parts.items()}
+
+
+def unlabelled_texts(root: Path) -> list[str]:
+    """Clinical and biomedical sentences without mention labels, for the word clusters."""
+    texts = [d.text for d in read_ade(root / CORPUS_FILES["ade"][0], include_negative=True) if not d.mentions]
+    negex = root / "negex" / "negex_dev.tsv"
+    if negex.exists():
+        texts.extend(line.split("\t")[2] for line in negex.read_text(encoding="utf-8").splitlines()[1:]
+                     if line.count("\t") >= 2)
+    return texts
+
+
+def fill_missing_labels(model: NerModel, docs: list[LabelledText], labels: tuple[str, ...]) -> list[LabelledText]:
+    """Add the model's mentions of ``labels`` that overlap no gold mention: corpora annotate only
+    some labels (NCBI: no chemicals; ADE: only drugs and effects that form an adverse event), and
+    training on their silence would teach the CRF that those mentions are not entities."""
+    filled = []
+    for doc in docs:
+        extra = [(m.start, m.end, m.label) for m in model.predict_sentences(doc.text) if m.label in labels
+                 and all(m.end <= s or e <= m.start for s, e, _ in doc.mentions)]
+        filled.append(LabelledText(doc.doc_id, doc.text, doc.mentions + extra))
+    return filled
+
+
+def train_all(root: Path, params: dict[str, Any], demo_notes: int) -> tuple[NerModel, dict[str, int]]:
+    """BC5CDR (both labels, exhaustive) first; its model fills the labels the other corpora
+    leave out; then the final model trains on everything."""
+    parts = training_parts(root, demo_notes)
+    counts = {k: len(v) for k, v in parts.items()}
+    texts = [d.text for docs in parts.values() for d in docs] + unlabelled_texts(root)
+    clusters = learn_clusters([t[0] for t in tokenize(text)] for text in texts) if params.get("clusters", True) else {}
+    if params.get("fill_missing", True):
+        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], params, clusters)
+        parts["ncbi"] = fill_missing_labels(helper, parts["ncbi"], ("DRUG",))
+        parts["ade"] = fill_missing_labels(helper, parts["ade"], ("DRUG", "PROBLEM"))
+        counts["filled_mentions"] = sum(len(d.mentions) for d in parts["ncbi"] + parts["ade"])
+    docs = [d for docs in parts.values() for d in docs]
+    return NerModel.train(docs, params, clusters), counts
 
 
 def demo_training_notes(n: int) -> list[LabelledText]:
@@ -72,6 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
     parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
     parser.add_argument("--demo-notes", type=int, default=300, help="synthetic demo notes added to training (0: none)")
+    parser.add_argument("--no-fill", action="store_true",
+                        help="train once, without filling the labels NCBI and ADE leave unannotated")
     parser.add_argument("--no-register", action="store_true", help="log to MLflow but do not register the model")
     parser.add_argument("--no-mlflow", action="store_true", help="train and save only")
 
@@ -81,11 +122,10 @@ def run(args: argparse.Namespace) -> int:
     if root is None:
         log.error(MISSING_MESSAGE)
         return 2
-    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations}
-    docs, counts = training_set(root, args.demo_notes)
-    log.info("training on %s", ", ".join(f"{k}: {v} texts" for k, v in counts.items()))
+    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill}
     started = time.perf_counter()
-    model = NerModel.train(docs, params)
+    model, counts = train_all(root, params, args.demo_notes)
+    log.info("trained on %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
     train_seconds = time.perf_counter() - started
     out = model.save(args.out)
     size = out.stat().st_size
@@ -107,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 def log_and_register(path: Path, model: NerModel, params: dict[str, Any], metrics: dict[str, float],
                      counts: dict[str, int], *, register: bool) -> str:
-    """Log the run (params, per-label dev metrics, model file) and register it as ``notenlp-ner``."""
+    """Log the run (params, per-label dev metrics, the model as a pyfunc) and register it as ``notenlp-ner``."""
     from notenlp.tracking import configure_mlflow, ensure_experiment
 
     mlflow = configure_mlflow()
@@ -115,11 +155,11 @@ def log_and_register(path: Path, model: NerModel, params: dict[str, Any], metric
         mlflow.log_params({**params, **{f"texts.{k}": v for k, v in counts.items()},
                            "labels": ",".join(model.labels), "features": len(model.crf.attribute_row)})
         mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in metrics.items()})
-        mlflow.log_artifact(str(path), artifact_path="model")
+        from notenlp.ner.mlflow_model import log_pyfunc
+
+        info = log_pyfunc(str(path), registered_model_name=REGISTERED_MODEL if register else None)
         if register:
-            uri = f"runs:/{run.info.run_id}/model/{path.name}"
-            version = mlflow.register_model(uri, REGISTERED_MODEL)
-            log.info("registered %s version %s", REGISTERED_MODEL, version.version)
+            log.info("registered %s version %s", REGISTERED_MODEL, info.registered_model_version)
         return run.info.run_id
 
 
