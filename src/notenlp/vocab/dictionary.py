@@ -102,6 +102,7 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     scratch = tempfile.TemporaryDirectory(prefix="notenlp-dictionary-")
     con = duckdb.connect(str(Path(scratch.name) / "compile.duckdb"))
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     con.execute("ATTACH ? AS vocab (READ_ONLY)", [str(warehouse_path)])
     domain_list = ", ".join(f"'{d}'" for d in domains)
     con.execute(f"""
@@ -190,36 +191,53 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     return stats
 
 
-def _best_by_name(con, names: list[str], domain: str | None) -> tuple | None:
-    """The best standard concept written exactly as one of ``names`` (in order of preference)."""
-    for name in names:
-        row = con.execute(
-            """SELECT source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name, concept_class_id
-               FROM terms WHERE key = ? AND concept_id <> 0 AND kind IN ('name', 'synonym', 'ingredient', 'variant')
-                 AND (? IS NULL OR domain_id = ?)
-               ORDER BY CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
-                        nonstandard_source, length(concept_name), concept_id LIMIT 1""",
-            [text.key(name), domain, domain],
-        ).fetchone()
-        if row:
-            return row
-    return None
+class _NameIndex:
+    """Standard concepts by exact key, for the names that lay terms and abbreviations point to."""
+
+    def __init__(self, con, names: set[str]):
+        import pyarrow as pa
+
+        con.register("_wanted", pa.table({"key": sorted({text.key(n) for n in names})}))
+        rows = con.execute(
+            """SELECT key, source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name,
+                      concept_class_id
+               FROM terms WHERE key IN (SELECT key FROM _wanted) AND concept_id <> 0
+                 AND kind IN ('name', 'synonym', 'ingredient', 'variant')
+               ORDER BY key, CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
+                        nonstandard_source, length(concept_name), concept_id"""
+        ).fetchall()
+        con.unregister("_wanted")
+        self.by_key: dict[str, list[tuple]] = defaultdict(list)
+        for key, *fields in rows:
+            self.by_key[key].append(tuple(fields))
+
+    def best(self, names: list[str], domain: str | None) -> tuple | None:
+        """The best concept written exactly as one of ``names`` (in order of preference)."""
+        for name in names:
+            for fields in self.by_key.get(text.key(name), ()):
+                if domain is None or fields[2] == domain:
+                    return fields
+        return None
 
 
 def _curated_rows(con) -> list[tuple]:
+    lay = _load_json("lay_terms.json")["terms"]
+    config = _load_json("abbreviations.json")
+    wanted = {n for spec in lay.values() for n in spec["names"]}
+    wanted |= {n for spec in config["abbreviations"].values() for sense in spec["senses"] for n in sense["names"]}
+    index = _NameIndex(con, wanted)
     rows: list[tuple] = []
-    for phrase, spec in _load_json("lay_terms.json")["terms"].items():
-        best = _best_by_name(con, spec["names"], spec.get("domain"))
+    for phrase, spec in lay.items():
+        best = index.best(spec["names"], spec.get("domain"))
         if best:
             rows.append((text.key(phrase), "lay", False, *best, "", ""))
-    config = _load_json("abbreviations.json")
     window = int(config.get("window", 8))
     for surface, spec in config["abbreviations"].items():
-        for index, sense in enumerate(spec["senses"]):
-            best = _best_by_name(con, sense["names"], sense.get("domain")) if sense["names"] else None
+        for number, sense in enumerate(spec["senses"]):
+            best = index.best(sense["names"], sense.get("domain")) if sense["names"] else None
             if sense["names"] and best is None:
                 continue
-            rule = {"surface": surface, "case_sensitive": spec.get("case_sensitive", True), "sense": index,
+            rule = {"surface": surface, "case_sensitive": spec.get("case_sensitive", True), "sense": number,
                     "senses": len(spec["senses"]), "context": sense.get("context", []),
                     "sections": sense.get("sections", []), "default": sense.get("default", len(spec["senses"]) == 1),
                     "window": window}

@@ -109,7 +109,10 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
     data = drug_data()
     i = start
     limit = min(len(tokens), start + max_tokens)
-    while i < limit and tokens[i].lower() in {"hcl", "sodium", "potassium", "er", "xr", "sr", "xl"}:
+    form_words: set[str] = set()
+    while i < limit and tokens[i].lower() in {"hcl", "sodium", "potassium", "er", "xr", "sr", "xl", "dr", "ec"}:
+        if tokens[i].lower() in data.forms:
+            form_words.add(data.forms[tokens[i].lower()])
         i += 1
     if i >= limit:
         return None
@@ -125,12 +128,11 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
         per = data.units[tokens[end].lower()][0]
         end += 1
     strength = canonical_amount(float(number), unit_token, per)
-    form_words = set()
     j = end
     while j < min(len(tokens), end + 3) and tokens[j].lower() in data.forms:
         form_words.add(data.forms[tokens[j].lower()])
         j += 1
-    return WrittenStrength(strength, frozenset(form_words), j if form_words else end)
+    return WrittenStrength(strength, frozenset(form_words), j)
 
 
 def form_score(product_form: str, wanted: frozenset[str]) -> float:

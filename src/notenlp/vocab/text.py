@@ -36,7 +36,7 @@ def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:
 
 
 def norm_tokens(text: str) -> list[str]:
-    return [norm_token(m.group()) for m in TOKEN_RE.finditer(text)]
+    return list(map(norm_token, TOKEN_RE.findall(text)))
 
 
 def key(text: str) -> str:
