@@ -69,8 +69,13 @@ def _term_rows(row: tuple, kind: str) -> list[tuple]:
                                 not source_is_standard, *base, product.form, ""))
                     out.append((text.key(drugs.plain_ingredient(ingredient)), "ingredient",
                                 not source_is_standard, *base, product.form, ""))
-                if product.brand:
-                    out.append((text.key(product.brand), "brand", not source_is_standard, *base, product.form, ""))
+                else:
+                    combo = drugs.combo_key([text.key(drugs.plain_ingredient(i)) for i in product.ingredients])
+                    out.append((combo, "ingredient", not source_is_standard, *base, product.form, ""))
+            brand = drugs.brand_of(term)
+            if brand:
+                out.append((text.key(brand), "brand", not source_is_standard, *base,
+                            product.form if product else "", ""))
         elif source_class == "Ingredient":
             plain = text.key(drugs.plain_ingredient(term))
             if plain != out[0][0]:
@@ -170,7 +175,9 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                 SELECT *, row_number() OVER (
                     PARTITION BY key, kind = 'abbreviation'
                     ORDER BY concept_id = 0, CASE kind {kind_rank} ELSE 9 END, nonstandard_source,
-                             CASE vocabulary_id {vocab_rank} ELSE 5 END, length(concept_name), concept_id) AS rank
+                             CASE vocabulary_id {vocab_rank} ELSE 5 END,
+                             -- a lab named without specimen is, by clinical convention, serum/plasma chemistry
+                             concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id) AS rank
                 FROM (SELECT DISTINCT ON (key, kind, source_concept_id, concept_id, extra) * FROM terms)
             )
             WHERE rank <= {MAX_CANDIDATES} OR kind IN ('abbreviation', 'strength')
@@ -197,7 +204,7 @@ class _NameIndex:
     def __init__(self, con, names: set[str]):
         import pyarrow as pa
 
-        con.register("_wanted", pa.table({"key": sorted({text.key(n) for n in names})}))
+        con.register("_wanted", pa.table({"key": sorted({_name_key(n) for n in names})}))
         rows = con.execute(
             """SELECT key, source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name,
                       concept_class_id
@@ -214,10 +221,17 @@ class _NameIndex:
     def best(self, names: list[str], domain: str | None) -> tuple | None:
         """The best concept written exactly as one of ``names`` (in order of preference)."""
         for name in names:
-            for fields in self.by_key.get(text.key(name), ()):
+            for fields in self.by_key.get(_name_key(name), ()):
                 if domain is None or fields[2] == domain:
                     return fields
         return None
+
+
+def _name_key(name: str) -> str:
+    """Key of a concept name in the curated lists; ``a + b`` names a combination product."""
+    if " + " in name:
+        return drugs.combo_key([text.key(drugs.plain_ingredient(part)) for part in name.split(" + ")])
+    return text.key(name)
 
 
 def _curated_rows(con) -> list[tuple]:
@@ -225,12 +239,18 @@ def _curated_rows(con) -> list[tuple]:
     config = _load_json("abbreviations.json")
     wanted = {n for spec in lay.values() for n in spec["names"]}
     wanted |= {n for spec in config["abbreviations"].values() for sense in spec["senses"] for n in sense["names"]}
+    brands = drugs.drug_data().brands
+    wanted |= set(brands.values())
     index = _NameIndex(con, wanted)
     rows: list[tuple] = []
     for phrase, spec in lay.items():
         best = index.best(spec["names"], spec.get("domain"))
         if best:
             rows.append((text.key(phrase), "lay", False, *best, "", ""))
+    for brand, ingredients in brands.items():
+        best = index.best([ingredients], "Drug")
+        if best:
+            rows.append((text.key(brand), "lay", False, *best, "", ""))
     window = int(config.get("window", 8))
     for surface, spec in config["abbreviations"].items():
         for number, sense in enumerate(spec["senses"]):
