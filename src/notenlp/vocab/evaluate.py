@@ -23,6 +23,7 @@ from typing import Any
 from notenlp.attributes import LABEL_DOMAINS
 from notenlp.doc import Doc, Entity, Section
 from notenlp.evaluation.metrics import format_table
+from notenlp.vocab import drugs
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,9 @@ def _gold_records(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     yield from iter_demo_notes(args.notes, seed=args.seed)
 
 
-def exact_string_index(dictionary_vocab: Path | None = None) -> dict[str, int]:
-    """lower(concept name or synonym) -> standard concept id, from the vocabulary the dictionary uses."""
+def exact_string_index(dictionary_vocab: Path | None = None) -> tuple[dict[str, int], dict[int, tuple[str, str]]]:
+    """lower(concept name or synonym) -> standard concept id, from the vocabulary the dictionary uses;
+    and concept id -> (name, class) for reporting."""
     import duckdb
 
     from notenlp.config import Settings
@@ -78,8 +80,10 @@ def exact_string_index(dictionary_vocab: Path | None = None) -> dict[str, int]:
             SELECT lower(n.name), min(s.concept_id) FROM names n JOIN standard s ON s.source_id = n.concept_id
             WHERE s.concept_id IS NOT NULL GROUP BY 1
         """).fetchall()
+        names = {cid: (name, cls) for cid, name, cls in
+                 con.execute("SELECT concept_id, concept_name, concept_class_id FROM concept").fetchall()}
         con.close()
-    return dict(rows)
+    return dict(rows), names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     normalizer = Normalizer(dictionary=args.dictionary, min_score=args.min_score)
-    exact = exact_string_index(Path(args.dictionary) if args.dictionary else None)
+    exact, names = exact_string_index(Path(args.dictionary) if args.dictionary else None)
     totals: dict[str, Counter] = defaultdict(Counter)
     errors: list[dict[str, Any]] = []
     notes = 0
@@ -106,6 +110,18 @@ def run(args: argparse.Namespace) -> int:
                 totals[group]["n"] += 1
                 totals[group]["normalizer"] += predicted.concept_id == g["concept_id"]
                 totals[group]["exact_string"] += exact.get(g["text"].lower()) == g["concept_id"]
+            if g["label"] == "DRUG":
+                # The gold drug is the patient's product even where the note names only the drug;
+                # the ingredient is what the text supports, so count ingredient agreement too.
+                gold_name, gold_class = names.get(g["concept_id"], ("", ""))
+                same = bool(predicted.concept_id) and drugs.ingredient_key(predicted.concept_name) == \
+                    drugs.ingredient_key(gold_name, gold_class)
+                totals["DRUG (ingredient level)"]["n"] += 1
+                totals["DRUG (ingredient level)"]["normalizer"] += same
+                exact_id = exact.get(g["text"].lower())
+                exact_name = names.get(exact_id, ("", ""))
+                totals["DRUG (ingredient level)"]["exact_string"] += bool(exact_id) and \
+                    drugs.ingredient_key(*exact_name) == drugs.ingredient_key(gold_name, gold_class)
             if predicted.concept_id != g["concept_id"] and len(errors) < args.show_errors:
                 errors.append({"mention": g["text"], "label": g["label"], "gold": g["concept_id"],
                                "predicted": predicted.concept_id, "predicted_name": predicted.concept_name,
@@ -124,9 +140,10 @@ def run(args: argparse.Namespace) -> int:
 
         metrics = {}
         for row in rows:
-            metrics[f"{row['mentions']}_accuracy"] = row["normalizer"]
-            metrics[f"{row['mentions']}_exact_string_accuracy"] = row["exact_string"]
-            metrics[f"{row['mentions']}_n"] = row["n"]
+            name = row["mentions"].replace(" (ingredient level)", "_ingredient_level")
+            metrics[f"{name}_accuracy"] = row["normalizer"]
+            metrics[f"{name}_exact_string_accuracy"] = row["exact_string"]
+            metrics[f"{name}_n"] = row["n"]
         log_run("evaluate-normalize", "normalizer-vs-exact-string", metrics=metrics,
                 params={"notes": notes, "gold": str(args.gold or f"demo seed {args.seed}"),
                         "min_score": args.min_score, "dictionary": args.dictionary or "default"},
