@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,13 +72,27 @@ def _term_rows(row: tuple, kind: str) -> list[tuple]:
                                 not source_is_standard, *base, product.form, ""))
                     out.append((text.key(drugs.plain_ingredient(ingredient)), "ingredient",
                                 not source_is_standard, *base, product.form, ""))
-                if product.brand:
-                    out.append((text.key(product.brand), "brand", not source_is_standard, *base, product.form, ""))
+                else:
+                    combo = drugs.combo_key([text.key(drugs.plain_ingredient(i)) for i in product.ingredients])
+                    out.append((combo, "ingredient", not source_is_standard, *base, product.form, ""))
+            brand = drugs.brand_of(term)
+            if brand:
+                out.append((text.key(brand), "brand", not source_is_standard, *base,
+                            product.form if product else "", ""))
         elif source_class == "Ingredient":
             plain = text.key(drugs.plain_ingredient(term))
             if plain != out[0][0]:
                 out.append((plain, "variant", not source_is_standard, *base, "", ""))
     return [r for r in out if r[0]]
+
+
+def _compile_chunk(chunk: list[tuple]):
+    """Keys of a chunk of (term, kind, concept fields...) rows, as an Arrow table (runs in a worker)."""
+    rows: list[tuple] = []
+    for term, kind, *rest in chunk:
+        if term:
+            rows.extend(_term_rows((term, *rest), kind))
+    return _arrow_batch(rows)
 
 
 def _arrow_batch(rows: list[tuple]):
@@ -91,8 +108,11 @@ def _load_json(name: str) -> dict[str, Any]:
 
 
 def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
-                       domains: tuple[str, ...] = DOMAINS) -> dict[str, int]:
-    """Compile the dictionary artifact from a warehouse that holds the vocabulary tables."""
+                       domains: tuple[str, ...] = DOMAINS, workers: int | None = None) -> dict[str, int]:
+    """Compile the dictionary artifact from a warehouse that holds the vocabulary tables.
+
+    ``workers``: processes that normalize terms (default: the CPU count, at most 8).
+    """
     import duckdb
 
     started = time.perf_counter()
@@ -102,6 +122,7 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     scratch = tempfile.TemporaryDirectory(prefix="notenlp-dictionary-")
     con = duckdb.connect(str(Path(scratch.name) / "compile.duckdb"))
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     con.execute("ATTACH ? AS vocab (READ_ONLY)", [str(warehouse_path)])
     domain_list = ", ".join(f"'{d}'" for d in domains)
     con.execute(f"""
@@ -140,20 +161,30 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     """)
     source_terms = 0
     writer = con.cursor()
-    while True:
-        chunk = stream.fetchmany(BATCH_ROWS)
-        if not chunk:
-            break
-        rows: list[tuple] = []
-        for term, kind, *rest in chunk:
-            if term:
-                rows.extend(_term_rows((term, *rest), kind))
-        source_terms += len(chunk)
-        batch = _arrow_batch(rows)
-        writer.register("_batch", batch)
-        writer.execute("INSERT INTO terms SELECT * FROM _batch")
-        writer.unregister("_batch")
-        log.info("compiled %d concept names/synonyms so far (%.0fs)", source_terms, time.perf_counter() - started)
+
+    first = stream.fetchmany(BATCH_ROWS)
+
+    def chunks():
+        chunk = first
+        while chunk:
+            yield chunk
+            chunk = stream.fetchmany(BATCH_ROWS)
+
+    # Normalizing terms is Python work: spread it over processes (when there is more than one
+    # chunk of it), DuckDB does the rest.
+    workers = max(1, min(workers or os.cpu_count() or 1, 8)) if len(first) == BATCH_ROWS else 1
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
+    try:
+        batches = executor.map(_compile_chunk, chunks()) if executor else map(_compile_chunk, chunks())
+        for batch in batches:
+            source_terms += batch.num_rows
+            writer.register("_batch", batch)
+            writer.execute("INSERT INTO terms SELECT * FROM _batch")
+            writer.unregister("_batch")
+            log.info("compiled %d keys so far (%.0fs)", source_terms, time.perf_counter() - started)
+    finally:
+        if executor:
+            executor.shutdown()
     extra_rows = _curated_rows(con) + _abbreviated_rows(con)
     if extra_rows:
         writer.register("_batch", _arrow_batch(extra_rows))
@@ -169,7 +200,9 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                 SELECT *, row_number() OVER (
                     PARTITION BY key, kind = 'abbreviation'
                     ORDER BY concept_id = 0, CASE kind {kind_rank} ELSE 9 END, nonstandard_source,
-                             CASE vocabulary_id {vocab_rank} ELSE 5 END, length(concept_name), concept_id) AS rank
+                             CASE vocabulary_id {vocab_rank} ELSE 5 END,
+                             -- a lab named without specimen is, by clinical convention, serum/plasma chemistry
+                             concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id) AS rank
                 FROM (SELECT DISTINCT ON (key, kind, source_concept_id, concept_id, extra) * FROM terms)
             )
             WHERE rank <= {MAX_CANDIDATES} OR kind IN ('abbreviation', 'strength')
@@ -177,7 +210,7 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
         ) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)
     """)
     stats = {
-        "source_terms": source_terms,
+        "term_rows": source_terms,
         "keys": con.execute(f"SELECT count(DISTINCT key) FROM read_parquet('{out_path}')").fetchone()[0],
         "rows": con.execute(f"SELECT count(*) FROM read_parquet('{out_path}')").fetchone()[0],
         "bytes": out_path.stat().st_size,
@@ -190,36 +223,66 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     return stats
 
 
-def _best_by_name(con, names: list[str], domain: str | None) -> tuple | None:
-    """The best standard concept written exactly as one of ``names`` (in order of preference)."""
-    for name in names:
-        row = con.execute(
-            """SELECT source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name, concept_class_id
-               FROM terms WHERE key = ? AND concept_id <> 0 AND kind IN ('name', 'synonym', 'ingredient', 'variant')
-                 AND (? IS NULL OR domain_id = ?)
-               ORDER BY CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
-                        nonstandard_source, length(concept_name), concept_id LIMIT 1""",
-            [text.key(name), domain, domain],
-        ).fetchone()
-        if row:
-            return row
-    return None
+class _NameIndex:
+    """Standard concepts by exact key, for the names that lay terms and abbreviations point to."""
+
+    def __init__(self, con, names: set[str]):
+        import pyarrow as pa
+
+        con.register("_wanted", pa.table({"key": sorted({_name_key(n) for n in names})}))
+        rows = con.execute(
+            """SELECT key, source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name,
+                      concept_class_id
+               FROM terms WHERE key IN (SELECT key FROM _wanted) AND concept_id <> 0
+                 AND kind IN ('name', 'synonym', 'ingredient', 'variant')
+               ORDER BY key, CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
+                        nonstandard_source, length(concept_name), concept_id"""
+        ).fetchall()
+        con.unregister("_wanted")
+        self.by_key: dict[str, list[tuple]] = defaultdict(list)
+        for key, *fields in rows:
+            self.by_key[key].append(tuple(fields))
+
+    def best(self, names: list[str], domain: str | None) -> tuple | None:
+        """The best concept written exactly as one of ``names`` (in order of preference)."""
+        for name in names:
+            for fields in self.by_key.get(_name_key(name), ()):
+                if domain is None or fields[2] == domain:
+                    return fields
+        return None
+
+
+def _name_key(name: str) -> str:
+    """Key of a concept name in the curated lists; ``a + b`` names a combination product."""
+    if " + " in name:
+        return drugs.combo_key([text.key(drugs.plain_ingredient(part)) for part in name.split(" + ")])
+    return text.key(name)
 
 
 def _curated_rows(con) -> list[tuple]:
+    lay = _load_json("lay_terms.json")["terms"]
+    config = _load_json("abbreviations.json")
+    wanted = {n for spec in lay.values() for n in spec["names"]}
+    wanted |= {n for spec in config["abbreviations"].values() for sense in spec["senses"] for n in sense["names"]}
+    brands = drugs.drug_data().brands
+    wanted |= set(brands.values())
+    index = _NameIndex(con, wanted)
     rows: list[tuple] = []
-    for phrase, spec in _load_json("lay_terms.json")["terms"].items():
-        best = _best_by_name(con, spec["names"], spec.get("domain"))
+    for phrase, spec in lay.items():
+        best = index.best(spec["names"], spec.get("domain"))
         if best:
             rows.append((text.key(phrase), "lay", False, *best, "", ""))
-    config = _load_json("abbreviations.json")
+    for brand, ingredients in brands.items():
+        best = index.best([ingredients], "Drug")
+        if best:
+            rows.append((text.key(brand), "lay", False, *best, "", ""))
     window = int(config.get("window", 8))
     for surface, spec in config["abbreviations"].items():
-        for index, sense in enumerate(spec["senses"]):
-            best = _best_by_name(con, sense["names"], sense.get("domain")) if sense["names"] else None
+        for number, sense in enumerate(spec["senses"]):
+            best = index.best(sense["names"], sense.get("domain")) if sense["names"] else None
             if sense["names"] and best is None:
                 continue
-            rule = {"surface": surface, "case_sensitive": spec.get("case_sensitive", True), "sense": index,
+            rule = {"surface": surface, "case_sensitive": spec.get("case_sensitive", True), "sense": number,
                     "senses": len(spec["senses"]), "context": sense.get("context", []),
                     "sections": sense.get("sections", []), "default": sense.get("default", len(spec["senses"]) == 1),
                     "window": window}

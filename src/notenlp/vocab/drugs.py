@@ -30,6 +30,7 @@ class DrugData:
     salts: frozenset[str]
     salt_exceptions: frozenset[str]
     default_form_preference: tuple[str, ...]
+    brands: dict[str, str]
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +42,7 @@ def drug_data() -> DrugData:
         salts=frozenset(raw["salts"]),
         salt_exceptions=frozenset(raw["salt_exceptions"]),
         default_form_preference=tuple(raw["default_form_preference"]),
+        brands=dict(raw.get("brands", {})),
     )
 
 
@@ -93,6 +95,35 @@ def plain_ingredient(ingredient: str) -> str:
     return " ".join(kept)
 
 
+def combo_key(ingredient_keys: list[str]) -> str:
+    """Key of a multi-ingredient product: its plain ingredient keys, sorted, joined by ' + '."""
+    return " + ".join(sorted(set(ingredient_keys)))
+
+
+def ingredient_key(concept_name: str, concept_class_id: str = "") -> str | None:
+    """The plain-ingredient (or combination) key of a drug concept, to find its other products."""
+    if concept_class_id == "Ingredient":
+        return text.key(plain_ingredient(concept_name))
+    product = parse_product(concept_name)
+    if product is None:
+        return None if concept_class_id else text.key(plain_ingredient(concept_name))
+    keys = [text.key(plain_ingredient(i)) for i in product.ingredients]
+    return keys[0] if len(keys) == 1 else combo_key(keys)
+
+
+def brand_of(name: str) -> str:
+    """``... [Yaz 28 Day]`` -> ``Yaz``; packs included."""
+    match = _BRAND.search(name)
+    if not match:
+        return ""
+    return re.sub(r"\s+\d+(?:/\d+)?\s+Day$|\s+\d+(?:\.\d+)?(?:/[\d.]+)*$", "", match.group(1)).strip()
+
+
+def written_forms(tokens: list[str], max_tokens: int = 2) -> frozenset[str]:
+    forms = drug_data().forms
+    return frozenset(forms[t.lower()] for t in tokens[:max_tokens] if t.lower() in forms)
+
+
 def strength_key(ingredient: str, strength: str) -> str:
     return f"{text.key(plain_ingredient(ingredient))} @ {strength}"
 
@@ -109,7 +140,10 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
     data = drug_data()
     i = start
     limit = min(len(tokens), start + max_tokens)
-    while i < limit and tokens[i].lower() in {"hcl", "sodium", "potassium", "er", "xr", "sr", "xl"}:
+    form_words: set[str] = set()
+    while i < limit and tokens[i].lower() in {"hcl", "sodium", "potassium", "er", "xr", "sr", "xl", "dr", "ec"}:
+        if tokens[i].lower() in data.forms:
+            form_words.add(data.forms[tokens[i].lower()])
         i += 1
     if i >= limit:
         return None
@@ -125,12 +159,11 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
         per = data.units[tokens[end].lower()][0]
         end += 1
     strength = canonical_amount(float(number), unit_token, per)
-    form_words = set()
     j = end
     while j < min(len(tokens), end + 3) and tokens[j].lower() in data.forms:
         form_words.add(data.forms[tokens[j].lower()])
         j += 1
-    return WrittenStrength(strength, frozenset(form_words), j if form_words else end)
+    return WrittenStrength(strength, frozenset(form_words), j)
 
 
 def form_score(product_form: str, wanted: frozenset[str]) -> float:

@@ -144,18 +144,7 @@ class Lookup:
             return None
         best = candidates[0]
         if best.domain_id == "Drug":
-            written = drugs.parse_written_strength(raw_after, 0) if raw_after else None
-            if written is not None:
-                products = [c for c in self.dictionary.candidates.get(f"{key} @ {written.strength}", ())
-                            if self.allowed(c, allowed_domains)]
-                if products:
-                    chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
-                    return Resolved(chosen, "DRUG", score_factor)
-            if best.kind == "ingredient":
-                products = [c for c in candidates if c.kind == "ingredient"]
-                chosen = max(products, key=lambda c: (drugs.form_score(c.form, frozenset()), -len(c.concept_name)))
-                score = SCORES["ingredient"] if len(products) == 1 else AMBIGUOUS_PRODUCT_SCORE
-                return Resolved(chosen, "DRUG", score * score_factor)
+            return self._resolve_drug(best, candidates, raw_after, allowed_domains, score_factor)
         return Resolved(best, self.allowed(best, allowed_domains), SCORES.get(best.kind, 0.9) * score_factor)
 
     def resolve_abbreviation(self, key: str, surface: str, doc: Doc | None, start: int, context: list[str],
@@ -193,3 +182,53 @@ class Lookup:
         if label is None:
             return None
         return Resolved(chosen, label, SCORES["abbreviation"])
+
+    def _resolve_drug(self, best: Candidate, candidates: list[Candidate], raw_after: list[str],
+                      allowed_domains: frozenset[str] | None, score_factor: float) -> Resolved:
+        """The RxNorm product the written strength and form point to, else the ingredient."""
+        ingredient = drugs.ingredient_key(best.concept_name, best.concept_class_id) or best.key
+        written = drugs.parse_written_strength(raw_after, 0) if raw_after else None
+        if written is not None:
+            products = [c for c in self.dictionary.candidates.get(f"{ingredient} @ {written.strength}", ())
+                        if self.allowed(c, allowed_domains)]
+            if products:
+                chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
+                return Resolved(chosen, "DRUG", score_factor)
+        forms = written.form_words if written else drugs.written_forms(raw_after)
+        pool = [c for c in self.dictionary.candidates.get(ingredient, ())
+                if c.kind == "ingredient" and self.allowed(c, allowed_domains)]
+        if best.concept_class_id == "Ingredient" and not forms:
+            return Resolved(best, "DRUG", SCORES.get(best.kind, 0.9) * score_factor)
+        if pool:
+            fit = [(drugs.form_score(c.form, forms), -len(c.concept_name), c) for c in pool]
+            score, _, chosen = max(fit, key=lambda item: item[:2])
+            if forms and score <= 0 and best.concept_class_id == "Ingredient":
+                return Resolved(best, "DRUG", SCORES.get(best.kind, 0.9) * score_factor)
+            confident = len(pool) == 1 or (forms and score > 0 and sum(1 for f in fit if f[0] == score) == 1)
+            return Resolved(chosen, "DRUG", (SCORES["ingredient"] if confident else AMBIGUOUS_PRODUCT_SCORE)
+                            * score_factor)
+        return Resolved(best, "DRUG", SCORES.get(best.kind, 0.9) * score_factor)
+
+
+def propagate_products(entities: list, min_score: float = 1.0) -> None:
+    """A drug named without strength takes the product the same note names with a strength.
+
+    ``Started lisinopril 20 mg daily ... lisinopril was held`` -> both lisinopril 20 MG Oral Tablet.
+    """
+    by_ingredient: dict[str, object] = {}
+    for entity in entities:
+        if entity.label == "DRUG" and entity.concept_id and entity.match_score >= min_score:
+            key = drugs.ingredient_key(entity.concept_name)
+            product = drugs.parse_product(entity.concept_name)
+            if key and product is not None:
+                by_ingredient.setdefault(key, entity)
+    if not by_ingredient:
+        return
+    for entity in entities:
+        if entity.label != "DRUG" or not entity.concept_id or entity.match_score >= min_score:
+            continue
+        source = by_ingredient.get(drugs.ingredient_key(entity.concept_name) or "")
+        if source is not None and source is not entity:
+            for name in ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name"):
+                setattr(entity, name, getattr(source, name))
+            entity.match_score = round(min(source.match_score, 0.9), 4)

@@ -15,7 +15,7 @@ import logging
 from notenlp.doc import Doc, Entity
 from notenlp.vocab import text
 from notenlp.vocab.dictionary import DOMAINS
-from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary
+from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,9 @@ class DictionaryMatcher:
         if doc.targets is not None:
             return doc
         taken = [(e.start, e.end) for e in doc.entities if e.label in ("PROBLEM", "DRUG", "TEST", "PROCEDURE")]
-        for entity in self.find(doc):
+        found = self.find(doc)
+        propagate_products(found)
+        for entity in found:
             if any(s < entity.end and entity.start < e for s, e in taken):
                 continue
             doc.entities.append(entity)

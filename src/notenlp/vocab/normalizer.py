@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 
 from notenlp.attributes import LABEL_DOMAINS
 from notenlp.doc import Doc, Entity
-from notenlp.vocab import text
 from notenlp.vocab.dictionary import DOMAINS
-from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary
+from notenlp.vocab import drugs, text
+from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
 from notenlp.vocab.matcher import apply_concept
 
 log = logging.getLogger(__name__)
 
+_COMBINATION_SPLIT = re.compile(r"\s*(?:-|/|\+|\band\b|\bwith\b)\s*")
 BAG_SCORE = 0.9
 CORRECTED_SCORE = 0.85
 INNER_SCORE = 0.8  # a term inside the mention with at most INNER_FREE_WORDS words around it
@@ -50,6 +52,7 @@ class Normalizer:
             resolved = self.resolve(entity.text, entity.label, doc=doc, start=entity.start, end=entity.end)
             if resolved is not None:
                 apply_concept(entity, resolved)
+        propagate_products(doc.entities)
         return doc
 
     def resolve(self, mention: str, label: str, *, doc: Doc | None = None, start: int = 0,
@@ -70,8 +73,8 @@ class Normalizer:
             after = [t for t, _, _ in text.tokens_with_offsets(doc.text[end:end + 60])]
             context = ([t for t, _, _ in text.tokens_with_offsets(doc.text[max(0, start - 60):start])][-8:]
                        + after[:8])
-        for step in (self._exact, self._abbreviation, self._drug_in_mention, self._bag, self._corrected,
-                     self._inner, self._similar):
+        for step in (self._exact, self._abbreviation, self._drug_in_mention, self._combination, self._bag,
+                     self._corrected, self._inner, self._similar):
             resolved = step(key, raw, norms, after, context, allowed, doc, start)
             if resolved is not None and resolved.label == label and resolved.score >= self.min_score:
                 return resolved
@@ -95,6 +98,23 @@ class Normalizer:
             if resolved is not None:
                 return resolved
         return None
+
+    def _combination(self, key, raw, norms, after, context, allowed, doc, start):
+        """``hydrocodone-acetaminophen``, ``amoxicillin/clavulanate``: a multi-ingredient product."""
+        if "Drug" not in allowed:
+            return None
+        parts = [p for p in _COMBINATION_SPLIT.split(" ".join(raw).lower()) if p.strip()]
+        if len(parts) < 2:
+            return None
+        keys = []
+        for part in parts:
+            resolved = self.lookup.resolve_key(text.key(part), [], allowed)
+            ingredient = drugs.ingredient_key(resolved.candidate.concept_name, resolved.candidate.concept_class_id) \
+                if resolved else None
+            if ingredient is None or " + " in ingredient:
+                return None
+            keys.append(ingredient)
+        return self.lookup.resolve_key(drugs.combo_key(keys), after, allowed)
 
     def _bag(self, key, raw, norms, after, context, allowed, doc, start):
         for candidate in self.lookup.dictionary.by_bag(text.bag(norms)):

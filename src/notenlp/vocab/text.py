@@ -36,7 +36,7 @@ def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:
 
 
 def norm_tokens(text: str) -> list[str]:
-    return [norm_token(m.group()) for m in TOKEN_RE.finditer(text)]
+    return list(map(norm_token, TOKEN_RE.findall(text)))
 
 
 def key(text: str) -> str:
@@ -58,22 +58,27 @@ def name_variants(name: str, strip_suffixes: tuple[str, ...] = ()) -> list[str]:
     mellitus``; ``Severe anxiety (panic)`` -> ``Severe anxiety``; ``Vomiting symptom`` -> ``Vomiting``.
     """
     variants = [name]
-    base = _PARENTHETICAL.sub("", name).strip()
+    base = _PARENTHETICAL.sub("", name).strip() if ("(" in name or "[" in name) else name
     if base and base != name:
         variants.append(base)
     if "[" in name:  # LOINC: the component before the [property] is how notes name the test
         component = name.split("[", 1)[0].strip()
         if component:
             variants.append(component)
+    lowered = base.lower()
     for suffix in strip_suffixes:
-        if base.lower().endswith(" " + suffix):
+        if lowered.endswith(" " + suffix):
             variants.append(base[: -len(suffix) - 1])
-    head, sep, tail = base.partition(" of ")
-    if sep and " of " not in tail and "," not in base and len(tail.split()) <= 3:
-        variants.append(f"{tail} {head}")
-    head, sep, tail = base.partition(", ")
-    if sep and ", " not in tail and len(tail.split()) <= 3:
-        variants.append(f"{tail} {head}")
+    if " of " in base:
+        head, _, tail = base.partition(" of ")
+        if " of " not in tail and "," not in base and len(tail.split()) <= 3:
+            variants.append(f"{tail} {head}")
+    if ", " in base:
+        head, _, tail = base.partition(", ")
+        if ", " not in tail and len(tail.split()) <= 3:
+            variants.append(f"{tail} {head}")
+    if len(variants) == 1:
+        return variants
     seen: set[str] = set()
     out = []
     for variant in variants:

@@ -1,0 +1,1 @@
+"""Interoperability with other clinical NLP stacks (Spark NLP)."""

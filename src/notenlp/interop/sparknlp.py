@@ -1,0 +1,188 @@
+"""Spark NLP interoperability: Annotation columns <-> rows of ``notenlp.schemas.ENTITY``.
+
+Spark NLP (and its licensed Healthcare library) stores annotator output as
+``array<struct<annotatorType, begin, end, result, metadata: map<string,string>, embeddings: array<float>>>``
+with ``end`` inclusive. ``ner_chunk`` annotations carry ``metadata.entity`` (the label) and
+``metadata.confidence``; ``assertion`` annotations (one per chunk, same begin/end) carry the
+status in ``result``: present, absent, possible, hypothetical, conditional,
+associated_with_someone_else, past (Healthcare names; a few aliases are accepted).
+
+These are plain DataFrame -> DataFrame functions on pyspark built-ins, so they work with or
+without Spark NLP installed; ``require_sparknlp()`` is for code paths that run Spark NLP
+annotators. pyspark is imported inside the functions: ``notenlp`` imports without Spark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notenlp.schemas import ENTITY
+
+ANNOTATION_SCHEMA = ("array<struct<annotatorType:string,begin:int,end:int,result:string,"
+                     "metadata:map<string,string>,embeddings:array<float>>>")
+# Spark NLP Healthcare assertion statuses -> our assertion flags.
+ASSERTION_FLAGS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    "present": (),
+    "absent": ("negated",),
+    "negated": ("negated",),
+    "possible": ("possible",),
+    "hypothetical": ("hypothetical",),
+    "conditional": ("conditional",),
+    "associated_with_someone_else": ("family",),
+    "someoneelse": ("family",),
+    "family": ("family",),
+    "past": ("historical",),
+    "history": ("historical",),
+}
+# Spark NLP clinical NER labels (ner_clinical, ner_jsl, ner_posology) -> our labels.
+LABEL_ALIASES: dict[str, str] = {
+    "PROBLEM": "PROBLEM", "TEST": "TEST", "TREATMENT": "DRUG", "DRUG": "DRUG", "PROCEDURE": "PROCEDURE",
+    "DISEASE_SYNDROME_DISORDER": "PROBLEM", "SYMPTOM": "PROBLEM", "DRUG_INGREDIENT": "DRUG", "DRUG_BRANDNAME": "DRUG",
+    "STRENGTH": "STRENGTH", "DOSAGE": "DOSE", "DOSE": "DOSE", "ROUTE": "ROUTE", "FREQUENCY": "FREQUENCY",
+    "DURATION": "DURATION", "FORM": "FORM",
+}
+FLAGS = ("negated", "possible", "hypothetical", "conditional", "historical", "family")
+STATUS_BY_FLAG = {"negated": "absent", "possible": "possible", "hypothetical": "hypothetical",
+                  "conditional": "conditional", "family": "associated_with_someone_else", "historical": "past"}
+
+
+class SparkNLPUnavailable(RuntimeError):
+    """Spark NLP is switched on (Settings.spark_nlp) but cannot be used."""
+
+
+def require_sparknlp(spark: Any | None = None) -> str:
+    """Check that Spark NLP's Python package and JAR are usable; returns its version.
+
+    Raises ``SparkNLPUnavailable`` with what to install when either is missing. Passing a
+    running session also checks that its JVM has the Spark NLP classes (the JAR), which the
+    Python package alone does not bring.
+    """
+    try:
+        import sparknlp
+    except ImportError:
+        raise SparkNLPUnavailable(
+            "Settings.spark_nlp is on but the 'spark-nlp' Python package is not installed: "
+            "pip install spark-nlp==<version matching your Spark>, and put the Spark NLP JAR on the Spark classpath "
+            "(spark.jars or spark.jars.packages com.johnsnowlabs.nlp:spark-nlp_2.12:<version>), "
+            "or set NOTENLP_SPARK_NLP=false"
+        ) from None
+    version = getattr(sparknlp, "version", lambda: "unknown")()
+    if spark is not None:
+        try:
+            spark.sparkContext._jvm.java.lang.Class.forName("com.johnsnowlabs.nlp.DocumentAssembler")
+        except Exception:
+            raise SparkNLPUnavailable(
+                f"Settings.spark_nlp is on and spark-nlp {version} is installed, but the Spark session has no "
+                "Spark NLP JAR: start Spark with spark.jars (a local spark-nlp JAR) or spark.jars.packages "
+                "com.johnsnowlabs.nlp:spark-nlp_2.12:" + str(version) + ", or set NOTENLP_SPARK_NLP=false"
+            ) from None
+    return str(version)
+
+
+def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str = "ner_chunk",
+                            assertion_col: str | None = "assertion", text_col: str | None = "text",
+                            source: str = "sparknlp"):
+    """Rows of ``notenlp.schemas.ENTITY`` from a Spark NLP chunk column (+ optional assertion column).
+
+    Offsets become end-exclusive; assertions pair with chunks by (begin, end), falling back to
+    position in the array. ``metadata.confidence`` becomes ``score``; concept columns are 0/empty
+    (the normalizer fills them), unless the chunk metadata has ``concept_id``.
+    """
+    from pyspark.sql import functions as F
+
+    assertion = F.col(assertion_col) if assertion_col and assertion_col in df.columns else F.array()
+    snippet = F.col(text_col) if text_col and text_col in df.columns else F.lit(None).cast("string")
+    exploded = df.select(
+        F.col(note_id_col).cast("bigint").alias("note_id"),
+        F.posexplode_outer(F.col(chunk_col)).alias("pos", "chunk"),
+        assertion.alias("_assertions"),
+        snippet.alias("_text"),
+    ).where(F.col("chunk").isNotNull())
+    matching = F.filter(F.col("_assertions"),
+                        lambda a: (a["begin"] == F.col("chunk.begin")) & (a["end"] == F.col("chunk.end")))
+    status = F.lower(F.coalesce(
+        F.element_at(matching, 1)["result"],
+        F.when(F.size("_assertions") > F.col("pos"), F.col("_assertions")[F.col("pos")]["result"]),
+        F.lit("present"),
+    ))
+    raw_label = F.upper(F.coalesce(F.col("chunk.metadata")["entity"], F.col("chunk.metadata")["ner_label"],
+                                   F.lit("")))
+    label_map = F.create_map(*[F.lit(x) for pair in LABEL_ALIASES.items() for x in pair])
+    flag = {name: F.lit(False) for name in FLAGS}
+    for status_name, flags in ASSERTION_FLAGS_BY_STATUS.items():
+        for name in flags:
+            flag[name] = flag[name] | (status == F.lit(status_name))
+    start = F.col("chunk.begin")
+    end = F.col("chunk.end") + 1
+    columns = {
+        "note_id": F.col("note_id"),
+        "entity_id": F.col("pos").cast("int"),
+        "start": start.cast("int"),
+        "end": end.cast("int"),
+        "lexical_variant": F.col("chunk.result"),
+        # up to 40 characters either side of the chunk (substring is 1-based)
+        "snippet": F.expr("substring(_text, greatest(chunk.begin - 39, 1), "
+                          "chunk.end + 41 - greatest(chunk.begin - 39, 1))"),
+        "label": F.coalesce(F.element_at(label_map, raw_label), raw_label),
+        "source": F.lit(source),
+        "score": F.coalesce(F.col("chunk.metadata")["confidence"].cast("double"), F.lit(1.0)),
+        "section": F.coalesce(F.col("chunk.metadata")["section"], F.lit("")),
+        "section_concept_id": F.lit(0),
+        **{name: flag[name] for name in FLAGS},
+        "concept_id": F.coalesce(F.col("chunk.metadata")["concept_id"].cast("int"), F.lit(0)),
+        "source_concept_id": F.coalesce(F.col("chunk.metadata")["source_concept_id"].cast("int"), F.lit(0)),
+        "vocabulary_id": F.coalesce(F.col("chunk.metadata")["vocabulary_id"], F.lit("")),
+        "concept_code": F.coalesce(F.col("chunk.metadata")["concept_code"], F.lit("")),
+        "match_score": F.coalesce(F.col("chunk.metadata")["match_score"].cast("double"), F.lit(0.0)),
+    }
+    names = [c.split(" ")[0] for c in ENTITY.split(", ")]
+    out = exploded.select(*[columns[name].alias(name) for name in names])
+    return out.select(*[F.col(n).cast(t) for n, t in (c.split(" ") for c in ENTITY.split(", "))])
+
+
+def entities_to_annotations(entities_df, *, note_id_col: str = "note_id", chunk_col: str = "ner_chunk",
+                            assertion_col: str = "assertion"):
+    """One row per note with Spark NLP Annotation arrays: ``ner_chunk`` and ``assertion``.
+
+    ``end`` becomes inclusive; the chunk metadata carries entity (label), confidence, chunk index
+    and the concept fields; the assertion result is the Healthcare status of the entity's flags
+    (absent > family > hypothetical > conditional > possible > past > present).
+    """
+    from pyspark.sql import functions as F
+
+    status = F.lit("present")
+    for name in ("historical", "possible", "conditional", "hypothetical", "family", "negated"):
+        status = F.when(F.col(name), F.lit(STATUS_BY_FLAG[name])).otherwise(status)
+
+    def metadata(*pairs):
+        return F.create_map(*[x for key, value in pairs for x in (F.lit(key), value.cast("string"))])
+
+    chunk = F.struct(
+        F.lit("chunk").alias("annotatorType"), F.col("start").cast("int").alias("begin"),
+        (F.col("end") - 1).cast("int").alias("end"), F.col("lexical_variant").alias("result"),
+        metadata(("entity", F.col("label")), ("confidence", F.col("score")), ("chunk", F.col("entity_id")),
+                 ("sentence", F.lit(0)), ("section", F.col("section")), ("concept_id", F.col("concept_id")),
+                 ("source_concept_id", F.col("source_concept_id")), ("vocabulary_id", F.col("vocabulary_id")),
+                 ("concept_code", F.col("concept_code")), ("match_score", F.col("match_score"))).alias("metadata"),
+        F.array().cast("array<float>").alias("embeddings"),
+    )
+    assertion = F.struct(
+        F.lit("assertion").alias("annotatorType"), F.col("start").cast("int").alias("begin"),
+        (F.col("end") - 1).cast("int").alias("end"), status.alias("result"),
+        metadata(("chunk", F.col("entity_id")), ("ner_chunk", F.col("lexical_variant")),
+                 ("confidence", F.lit(1.0))).alias("metadata"),
+        F.array().cast("array<float>").alias("embeddings"),
+    )
+    def by_offset(left, right):  # maps are not orderable, so sort_array cannot compare the structs
+        return (F.when(left["start"] < right["start"], -1).when(left["start"] > right["start"], 1)
+                .when(left["entity_id"] < right["entity_id"], -1).when(left["entity_id"] > right["entity_id"], 1)
+                .otherwise(0))
+
+    grouped = entities_df.groupBy(F.col(note_id_col).alias("note_id")).agg(
+        F.array_sort(F.collect_list(F.struct(F.col("start"), F.col("entity_id"), chunk.alias("c"),
+                                             assertion.alias("a"))), by_offset).alias("_items"))
+    return grouped.select(
+        "note_id",
+        F.transform("_items", lambda item: item["c"]).cast(ANNOTATION_SCHEMA).alias(chunk_col),
+        F.transform("_items", lambda item: item["a"]).cast(ANNOTATION_SCHEMA).alias(assertion_col),
+    )

@@ -1,0 +1,58 @@
+import datetime
+
+import duckdb
+import pytest
+
+from notenlp.vocab.loader import ATHENA_TABLES, ICD10CM_CONCEPT_ID_BASE, ddl_tables, load_athena, load_demo
+
+from .conftest import CONCEPTS, RELATIONSHIPS, SYNONYMS
+
+
+def test_ddl_has_every_athena_table_with_cdm_columns():
+    tables = ddl_tables()
+    assert set(ATHENA_TABLES) <= set(tables)
+    assert [c for c, _ in tables["concept"]] == [
+        "concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id", "standard_concept",
+        "concept_code", "valid_start_date", "valid_end_date", "invalid_reason"]
+
+
+def test_load_athena_types_counts_and_idempotence(tmp_path, athena_dir):
+    db = tmp_path / "w.duckdb"
+    counts = load_athena(db, athena_dir)
+    assert counts["concept"] == len(CONCEPTS)
+    assert counts["concept_synonym"] == len(SYNONYMS)
+    assert counts["concept_relationship"] == len(RELATIONSHIPS)
+    assert counts["drug_strength"] == 2
+    assert counts["concept_ancestor"] == 0  # no file: created empty
+    again = load_athena(db, athena_dir)
+    assert again == counts
+    con = duckdb.connect(str(db), read_only=True)
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'concept'").fetchall())
+    assert types["concept_id"] == "INTEGER" and types["valid_start_date"] == "DATE"
+    row = con.execute("SELECT concept_name, valid_start_date, standard_concept FROM concept "
+                      "WHERE concept_id = 9999001").fetchone()
+    assert row == ('Has "quoted" name', datetime.date(1970, 1, 1), "S")
+    assert con.execute("SELECT standard_concept FROM concept WHERE concept_id = 45591453").fetchone()[0] is None
+    strength = con.execute("SELECT numerator_value FROM drug_strength WHERE drug_concept_id = 19132304").fetchone()[0]
+    assert strength == pytest.approx(0.000833)
+
+
+def test_load_athena_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_athena(tmp_path / "w.duckdb", tmp_path / "nope")
+
+
+def test_demo_vocabulary_with_icd10cm(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    counts = load_demo(db)
+    assert counts["concept"] > 2000 and counts["concept_relationship"] > 4000
+    assert counts["icd10cm_concepts"] > 70000
+    con = duckdb.connect(str(db), read_only=True)
+    code, target = con.execute(
+        "SELECT c.concept_code, r.concept_id_2 FROM concept c JOIN concept_relationship r "
+        "ON r.concept_id_1 = c.concept_id AND r.relationship_id = 'Maps to' "
+        "WHERE c.vocabulary_id = 'ICD10CM' AND c.concept_code = 'I10'").fetchone()
+    assert (code, target) == ("I10", 320128)  # Essential (primary) hypertension -> Essential hypertension
+    lowest = con.execute("SELECT min(concept_id) FROM concept WHERE vocabulary_id = 'ICD10CM'").fetchone()[0]
+    assert lowest > ICD10CM_CONCEPT_ID_BASE
