@@ -43,12 +43,13 @@ def assemble_notes(n: int, chars: int, entities: int, seed: int) -> list[Doc]:
                 cursor += len(part) + 1
         spans.extend(Span(m, m + len(x)) for m, x in _line_spans(meds))
         text = meds + "\n"
-        while len(text) < chars and len(ents) < entities:
+        while len(text) < chars:
             sentence = rng.choice(pool)
             offset = len(text)
             text += sentence.text + " "
             spans.append(Span(offset, offset + len(sentence.text)))
-            ents.extend(Entity(e.start + offset, e.end + offset, e.text, e.label) for e in sentence.entities)
+            if len(ents) + len(sentence.entities) <= entities:
+                ents.extend(Entity(e.start + offset, e.end + offset, e.text, e.label) for e in sentence.entities)
         notes.append(Doc(text=text, note_id=k, sentences=spans, entities=ents))
     return notes
 
