@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         notes = assemble_notes(args.notes, args.chars, args.entities, args.seed)
     extractor = RelationExtractor()
-    list_line = FeatureExtractor(load_rules()).list_line
+    scope = FeatureExtractor(load_rules())
     chars = sum(len(d.text) for d in notes) / len(notes)
     ents = sum(len(d.entities) for d in notes) / len(notes)
     timings = {}
     for name, step in (("relations", lambda d: extractor(d)),
                        ("co-occurrence", lambda d: cooccurrence(d, 0, ["causes_adverse_event", "treats", "reveals",
-                                                                          "has_strength"], list_line=list_line))):
+                                                                          "has_strength"], scope=scope))):
         docs = [copy.deepcopy(d) for d in notes]
         started = time.perf_counter()
         for doc in docs:

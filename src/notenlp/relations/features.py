@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from notenlp.attributes import ASSERTION_FLAGS, RELATION_TYPES
+from notenlp.attributes import ASSERTION_FLAGS, DRUG, RELATION_TYPES
 from notenlp.doc import Doc, Entity, Span
 
 TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
@@ -61,13 +61,21 @@ class Context:
     line_of: list[int]
 
     @classmethod
-    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None) -> "Context":
-        """``list_line`` matches the lines that form one scope on their own (list items)."""
+    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
+        """``list_line`` matches the lines that form one scope on their own (list items); with
+        ``drug_first`` so does any line whose first word starts a DRUG mention."""
         text = doc.text
         sentences = doc.sentences or fallback_sentences(text)
         sentence_starts = [s.start for s in sentences]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        sentence_of, line_of, is_list = [], [], {}
+        sentence_of, line_of = [], []
+        is_list: dict[int, bool] = {}
+        if drug_first:
+            for entity in doc.entities:
+                if entity.label == DRUG:
+                    line = bisect.bisect_right(line_starts, entity.start) - 1
+                    if not text[line_starts[line]:entity.start].strip(" \t0123456789.)-*#"):
+                        is_list[line] = True
         for entity in doc.entities:
             i = bisect.bisect_right(sentence_starts, entity.start) - 1
             line = bisect.bisect_right(line_starts, entity.start) - 1
@@ -115,6 +123,7 @@ class FeatureExtractor:
 
     def __init__(self, rules: dict[str, Any]):
         self.list_line = re.compile(rules["list_line"]["pattern"], re.MULTILINE)
+        self.drug_first = bool(rules["list_line"].get("drug_first", False))
         triggers: dict[str, list[str]] = rules["triggers"]
         self.triggers: dict[tuple[str, ...], list[str]] = {}
         for group, phrases in triggers.items():
@@ -127,7 +136,7 @@ class FeatureExtractor:
         self.trigger_starts = {k[0] for k in self.triggers}
 
     def context(self, doc: Doc) -> Context:
-        return Context.build(doc, self.list_line)
+        return Context.build(doc, self.list_line, self.drug_first)
 
     def _cues(self, tokens: Sequence[str]) -> set[str]:
         found: set[str] = set()
