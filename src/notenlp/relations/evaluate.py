@@ -92,26 +92,22 @@ def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, s
 
 
 def entity_pipeline(config: str) -> tuple[Callable[[Doc], Doc] | None, list[str], list[str]]:
-    """The annotate pipeline without the relation step, keeping only the components that load here."""
+    """The annotate pipeline without the relation step, keeping only the components that start here."""
     from notenlp.pipeline import Pipeline, load_config, load_factory
 
     cfg = load_config(config)
-    kept, skipped = [], []
+    components, kept, skipped = [], [], []
     for entry in cfg["components"]:
         if entry["factory"].startswith("notenlp.relations."):
             continue
         try:
-            load_factory(entry["factory"])
+            components.append((entry["name"], load_factory(entry["factory"])(**entry.get("config", {}))))
             kept.append(entry)
-        except (ImportError, AttributeError) as error:
+        except Exception as error:  # a component missing here (module, model file) is reported, not fatal
             skipped.append(f"{entry['name']} ({type(error).__name__})")
-    if not kept:
+    if not components:
         return None, [], skipped
-    try:
-        pipeline = Pipeline.from_config({**cfg, "components": kept})
-    except Exception as error:  # a component that imports but cannot start (missing resource) is reported
-        skipped.append(f"pipeline construction failed: {type(error).__name__}")
-        return None, [], skipped
+    pipeline = Pipeline(components, {**cfg, "components": kept})
     return pipeline, pipeline.names, skipped
 
 

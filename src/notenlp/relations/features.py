@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS, DRUG, RELATION_TYPES
-from notenlp.doc import Doc, Entity, Span
+from notenlp.doc import Doc, Span
 
 TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
 WINDOW_CHARS = 40  # text searched for the three words before / after the pair
