@@ -73,3 +73,21 @@ def test_a_line_that_starts_with_a_drug_is_one_scope_even_when_split():
         ("losartan", "has_frequency", "q4-6h PRN"), ("Acetaminophen", "has_strength", "325 mg"),
         ("Acetaminophen", "has_route", "P.O."), ("Acetaminophen", "has_frequency", "bid"),
     }
+
+
+def test_a_list_line_never_pairs_with_the_next_line():
+    text = "8. losartan po bid\ndoxy 100mg by mouth every morning\n"
+    # "doxy" was not recognised as a drug; the splitter kept both lines in one sentence
+    doc = doc_with(text, [("losartan", "DRUG"), ("po", "ROUTE"), ("bid", "FREQUENCY"), ("100mg", "STRENGTH"),
+                          ("by mouth", "ROUTE"), ("every morning", "FREQUENCY")], [Span(0, len(text))])
+    doc = RelationExtractor(model_path=None)(doc).finalize()
+    assert named(doc) == {("losartan", "has_route", "po"), ("losartan", "has_frequency", "bid")}
+
+
+def test_an_attribute_does_not_reach_a_drug_on_the_next_line():
+    text = "Tylenol Sig: 5 mL PO Q6H\ndiphenhydramine 2 tabs PO\n"
+    doc = doc_with(text, [("Tylenol", "DRUG"), ("5 mL", "DOSE"), ("PO", "ROUTE"), ("Q6H", "FREQUENCY"),
+                          ("diphenhydramine", "DRUG"), ("2 tabs", "DOSE"), ("PO", "ROUTE")], [Span(0, len(text))])
+    doc = RelationExtractor(model_path=None)(doc).finalize()
+    assert ("diphenhydramine", "has_frequency", "Q6H") not in named(doc)
+    assert ("Tylenol", "has_frequency", "Q6H") in named(doc)

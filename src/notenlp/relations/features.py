@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from notenlp.attributes import ASSERTION_FLAGS, DRUG, RELATION_TYPES
+from notenlp.attributes import ASSERTION_FLAGS, DRUG, MEDICATION_ATTRIBUTES, RELATION_TYPES
 from notenlp.doc import Doc, Span
 
 TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
@@ -58,23 +58,25 @@ class Context:
     doc: Doc
     lower: str
     sentence_of: list[int]
-    line_of: list[int]
+    line_of: list[int]  # line number on a list line, else a key no other entity shares
 
     @classmethod
     def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
         """``list_line`` matches the lines that form one scope on their own (list items); with
-        ``drug_first`` so does any line whose first word starts a DRUG mention."""
+        ``drug_first`` so does a line that starts with a DRUG mention and holds a medication attribute."""
         text = doc.text
         sentences = doc.sentences or fallback_sentences(text)
         sentence_starts = [s.start for s in sentences]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         sentence_of, line_of = [], []
         is_list: dict[int, bool] = {}
-        if drug_first:
+        if drug_first:  # a line that starts with a drug and carries a medication attribute is a list item
+            with_attribute = {bisect.bisect_right(line_starts, e.start) - 1 for e in doc.entities
+                              if e.label in MEDICATION_ATTRIBUTES}
             for entity in doc.entities:
                 if entity.label == DRUG:
                     line = bisect.bisect_right(line_starts, entity.start) - 1
-                    if not text[line_starts[line]:entity.start].strip(" \t0123456789.)-*#"):
+                    if line in with_attribute and not text[line_starts[line]:entity.start].strip(" \t0123456789.)-*#"):
                         is_list[line] = True
         for entity in doc.entities:
             i = bisect.bisect_right(sentence_starts, entity.start) - 1
@@ -87,7 +89,10 @@ class Context:
         return cls(doc, text.lower(), sentence_of, line_of)
 
     def same_scope(self, i: int, j: int) -> bool:
-        return self.sentence_of[i] == self.sentence_of[j] or self.line_of[i] == self.line_of[j]
+        """Same list line; or same sentence when neither mention sits on a list line."""
+        if self.line_of[i] >= 0 or self.line_of[j] >= 0:
+            return self.line_of[i] == self.line_of[j]
+        return self.sentence_of[i] == self.sentence_of[j]
 
     def tokens(self, start: int, end: int) -> list[str]:
         """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized)."""
