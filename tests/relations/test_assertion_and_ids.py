@@ -34,8 +34,8 @@ def test_negated_test_finding_still_revealed_is_not_suppressed(tiny_extractor: R
 
 
 def test_relation_ends_survive_finalize_when_entities_are_out_of_order(tiny_extractor: RelationExtractor):
-    text = "Warfarin 5 mg PO daily; warfarin-induced bleeding."
-    spans = [(24, 32, "DRUG"), (41, 49, "PROBLEM"), (9, 13, "STRENGTH"), (0, 8, "DRUG"), (14, 16, "ROUTE"),
+    text = "Warfarin 5 mg PO daily.\nNow warfarin-induced bleeding."
+    spans = [(28, 36, "DRUG"), (45, 53, "PROBLEM"), (9, 13, "STRENGTH"), (0, 8, "DRUG"), (14, 16, "ROUTE"),
              (17, 22, "FREQUENCY")]
     doc = Doc(text=text, sentences=[Span(0, 23), Span(24, len(text))],
               entities=[Entity(s, e, text[s:e], label) for s, e, label in spans])

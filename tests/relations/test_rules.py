@@ -57,3 +57,37 @@ def test_no_drug_in_scope_means_no_relation():
     doc = doc_with(text, [("Metoprolol", "DRUG"), ("25 mg", "STRENGTH")],
                    [Span(0, 20), Span(21, len(text))])
     assert RelationExtractor(model_path=None)(doc).relations == []
+
+
+def test_a_line_that_starts_with_a_drug_is_one_scope_even_when_split():
+    text = "Discharge meds:\nlosartan 50 MG P.O. q4-6h PRN\nAcetaminophen 325 mg P.O. bid as needed\n"
+    doc = doc_with(text, [("losartan", "DRUG"), ("50 MG", "STRENGTH"), ("P.O.", "ROUTE"), ("q4-6h PRN", "FREQUENCY"),
+                          ("Acetaminophen", "DRUG"), ("325 mg", "STRENGTH"), ("P.O.", "ROUTE"), ("bid", "FREQUENCY")])
+    # a splitter that ends sentences at "P.O." cuts each line in two
+    cuts = [m for m in range(len(text)) if text.startswith("P.O. ", m)]
+    doc.sentences = [Span(0, 16), Span(16, cuts[0] + 4), Span(cuts[0] + 5, 46), Span(46, cuts[1] + 4),
+                     Span(cuts[1] + 5, len(text))]
+    doc = RelationExtractor(model_path=None)(doc).finalize()
+    assert named(doc) == {
+        ("losartan", "has_strength", "50 MG"), ("losartan", "has_route", "P.O."),
+        ("losartan", "has_frequency", "q4-6h PRN"), ("Acetaminophen", "has_strength", "325 mg"),
+        ("Acetaminophen", "has_route", "P.O."), ("Acetaminophen", "has_frequency", "bid"),
+    }
+
+
+def test_a_list_line_never_pairs_with_the_next_line():
+    text = "8. losartan po bid\ndoxy 100mg by mouth every morning\n"
+    # "doxy" was not recognised as a drug; the splitter kept both lines in one sentence
+    doc = doc_with(text, [("losartan", "DRUG"), ("po", "ROUTE"), ("bid", "FREQUENCY"), ("100mg", "STRENGTH"),
+                          ("by mouth", "ROUTE"), ("every morning", "FREQUENCY")], [Span(0, len(text))])
+    doc = RelationExtractor(model_path=None)(doc).finalize()
+    assert named(doc) == {("losartan", "has_route", "po"), ("losartan", "has_frequency", "bid")}
+
+
+def test_an_attribute_does_not_reach_a_drug_on_the_next_line():
+    text = "Tylenol Sig: 5 mL PO Q6H\ndiphenhydramine 2 tabs PO\n"
+    doc = doc_with(text, [("Tylenol", "DRUG"), ("5 mL", "DOSE"), ("PO", "ROUTE"), ("Q6H", "FREQUENCY"),
+                          ("diphenhydramine", "DRUG"), ("2 tabs", "DOSE"), ("PO", "ROUTE")], [Span(0, len(text))])
+    doc = RelationExtractor(model_path=None)(doc).finalize()
+    assert ("diphenhydramine", "has_frequency", "Q6H") not in named(doc)
+    assert ("Tylenol", "has_frequency", "Q6H") in named(doc)

@@ -43,12 +43,13 @@ def assemble_notes(n: int, chars: int, entities: int, seed: int) -> list[Doc]:
                 cursor += len(part) + 1
         spans.extend(Span(m, m + len(x)) for m, x in _line_spans(meds))
         text = meds + "\n"
-        while len(text) < chars and len(ents) < entities:
+        while len(text) < chars:
             sentence = rng.choice(pool)
             offset = len(text)
             text += sentence.text + " "
             spans.append(Span(offset, offset + len(sentence.text)))
-            ents.extend(Entity(e.start + offset, e.end + offset, e.text, e.label) for e in sentence.entities)
+            if len(ents) + len(sentence.entities) <= entities:
+                ents.extend(Entity(e.start + offset, e.end + offset, e.text, e.label) for e in sentence.entities)
         notes.append(Doc(text=text, note_id=k, sentences=spans, entities=ents))
     return notes
 
@@ -83,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         notes = assemble_notes(args.notes, args.chars, args.entities, args.seed)
     extractor = RelationExtractor()
-    list_line = FeatureExtractor(load_rules()).list_line
+    scope = FeatureExtractor(load_rules())
     chars = sum(len(d.text) for d in notes) / len(notes)
     ents = sum(len(d.entities) for d in notes) / len(notes)
     timings = {}
     for name, step in (("relations", lambda d: extractor(d)),
                        ("co-occurrence", lambda d: cooccurrence(d, 0, ["causes_adverse_event", "treats", "reveals",
-                                                                          "has_strength"], list_line=list_line))):
+                                                                          "has_strength"], scope=scope))):
         docs = [copy.deepcopy(d) for d in notes]
         started = time.perf_counter()
         for doc in docs:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -22,11 +21,11 @@ from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc
 from notenlp.evaluation.metrics import Score, format_table
 from notenlp.relations.component import load_rules
-from notenlp.relations.features import ADMISSIBLE, Context, candidate_pairs
+from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs
 
 log = logging.getLogger(__name__)
 
-LIST_LINE = re.compile(load_rules()["list_line"]["pattern"], re.MULTILINE)
+SCOPE = FeatureExtractor(load_rules())
 Rel = tuple[Any, int, int, int, int, str]  # (doc key, head start, head end, tail start, tail end, type)
 # The ADE corpus has one dose relation; a pipeline may call the same span a STRENGTH or a DOSE.
 ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dose", "has_strength": "has_dose"}
@@ -76,12 +75,12 @@ def doc_relations(doc: Doc, key: Any, type_map: dict[str, str] | None = None) ->
 
 
 def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, str] | None = None,
-                 list_line: re.Pattern[str] | None = None) -> list[Rel]:
+                 scope: FeatureExtractor | None = None) -> list[Rel]:
     """Baseline: every pair in one sentence (or list line) whose labels a relation type admits."""
     wanted = set(types)
     heads = {h for t in wanted for h in RELATION_TYPES[t][0]}
     tails = {x for t in wanted for x in RELATION_TYPES[t][1]}
-    ctx = Context.build(doc, list_line)
+    ctx = scope.context(doc) if scope is not None else Context.build(doc)
     out = []
     for i, j in candidate_pairs(ctx, heads, tails):
         head, tail = doc.entities[i], doc.entities[j]
@@ -93,26 +92,22 @@ def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, s
 
 
 def entity_pipeline(config: str) -> tuple[Callable[[Doc], Doc] | None, list[str], list[str]]:
-    """The annotate pipeline without the relation step, keeping only the components that load here."""
+    """The annotate pipeline without the relation step, keeping only the components that start here."""
     from notenlp.pipeline import Pipeline, load_config, load_factory
 
     cfg = load_config(config)
-    kept, skipped = [], []
+    components, kept, skipped = [], [], []
     for entry in cfg["components"]:
         if entry["factory"].startswith("notenlp.relations."):
             continue
         try:
-            load_factory(entry["factory"])
+            components.append((entry["name"], load_factory(entry["factory"])(**entry.get("config", {}))))
             kept.append(entry)
-        except (ImportError, AttributeError) as error:
+        except Exception as error:  # a component missing here (module, model file) is reported, not fatal
             skipped.append(f"{entry['name']} ({type(error).__name__})")
-    if not kept:
+    if not components:
         return None, [], skipped
-    try:
-        pipeline = Pipeline.from_config({**cfg, "components": kept})
-    except Exception as error:  # a component that imports but cannot start (missing resource) is reported
-        skipped.append(f"pipeline construction failed: {type(error).__name__}")
-        return None, [], skipped
+    pipeline = Pipeline(components, {**cfg, "components": kept})
     return pipeline, pipeline.names, skipped
 
 
@@ -146,7 +141,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
     for k, sentence in enumerate(held_out):
         doc, gold = to_doc(sentence)
         gold_all.extend((k, *g) for g in gold)
-        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE, LIST_LINE))
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE, SCOPE))
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
     rows += score_rows("ade_gold_entities", gold_all, system, baseline, types, metrics)
 
@@ -167,7 +162,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
     for k, sentence in enumerate(held_out):
         doc, _ = to_doc(sentence, with_entities=False)
         doc = find(doc)
-        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose", "has_strength"], ADE_TYPE, LIST_LINE))
+        baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose", "has_strength"], ADE_TYPE, SCOPE))
         doc.relations = []
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
         if (k + 1) % 1000 == 0:
@@ -200,7 +195,7 @@ def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: An
         if splitter is not None:
             doc = splitter(doc)
         gold_all.extend((k, *g) for g in gold)
-        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
+        baseline.extend(cooccurrence(doc, k, types, scope=SCOPE))
         system.extend(doc_relations(extractor(doc).finalize(), k))
     rows = score_rows("demo_gold_entities", gold_all, system, baseline, types, metrics)
     if pipeline is None:
@@ -209,7 +204,7 @@ def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: An
     system, baseline = [], []
     for k, note in enumerate(notes):
         doc = pipeline(Doc(text=note["text"], note_id=note.get("note_id", k)))
-        baseline.extend(cooccurrence(doc, k, types, list_line=LIST_LINE))
+        baseline.extend(cooccurrence(doc, k, types, scope=SCOPE))
         doc.relations = []
         system.extend(doc_relations(extractor(doc).finalize(), k))
     rows += score_rows("demo_end_to_end", gold_all, system, baseline, types, metrics)

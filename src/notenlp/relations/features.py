@@ -14,10 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from notenlp.attributes import ASSERTION_FLAGS, RELATION_TYPES
-from notenlp.doc import Doc, Entity, Span
+from notenlp.attributes import ASSERTION_FLAGS, DRUG, MEDICATION_ATTRIBUTES, RELATION_TYPES
+from notenlp.doc import Doc, Span
 
 TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
+WINDOW_CHARS = 40  # text searched for the three words before / after the pair
+NEAR_TOKENS = 12  # up to this many words between the mentions, every word and bigram is a feature
+EDGE_TOKENS = 6  # beyond it, only this many words at each end
 _SENTENCE_FALLBACK = re.compile(r"[^\n]+?(?:[.!?](?=\s)|(?=\n)|$)")
 
 # (head label, tail label) -> the relation types whose signature admits it.
@@ -50,28 +53,31 @@ def entity_keys(doc: Doc) -> list[int]:
 
 @dataclass(slots=True)
 class Context:
-    """Per-document lookups built once: tokens, sentence and line of every entity."""
+    """Per-document lookups built once: lower-cased text, sentence and line of every entity."""
 
     doc: Doc
-    token_starts: list[int]
-    token_ends: list[int]
-    tokens: list[str]
+    lower: str
     sentence_of: list[int]
-    line_of: list[int]
+    line_of: list[int]  # line number on a list line, else a key no other entity shares
 
     @classmethod
-    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None) -> "Context":
-        """``list_line`` matches the lines that form one scope on their own (list items)."""
+    def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
+        """``list_line`` matches the lines that form one scope on their own (list items); with
+        ``drug_first`` so does a line that starts with a DRUG mention and holds a medication attribute."""
         text = doc.text
-        starts, ends, tokens = [], [], []
-        for m in TOKEN.finditer(text):
-            starts.append(m.start())
-            ends.append(m.end())
-            tokens.append(m.group().lower())
         sentences = doc.sentences or fallback_sentences(text)
         sentence_starts = [s.start for s in sentences]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        sentence_of, line_of, is_list = [], [], {}
+        sentence_of, line_of = [], []
+        is_list: dict[int, bool] = {}
+        if drug_first:  # a line that starts with a drug and carries a medication attribute is a list item
+            with_attribute = {bisect.bisect_right(line_starts, e.start) - 1 for e in doc.entities
+                              if e.label in MEDICATION_ATTRIBUTES}
+            for entity in doc.entities:
+                if entity.label == DRUG:
+                    line = bisect.bisect_right(line_starts, entity.start) - 1
+                    if line in with_attribute and not text[line_starts[line]:entity.start].strip(" \t0123456789.)-*#"):
+                        is_list[line] = True
         for entity in doc.entities:
             i = bisect.bisect_right(sentence_starts, entity.start) - 1
             line = bisect.bisect_right(line_starts, entity.start) - 1
@@ -80,14 +86,17 @@ class Context:
             if line not in is_list:
                 is_list[line] = list_line is not None and list_line.match(text, line_starts[line]) is not None
             line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
-        return cls(doc, starts, ends, tokens, sentence_of, line_of)
+        return cls(doc, text.lower(), sentence_of, line_of)
 
     def same_scope(self, i: int, j: int) -> bool:
-        return self.sentence_of[i] == self.sentence_of[j] or self.line_of[i] == self.line_of[j]
+        """Same list line; or same sentence when neither mention sits on a list line."""
+        if self.line_of[i] >= 0 or self.line_of[j] >= 0:
+            return self.line_of[i] == self.line_of[j]
+        return self.sentence_of[i] == self.sentence_of[j]
 
-    def token_range(self, start: int, end: int) -> tuple[int, int]:
-        """Indices [a, b) of the tokens lying fully inside start..end."""
-        return bisect.bisect_left(self.token_starts, start), bisect.bisect_right(self.token_ends, end)
+    def tokens(self, start: int, end: int) -> list[str]:
+        """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized)."""
+        return [t if not t[0].isdigit() else "<num>" for t in TOKEN.findall(self.lower, max(0, start), end)]
 
 
 def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[tuple[int, int]]:
@@ -119,6 +128,7 @@ class FeatureExtractor:
 
     def __init__(self, rules: dict[str, Any]):
         self.list_line = re.compile(rules["list_line"]["pattern"], re.MULTILINE)
+        self.drug_first = bool(rules["list_line"].get("drug_first", False))
         triggers: dict[str, list[str]] = rules["triggers"]
         self.triggers: dict[tuple[str, ...], list[str]] = {}
         for group, phrases in triggers.items():
@@ -128,13 +138,16 @@ class FeatureExtractor:
                 key = tuple(t.lower() for t in TOKEN.findall(phrase))
                 self.triggers.setdefault(key, []).append(group)
         self.max_trigger_len = max((len(k) for k in self.triggers), default=1)
+        self.trigger_starts = {k[0] for k in self.triggers}
 
     def context(self, doc: Doc) -> Context:
-        return Context.build(doc, self.list_line)
+        return Context.build(doc, self.list_line, self.drug_first)
 
     def _cues(self, tokens: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for a in range(len(tokens)):
+        for a, token in enumerate(tokens):
+            if token not in self.trigger_starts:
+                continue
             for n in range(1, self.max_trigger_len + 1):
                 groups = self.triggers.get(tuple(tokens[a:a + n]))
                 if groups:
@@ -146,8 +159,7 @@ class FeatureExtractor:
         entities = ctx.doc.entities
         head, tail = entities[i], entities[j]
         first, second = (head, tail) if head.start <= tail.start else (tail, head)
-        a, b = ctx.token_range(first.end, second.start)
-        between = [_normalise(t) for t in ctx.tokens[a:b]]
+        between = ctx.tokens(first.end, second.start)
         f: dict[str, float] = {
             f"labels={head.label}>{tail.label}": 1.0,
             f"order={'head_first' if first is head else 'tail_first'}": 1.0,
@@ -158,20 +170,21 @@ class FeatureExtractor:
         f[f"ents_between={_bucket(len(inside), (0, 1, 2))}"] = 1.0
         for label in set(inside):
             f[f"between_label={label}"] = 1.0
-        far = len(between) > 12
-        for k, token in enumerate(between):
-            f[f"{'bw_far' if far else 'bw'}={token}"] = 1.0
-            if k + 1 < len(between):
-                f[f"bb={token}_{between[k + 1]}"] = 1.0
+        if len(between) > NEAR_TOKENS:  # far apart: the words next to each mention, no bigrams
+            for token in between[:EDGE_TOKENS] + between[-EDGE_TOKENS:]:
+                f[f"bw_far={token}"] = 1.0
+        else:
+            for k, token in enumerate(between):
+                f[f"bw={token}"] = 1.0
+                if k + 1 < len(between):
+                    f[f"bb={token}_{between[k + 1]}"] = 1.0
         if between:
             f[f"first_between={between[0]}"] = 1.0
             f[f"last_between={between[-1]}"] = 1.0
         else:
             f["adjacent"] = 1.0
-        start_a = bisect.bisect_left(ctx.token_starts, first.start)
-        before = [_normalise(t) for t in ctx.tokens[max(0, start_a - 3):start_a]]
-        end_second = bisect.bisect_left(ctx.token_starts, second.end)
-        after = [_normalise(t) for t in ctx.tokens[end_second:end_second + 3]]
+        before = ctx.tokens(first.start - WINDOW_CHARS, first.start)[-3:]
+        after = ctx.tokens(second.end, second.end + WINDOW_CHARS)[:3]
         for token in before:
             f[f"before={token}"] = 1.0
         for token in after:
@@ -181,9 +194,9 @@ class FeatureExtractor:
         for cue in self._cues(before + after):
             f[f"cue_around={cue}"] = 1.0
         for role, entity in (("head", head), ("tail", tail)):
-            words = [_normalise(t) for t in TOKEN.findall(entity.text.lower())]
+            words = TOKEN.findall(ctx.lower, entity.start, entity.end)
             if words:
-                f[f"{role}_last={words[-1]}"] = 1.0
+                f[f"{role}_last={_normalise(words[-1])}"] = 1.0
             for flag in ASSERTION_FLAGS:
                 if getattr(entity, flag):
                     f[f"{role}_{flag}"] = 1.0

@@ -56,17 +56,14 @@ class RelationClassifier:
                    {**(metadata or {}), "c": c, "min_count": min_count, "n_features": len(weights)})
 
     def probabilities(self, features: dict[str, float], allowed: Sequence[str]) -> dict[str, float]:
-        """Class probabilities renormalised over ``allowed`` (plus ``none``), the types the labels admit."""
+        """Class probabilities renormalised over ``allowed`` (plus ``none``), the types the labels admit.
+
+        Features are binary (every extractor feature has value 1.0): a present name adds its weights once.
+        """
+        rows = [w for w in map(self.weights.get, features) if w is not None]
+        totals = [b + sum(column) for b, column in zip(self.intercept, zip(*rows))] if rows else list(self.intercept)
         names = [NONE, *[t for t in allowed if t in self._index]]
-        scores = [self.intercept[self._index[n]] if n in self._index else -math.inf for n in names]
-        for name, value in features.items():
-            w = self.weights.get(name)
-            if w is None:
-                continue
-            for k, n in enumerate(names):
-                idx = self._index.get(n)
-                if idx is not None:
-                    scores[k] += w[idx] * value
+        scores = [totals[self._index[n]] if n in self._index else -math.inf for n in names]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         total = sum(exp)

@@ -12,6 +12,7 @@ from typing import Any
 
 import mlflow
 
+from notenlp.attributes import ASSERTION_FLAGS
 from notenlp.doc import Doc, Entity, Span
 
 MODEL_ARTIFACT = "relation_model"
@@ -25,14 +26,14 @@ class RelationPyfunc(mlflow.pyfunc.PythonModel):
         self.extractor = RelationExtractor(model_path=context.artifacts[MODEL_ARTIFACT],
                                            rules=context.artifacts[RULES_ARTIFACT])
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> list[list[dict]]:
+    def predict(self, context, model_input, params=None):  # untyped: MLflow infers signatures from hints
         records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
         out = []
         for record in records:
             entities = []
             for e in record["entities"]:
                 entity = Entity(int(e["start"]), int(e["end"]), e.get("text", ""), e["label"], id=len(entities))
-                for flag in ("negated", "possible", "hypothetical", "conditional", "historical", "family"):
+                for flag in ASSERTION_FLAGS:
                     setattr(entity, flag, bool(e.get(flag, False)))
                 entities.append(entity)
             sentences = [Span(int(s["start"]), int(s["end"])) for s in record.get("sentences") or []]
