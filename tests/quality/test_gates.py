@@ -193,3 +193,31 @@ def test_too_many_failures_raise_with_counts_and_no_row_text(spark, tmp_path):
     summary = raised.value.summary
     assert (summary.rows_in, summary.rows_quarantined, summary.max_quarantine_rate) == (2, 1, 0.05)
     assert "residual_ssn" in str(raised.value) and "123-45-6789" not in str(raised.value)
+
+
+@pytest.mark.slow
+def test_raw_notes_need_text_valid_dates_and_a_hash(spark, tmp_path):
+    from pyspark.sql import functions as F
+
+    from notenlp.quality.gates import validate_dataframe
+
+    good_hash = "a" * 64
+    notes = spark.createDataFrame(
+        [(1, 1, "Discharge summary.", "2151-07-02", good_hash),  # MIMIC's shifted dates are valid
+         (2, 1, "   ", "2151-07-02", good_hash),  # blank text
+         (3, 1, "Radiology report.", "1850-01-01", good_hash),  # date out of range
+         (4, 2, "Nursing note.", None, "not-a-hash")],
+        "note_id bigint, person_id bigint, note_text string, day string, text_hash string",
+    ).withColumn("note_date", F.to_date("day")).withColumn("note_datetime", F.to_timestamp("day")).drop("day")
+    gate = validate_dataframe(notes, "raw_notes", run_date=RUN_DATE,
+                              context={"settings": Settings(home=tmp_path), "stage": "ingest",
+                                       "max_quarantine_rate": 1.0})
+    assert [r.note_id for r in gate.good_df.collect()] == [1]
+    assert _reasons(gate.quarantine_df.collect()) == Counter({
+        ("2", "text_length_out_of_bounds"): 1,
+        ("3", "note_date_out_of_range;note_datetime_out_of_range"): 1,
+        ("4", "bad_text_hash;missing_note_date"): 1,
+    })
+    assert {r.stage for r in gate.quarantine_df.collect()} == {"ingest"}
+    for outcome in gate.summary.expectations:
+        assert outcome.gx_unexpected == outcome.rows_failed, outcome
