@@ -1,0 +1,265 @@
+"""Great Expectations gates on Spark DataFrames: validate a batch, quarantine failing rows, pass the rest.
+
+``validate_dataframe`` does two things with one suite (``expectations/<suite>.json``):
+
+1. runs it as a real GX 1.x checkpoint on the Spark DataFrame (file context under
+   ``<staging>/gx``), which stores the validation result and updates Data Docs in
+   ``<staging>/data_docs``;
+2. evaluates each expectation's row condition as a Spark column (uniqueness through windows,
+   cross-table checks through left joins) so each failing row is quarantined once, with every
+   reason that failed, and the good rows pass on.
+
+The GX result is configured never to keep unexpected values (they may be note text or PHI):
+summaries, logs and Data Docs carry counts only. The summary puts GX's unexpected count beside
+the gate's own count per expectation, so the two can be checked against each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from notenlp.config import Settings
+from notenlp.quality.suites import Suite, expectation_columns, failure_condition, load_suite, prepare
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "notenlp_spark"
+DOCS_SITE = "notenlp"
+# Counts only: unexpected values may be note text or PHI and must never reach GX's stores or Data Docs.
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "exclude_unexpected_values": True}
+_REASONS = "_quality_reasons"
+INDEX_META = "notenlp_index"
+
+
+@dataclass
+class ExpectationOutcome:
+    reason: str
+    type: str
+    columns: list[str]
+    rows_failed: int  # rows the gate flagged for this expectation
+    gx_unexpected: int | None  # GX's unexpected_count (None when GX reports none for this type)
+    gx_success: bool | None
+
+
+@dataclass
+class GateSummary:
+    suite: str
+    run_date: str
+    rows_in: int
+    rows_good: int
+    rows_quarantined: int
+    max_quarantine_rate: float
+    gx_success: bool | None
+    expectations: list[ExpectationOutcome] = field(default_factory=list)
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+    def failed_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for e in self.expectations:
+            counts[e.reason] = counts.get(e.reason, 0) + e.rows_failed
+        return {k: v for k, v in counts.items() if v}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "quarantine_rate": self.quarantine_rate}
+
+    def format(self) -> str:
+        lines = [
+            f"suite {self.suite} ({self.run_date}): in={self.rows_in} good={self.rows_good} "
+            f"quarantined={self.rows_quarantined} rate={self.quarantine_rate:.2%} "
+            f"(max {self.max_quarantine_rate:.2%}) gx_success={self.gx_success}"
+        ]
+        for e in self.expectations:
+            if e.rows_failed or e.gx_unexpected:
+                lines.append(f"  {e.reason:<28} {e.type}({', '.join(e.columns)}): rows={e.rows_failed} "
+                             f"gx_unexpected={e.gx_unexpected}")
+        return "\n".join(lines)
+
+
+@dataclass
+class GateResult:
+    good_df: Any  # pyspark DataFrame: the input's columns, rows that passed every expectation
+    quarantine_df: Any  # pyspark DataFrame: run_date, stage, record_key, reason, detail
+    summary: GateSummary
+    _flagged: Any = None
+
+    def release(self) -> None:
+        """Drop the cached flagged frame once good_df and quarantine_df have been written."""
+        if self._flagged is not None:
+            self._flagged.unpersist()
+
+
+class QualityGateError(RuntimeError):
+    """More rows failed than Settings.max_quarantine_rate allows; carries counts, never row text."""
+
+    def __init__(self, summary: GateSummary):
+        self.summary = summary
+        super().__init__(f"quality gate failed: {summary.quarantine_rate:.2%} of rows quarantined "
+                         f"(max {summary.max_quarantine_rate:.2%})\n{summary.format()}")
+
+
+def _settings(context: dict[str, Any]) -> Settings:
+    return context.get("settings") or Settings.from_env()
+
+
+def gx_context(staging: Path):
+    """The file-backed GX context under ``<staging>/gx`` with the ``notenlp`` Data Docs site."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    staging = Path(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(staging))
+    bars = context.variables.progress_bars
+    if (bars.get("globally", True) if isinstance(bars, dict) else getattr(bars, "globally", True)) is not False:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context.variables.save()
+    sites = context.get_config().data_docs_sites or {}
+    if DOCS_SITE not in sites:
+        context.add_data_docs_site(site_name=DOCS_SITE, site_config={
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str((staging / "data_docs").resolve())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    return context
+
+
+def _gx_suite(suite: Suite):
+    import great_expectations as gx
+
+    # GX reorders results; the index in meta ties each result back to its expectation.
+    expectations = [{**e, "meta": {**e.get("meta", {}), INDEX_META: i}} for i, e in enumerate(suite.expectations)]
+    return gx.ExpectationSuite(name=suite.name, expectations=expectations,
+                               meta={k: v for k, v in suite.raw.get("meta", {}).items()
+                                     if k != "great_expectations_version"},
+                               notes=suite.raw.get("notes"))
+
+
+def run_gx_checkpoint(df, suite: Suite, run_date: date | str, staging: Path) -> dict[int | str, dict[str, Any]]:
+    """Validate ``df`` with GX (checkpoint + Data Docs); returns {expectation index: {success, unexpected_count}}
+    and, under ``"suite"``, the suite's overall success."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = gx_context(staging)
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, LookupError, ValueError):
+        datasource = context.data_sources.add_spark(name=DATASOURCE)
+    try:
+        asset = datasource.get_asset(suite.name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name=suite.name)
+    try:
+        batch_definition = asset.get_batch_definition(suite.name)
+    except (KeyError, LookupError, ValueError):
+        batch_definition = asset.add_batch_definition_whole_dataframe(suite.name)
+    gx_suite = context.suites.add_or_update(_gx_suite(suite))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=suite.name, validation_definitions=[definition], result_format=RESULT_FORMAT,
+        actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])]))
+    result = checkpoint.run(batch_parameters={"dataframe": df},
+                            run_id=RunIdentifier(run_name=f"{suite.name}-{run_date}"))
+    validation = next(iter(result.run_results.values()))
+    outcomes: dict[int | str, dict[str, Any]] = {"suite": {"success": validation.success}}
+    for r in validation.results:
+        meta = r.expectation_config.meta or {}
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            # Exception text can quote data; log only which expectation broke.
+            log.error("GX could not evaluate %s (%s) of suite %s", meta.get("reason"), r.expectation_config.type,
+                      suite.name)
+        outcomes[int(meta[INDEX_META])] = {"success": r.success,
+                                           "unexpected_count": (r.result or {}).get("unexpected_count")}
+    return outcomes
+
+
+def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[str, Any] | None = None) -> GateResult:
+    """Validate ``df`` with the named suite; quarantine failing rows; raise when too many fail.
+
+    ``context`` holds the frames the suite's lookups join (e.g. ``concept``, ``note_nlp``) and
+    optionally ``settings`` (staging folder, ``max_quarantine_rate``), ``stage`` (quarantine
+    rows' stage, default ``validate``) and ``max_quarantine_rate`` (overrides the settings).
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    context = dict(context or {})
+    settings = _settings(context)
+    max_rate = float(context.get("max_quarantine_rate", settings.max_quarantine_rate))
+    stage = context.get("stage", "validate")
+    spec = load_suite(suite)
+    original_columns = df.columns
+    prepared = prepare(df, spec, context)
+    checked_columns = prepared.columns
+    failures = [failure_condition(e).alias(f"_fail_{i}") for i, e in enumerate(spec.expectations)]
+    flagged = prepared.select("*", *failures)
+    reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(r)) for i, r in enumerate(spec.reasons)])
+    flagged = flagged.withColumn(_REASONS, F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull()))))
+    flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
+
+    counts = flagged.agg(
+        F.count(F.lit(1)).alias("rows_in"),
+        F.sum((F.size(_REASONS) > 0).cast("long")).alias("rows_quarantined"),
+        *[F.sum(F.col(f"_fail_{i}").cast("long")).alias(f"_fail_{i}") for i in range(len(spec.expectations))],
+    ).first()
+    rows_in = int(counts["rows_in"])
+    rows_quarantined = int(counts["rows_quarantined"] or 0)
+
+    gx_outcomes = run_gx_checkpoint(flagged.select(*checked_columns), spec, run_date, settings.staging)
+    outcomes = []
+    for i, e in enumerate(spec.expectations):
+        gx_row = gx_outcomes.get(i, {})
+        outcomes.append(ExpectationOutcome(
+            reason=spec.reasons[i], type=e["type"], columns=expectation_columns(e),
+            rows_failed=int(counts[f"_fail_{i}"] or 0), gx_unexpected=gx_row.get("unexpected_count"),
+            gx_success=gx_row.get("success")))
+    summary = GateSummary(suite=spec.name, run_date=str(run_date), rows_in=rows_in,
+                          rows_good=rows_in - rows_quarantined, rows_quarantined=rows_quarantined,
+                          max_quarantine_rate=max_rate, gx_success=gx_outcomes["suite"]["success"],
+                          expectations=outcomes)
+    for o in outcomes:
+        if o.gx_unexpected is not None and o.gx_unexpected != o.rows_failed:
+            log.warning("suite %s, %s: GX counted %d unexpected rows, the gate %d", spec.name, o.reason,
+                        o.gx_unexpected, o.rows_failed)
+    log.info("%s", summary.format())
+
+    key = F.concat_ws(":", *[F.col(c).cast("string") for c in spec.record_key]) if spec.record_key \
+        else F.lit(None).cast("string")
+    quarantine_df = flagged.filter(F.size(_REASONS) > 0).select(
+        F.lit(str(run_date)).cast("date").alias("run_date"),
+        F.lit(stage).alias("stage"),
+        key.alias("record_key"),
+        F.concat_ws(";", _REASONS).alias("reason"),
+        F.lit(f"suite={spec.name}").alias("detail"),
+    )
+    good_df = flagged.filter(F.size(_REASONS) == 0).select(*original_columns)
+    result = GateResult(good_df=good_df, quarantine_df=quarantine_df, summary=summary, _flagged=flagged)
+    if summary.quarantine_rate > max_rate:
+        result.release()
+        raise QualityGateError(summary)
+    return result
+
+
+def build_data_docs(settings: Settings | None = None, *, staging: Path | None = None) -> Path:
+    """Rebuild the GX Data Docs site in ``<staging>/data_docs`` from every stored validation; returns index.html."""
+    staging = Path(staging or (settings or Settings.from_env()).staging)
+    context = gx_context(staging)
+    context.build_data_docs(site_names=[DOCS_SITE])
+    index = staging / "data_docs" / "index.html"
+    log.info("GX Data Docs: %s", index)
+    return index
+
