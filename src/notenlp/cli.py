@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for noisy in ("matplotlib", "py4j", "great_expectations", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if top.command is None:
         parser.print_help()
         return 2

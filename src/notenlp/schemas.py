@@ -73,6 +73,7 @@ ENTITY = ", ".join([
     "source_concept_id int",
     "vocabulary_id string",
     "concept_code string",
+    "concept_name string",
     "match_score double",
 ])
 

@@ -46,7 +46,8 @@ def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:
             "hypothetical": e.hypothetical, "conditional": e.conditional, "historical": e.historical,
             "family": e.family, "term_exists": term_exists(e), "term_temporal": term_temporal(e),
             "term_modifiers": term_modifiers(e), "concept_id": int(e.concept_id or 0), "source_concept_id": int(e.source_concept_id or 0),
-            "vocabulary_id": e.vocabulary_id, "concept_code": e.concept_code, "match_score": float(e.match_score),
+            "vocabulary_id": e.vocabulary_id, "concept_code": e.concept_code,
+            "concept_name": e.concept_name, "match_score": float(e.match_score),
         })
     for r in doc.relations:
         rows.append({"record_type": "relation", "note_id": note_id, "head_entity_id": r.head,

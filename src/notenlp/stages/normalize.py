@@ -21,7 +21,7 @@ from notenlp.schemas import ENTITY
 
 ENTITY_COLUMNS = [c.split()[0] for c in ENTITY.split(", ")]
 NORMALIZED_ROW = f"{ENTITY}, error string"
-_CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "match_score")
+_CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
 
 
 @lru_cache(maxsize=2)

@@ -86,6 +86,32 @@ class StageLog:
                 f"{self.stage}: rows do not reconcile: in={self.rows_in} != out={self.rows_out} + "
                 f"quarantined={self.rows_quarantined} + skipped={self.rows_skipped}"
             )
+        limit = night.settings.max_quarantine_rate
+        if self.rows_in and self.rows_quarantined / self.rows_in > limit:
+            raise StageQuarantineError(self.stage, self.rows_in, self.rows_quarantined, limit,
+                                       quarantine_reasons(night, self.stage))
+
+
+class StageQuarantineError(RuntimeError):
+    """A stage quarantined more of its rows than Settings.max_quarantine_rate allows (counts only, no text)."""
+
+    def __init__(self, stage: str, rows_in: int, quarantined: int, limit: float, reasons: dict[str, int]):
+        listed = ", ".join(f"{reason}={n}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:10])
+        super().__init__(f"{stage}: {quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.1%} > "
+                         f"max {limit:.1%}); reasons: {listed}")
+
+
+def quarantine_reasons(night: Night, stage: str) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    path = night.quarantine_part(stage)
+    if not path.exists():
+        return {}
+    reasons = pq.read_table(path, columns=["reason"]).column("reason").to_pylist()
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
 
 
 def _now() -> datetime:
@@ -120,6 +146,7 @@ def _sealed_dir(night: Night, path: Path) -> Path:
 
 # ---------------------------------------------------------------------------------------------- ingest
 def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
+    from notenlp.quality.gates import validate_dataframe
     from notenlp.schemas import NOTE
     from notenlp.stages import ingest
     from notenlp.versions import prepare_night
@@ -133,8 +160,12 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     notes = notes.cache()
     processed = spark.read.parquet(str(processed_path)) if processed_path else None
     fresh = ingest.only_new_or_changed(notes, processed)
-    record.rows_out = _write(fresh, night.part("ingest"))
-    record.rows_quarantined = _write_quarantine(night, "ingest", [rejected, duplicated])
+    gate = validate_dataframe(fresh, "raw_notes", run_date=night.run_date,
+                              context={"settings": night.settings, "stage": "ingest"})
+    record.rows_out = _write(gate.good_df, night.part("ingest"))
+    record.rows_quarantined = _write_quarantine(
+        night, "ingest", [rejected, duplicated, gate.quarantine_df.select(*ingest.QUARANTINE_COLUMNS)])
+    gate.release()
     # Duplicated ids collapse several source rows into one quarantine row per copy, so count the rest.
     record.rows_skipped = record.rows_in - record.rows_out - record.rows_quarantined
     spark.read.schema(NOTE).parquet(str(night.part("ingest")))  # fail early if the schema drifted

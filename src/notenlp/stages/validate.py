@@ -79,7 +79,7 @@ def validate_night(spark, night) -> ValidationResult:
     relations = annotation_relations(spark.read.parquet(str(night.part("annotate")))).select(
         *[c.split()[0] for c in RELATION.split(", ")])
     concept = concept_frame(spark, night)
-    context = {"concept": concept, "nlp_system": night.nlp_system}
+    context = {"concept": concept, "settings": night.settings}
 
     notes = deid.join(raw.select("note_id", F.length("note_text").alias("orig_length")), on="note_id", how="left")
     note_gate = validate_dataframe(notes, "deid_notes", run_date=run_date, context=context)
@@ -99,7 +99,8 @@ def validate_night(spark, night) -> ValidationResult:
     good_entities = entity_gate.good_df.drop("note_text").cache()
 
     linked, dangling = relations_with_ids(relations, good_entities)
-    relation_gate = validate_dataframe(linked, "note_nlp_relation", run_date=run_date, context=context)
+    relation_gate = validate_dataframe(linked, "note_nlp_relation", run_date=run_date,
+                                       context={**context, "note_nlp": good_entities})
 
     n_notes = _write(good_notes, night.part("validate", "note"))
     n_entities = _write(good_entities, night.part("validate", "note_nlp"))
@@ -108,6 +109,8 @@ def validate_night(spark, night) -> ValidationResult:
                                                   relation_gate.quarantine_df)] + [orphaned, dangling]
     n_quarantined = _write(reduce(DataFrame.unionByName, quarantined), night.quarantine_part("validate"))
     rows_in = deid.count() + entities.count() + relations.count()
+    for gate in (note_gate, entity_gate, relation_gate):
+        gate.release()
     good_notes.unpersist()
     good_entities.unpersist()
     return ValidationResult(rows_in, n_notes + n_entities + n_relations, n_quarantined)
