@@ -54,3 +54,12 @@ def test_save_load_round_trip(tiny_model, tiny_model_path):
     text = "History of chest pain , started on aspirin . She takes insulin daily because of diabetes ."
     assert [(m.start, m.end, m.label, round(m.score, 6)) for m in loaded.predict(text)] == \
            [(m.start, m.end, m.label, round(m.score, 6)) for m in tiny_model.predict(text)]
+
+
+def test_gazetteer_prefers_the_longest_entry():
+    from notenlp.ner.features import FeatureExtractor
+
+    extractor = FeatureExtractor({}, {("renal",): "PROBLEM", ("acute", "renal", "failure"): "PROBLEM", ("lasix",): "DRUG"})
+    assert extractor.gazetteer_tags(["acute", "renal", "failure", "on", "lasix", "renal"]) == [
+        "B-PROBLEM", "I-PROBLEM", "I-PROBLEM", None, "B-DRUG", "B-PROBLEM"]
+    assert extractor.gazetteer_tags(["acute", "renal"]) == [None, "B-PROBLEM"]

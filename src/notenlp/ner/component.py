@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from notenlp.doc import Doc, Entity
 from notenlp.ner.model import NerModel
@@ -25,7 +26,9 @@ class ModelNER:
     """
 
     def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0):
-        path = resource_path(model_path) if model_path else resource_path(*DEFAULT_MODEL.split("/"))
+        # A path that exists as given wins; otherwise it names a shipped resource ("ner/ner_crf.zip").
+        path = Path(model_path or DEFAULT_MODEL)
+        path = path if path.exists() else resource_path(*path.parts)
         self.model = NerModel.load(path)
         self.labels = set(labels) if labels is not None else set(self.model.labels)
         self.min_score = min_score

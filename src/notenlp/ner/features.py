@@ -42,9 +42,11 @@ class FeatureExtractor:
                               for group, endings in suffix_groups.items()}
         self.gazetteer = gazetteer or {}
         self.clusters = clusters or {}
-        self._gazetteer_first: dict[str, int] = {}  # first token -> longest entry starting with it
+        lengths: dict[str, set[int]] = {}
         for key in self.gazetteer:
-            self._gazetteer_first[key[0]] = max(self._gazetteer_first.get(key[0], 0), len(key))
+            lengths.setdefault(key[0], set()).add(len(key))
+        # first token -> lengths of the entries starting with it, longest first
+        self._gazetteer_first = {first: sorted(found, reverse=True) for first, found in lengths.items()}
         self._cache: dict[str, tuple[list[str], ...]] = {}
 
     def word_features(self, word: str) -> list[str]:
@@ -92,11 +94,13 @@ class FeatureExtractor:
             return tags
         gaz, first, n, i = self.gazetteer, self._gazetteer_first, len(lowers), 0
         while i < n:
-            longest = first.get(lowers[i], 0)
-            if not longest:
+            lengths = first.get(lowers[i])
+            if lengths is None:
                 i += 1
                 continue
-            for length in range(min(longest, n - i), 0, -1):
+            for length in lengths:
+                if i + length > n:
+                    continue
                 label = gaz.get(tuple(lowers[i:i + length]))
                 if label is not None:
                     tags[i] = f"B-{label}"
