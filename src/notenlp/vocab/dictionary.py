@@ -334,10 +334,6 @@ class Dictionary:
     def __init__(self, candidates: dict[str, list[Candidate]], abbreviations: dict[str, list[Candidate]]):
         self.candidates = candidates
         self.abbreviations = abbreviations
-        self.max_tokens: dict[str, int] = defaultdict(int)
-        for k in (*candidates, *abbreviations):
-            tokens = k.split(" ")
-            self.max_tokens[tokens[0]] = max(self.max_tokens[tokens[0]], len(tokens))
         self._bags: dict[str, list[Candidate]] | None = None
         self._token_index: dict[str, set[str]] | None = None
         self._trigrams: tuple[dict[str, list[int]], list[str]] | None = None

@@ -100,6 +100,7 @@ def combo_key(ingredient_keys: list[str]) -> str:
     return " + ".join(sorted(set(ingredient_keys)))
 
 
+@lru_cache(maxsize=100_000)
 def ingredient_key(concept_name: str, concept_class_id: str = "") -> str | None:
     """The plain-ingredient (or combination) key of a drug concept, to find its other products."""
     if concept_class_id == "Ingredient":

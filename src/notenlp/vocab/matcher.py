@@ -93,13 +93,23 @@ class DictionaryMatcher:
         fixed = None
         if self.fuzzy:
             known = self._known_tokens
-            fixed = [w if w in known or len(w) < FUZZY_MIN_LENGTH else (self._correct(w) or w) for w in norms]
+            corrected = []
+            for j, word in enumerate(norms):
+                if len(word) >= FUZZY_MIN_LENGTH and word not in known:
+                    replacement = self._corrections[word] if word in self._corrections else self._correct(word)
+                    if replacement:
+                        corrected.append((j, replacement))
+            if corrected:
+                fixed = list(norms)
+                for j, replacement in corrected:
+                    fixed[j] = replacement
+                corrected = [j for j, _ in corrected]
         while i < n:
             match = None
             if norms[i] in max_tokens:
                 match = self._match_at(doc, tokens, raw, norms, i, max_tokens, short_max)
-            if match is None and fixed is not None and fixed[i] in max_tokens and any(fixed[j] != norms[j] for j in
-                                                           range(i, min(n, i + max_tokens.get(fixed[i], 0)))):
+            if match is None and fixed is not None and fixed[i] in max_tokens and any(
+                    i <= j < i + max_tokens[fixed[i]] for j in corrected):
                 match = self._match_at(doc, tokens, raw, fixed, i, max_tokens, short_max)
                 if match is not None:
                     edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])

@@ -14,7 +14,7 @@ import logging
 import re
 
 from notenlp.attributes import LABEL_DOMAINS
-from notenlp.doc import Doc, Entity
+from notenlp.doc import Doc
 from notenlp.vocab.dictionary import DOMAINS
 from notenlp.vocab import drugs, text
 from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
