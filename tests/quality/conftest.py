@@ -13,7 +13,9 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ["PYTHONPATH"] = os.pathsep.join([str(_SRC), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+# Spark's Python workers must import the code under test.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(_SRC), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 
 @pytest.fixture(scope="session")

@@ -183,7 +183,7 @@ def test_too_many_failures_raise_with_counts_and_no_row_text(spark, tmp_path):
     from notenlp.quality.suites import load_suite
 
     deid = load_suite("deid_notes").raw
-    one_check = {**deid, "name": "residual_ssn_only",
+    one_check = {**deid, "name": "residual_ssn_only", "meta": {"notenlp": {"record_key": ["note_id"]}},
                  "expectations": [e for e in deid["expectations"] if e["meta"]["reason"] == "residual_ssn"]}
     suite_file = tmp_path / "residual_ssn_only.json"
     suite_file.write_text(json.dumps(one_check), encoding="utf-8")

@@ -208,7 +208,8 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     failures = [failure_condition(e).alias(f"_fail_{i}") for i, e in enumerate(spec.expectations)]
     flagged = prepared.select("*", *failures)
     reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(r)) for i, r in enumerate(spec.reasons)])
-    flagged = flagged.withColumn(_REASONS, F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull()))))
+    reasons = F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull())))
+    flagged = flagged.withColumn(_REASONS, reasons)
     flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
 
     counts = flagged.agg(

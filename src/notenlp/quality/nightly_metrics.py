@@ -61,7 +61,8 @@ def night_metrics(con, run_date: date) -> dict[str, float | None]:
     m: dict[str, float | None] = dict.fromkeys(METRICS)
     notes = None
     if "notenlp_run_log" in present:
-        notes = _scalar(con, "select max(rows_out) from notenlp_run_log where run_date = $d and stage = 'deidentify'", p)
+        notes = _scalar(con, "select max(rows_out) from notenlp_run_log "
+                             "where run_date = $d and stage = 'deidentify'", p)
         m["stage_seconds"] = _scalar(con, "select sum(epoch(finished_at) - epoch(started_at)) from notenlp_run_log "
                                           "where run_date = $d", p)
     if "note_nlp" in present:
@@ -74,8 +75,9 @@ def night_metrics(con, run_date: date) -> dict[str, float | None]:
         m["negated_share"], m["past_share"] = shares
         if "concept" in present:
             m["standard_concept_share"] = _scalar(
-                con, "select avg(coalesce(c.standard_concept = 'S' and c.invalid_reason is null, false)::int) from note_nlp n left join concept c "
-                     "on c.concept_id = n.note_nlp_concept_id where n.nlp_date = $d", p)
+                con, "select avg(coalesce(c.standard_concept = 'S' and c.invalid_reason is null, false)::int) "
+                     "from note_nlp n left join concept c on c.concept_id = n.note_nlp_concept_id "
+                     "where n.nlp_date = $d", p)
     m["notes_processed"] = notes
     if notes:
         m["entities_per_note"] = (m["entities"] or 0.0) / notes

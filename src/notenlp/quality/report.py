@@ -37,7 +37,8 @@ RED = "#c62828"
 BLUE = "#1f5f99"
 
 STYLE = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#222}
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;
+color:#222}
 h1{font-size:26px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:32px}
 .sub{color:#666;margin-top:0}.tiles{display:flex;flex-wrap:wrap;gap:12px}
 .tile{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
