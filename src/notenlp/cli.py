@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(module_name)
     command = argparse.ArgumentParser(prog=f"notenlp {top.command}", description=help_text)
     module.add_arguments(command)
-    args = command.parse_args(rest)
+    args, extra = command.parse_known_args(rest)
+    if extra and not hasattr(args, "_module"):
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.target_args = extra
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

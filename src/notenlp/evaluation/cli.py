@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+
+from notenlp.evaluation.targets import add_target_parsers, run_target
 
 TARGETS: dict[str, tuple[str, str]] = {
     "deid": ("notenlp.deid.evaluate", "PHI recall/precision/F2 per type, token and entity level"),
@@ -15,12 +16,8 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    for name, (module_name, help_text) in TARGETS.items():
-        target = sub.add_parser(name, help=help_text, description=help_text)
-        target.set_defaults(_module=module_name)
-        importlib.import_module(module_name).add_arguments(target)
+    add_target_parsers(parser, TARGETS)
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(importlib.import_module(args._module).run(args) or 0)
+    return run_target(args, "notenlp evaluate")
