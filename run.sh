@@ -55,6 +55,8 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export PYSPARK_PYTHON="$ROOT/.venv/bin/python" PYSPARK_DRIVER_PYTHON="$ROOT/.venv/bin/python"
 export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
 export PYTHONUNBUFFERED=1
+# Bytecode caching keeps every Spark Python worker from recompiling the package and its dependencies.
+unset PYTHONDONTWRITEBYTECODE
 
 cmd=${1:-help}
 shift || true

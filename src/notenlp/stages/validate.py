@@ -67,7 +67,7 @@ def _quarantine_rows(df: DataFrame) -> DataFrame:
 
 
 def validate_night(spark, night) -> ValidationResult:
-    from notenlp.quality.gates import validate_dataframe
+    from notenlp.quality.gates import build_data_docs, validate_dataframe
     from notenlp.stages.annotate import relations as annotation_relations
     from notenlp.stages.runner import _write
     from notenlp.warehouse.concepts import concept_frame
@@ -111,6 +111,7 @@ def validate_night(spark, night) -> ValidationResult:
     rows_in = deid.count() + entities.count() + relations.count()
     for gate in (note_gate, entity_gate, relation_gate):
         gate.release()
+    log.info("Great Expectations Data Docs: %s", build_data_docs(night.settings))
     good_notes.unpersist()
     good_entities.unpersist()
     return ValidationResult(rows_in, n_notes + n_entities + n_relations, n_quarantined)
