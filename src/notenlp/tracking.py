@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,9 @@ def configure_mlflow(settings: Settings | None = None):
     import mlflow
 
     settings = settings or Settings.from_env()
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri
+    # Settings only: mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so reading that variable
+    # would carry one store's URI into the next configuration of this process.
+    uri = settings.mlflow_tracking_uri
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)

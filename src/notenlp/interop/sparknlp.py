@@ -79,6 +79,23 @@ def require_sparknlp(spark: Any | None = None) -> str:
     return str(version)
 
 
+def _omop_conventions(*columns):
+    """term_exists / term_temporal / term_modifiers from the flags, by notenlp.omop's one definition."""
+    from pyspark.sql import functions as F
+
+    @F.udf("struct<term_exists: string, term_temporal: string, term_modifiers: string>")
+    def conventions(*values):
+        from notenlp.doc import Entity
+        from notenlp.omop import term_exists, term_modifiers, term_temporal
+
+        *flags, section, label = values
+        entity = Entity(start=0, end=0, text="", label=label or "", section=section or "",
+                        **{name: bool(value) for name, value in zip(FLAGS, flags)})
+        return term_exists(entity), term_temporal(entity), term_modifiers(entity)
+
+    return conventions(*columns)
+
+
 def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str = "ner_chunk",
                             assertion_col: str | None = "assertion", text_col: str | None = "text",
                             source: str = "sparknlp"):
@@ -133,8 +150,12 @@ def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str 
         "source_concept_id": F.coalesce(F.col("chunk.metadata")["source_concept_id"].cast("int"), F.lit(0)),
         "vocabulary_id": F.coalesce(F.col("chunk.metadata")["vocabulary_id"], F.lit("")),
         "concept_code": F.coalesce(F.col("chunk.metadata")["concept_code"], F.lit("")),
+        "concept_name": F.coalesce(F.col("chunk.metadata")["concept_name"], F.lit("")),
         "match_score": F.coalesce(F.col("chunk.metadata")["match_score"].cast("double"), F.lit(0.0)),
     }
+    conventions = _omop_conventions(*[flag[name] for name in FLAGS], columns["section"], columns["label"])
+    for name in ("term_exists", "term_temporal", "term_modifiers"):
+        columns[name] = conventions[name]
     names = [c.split(" ")[0] for c in ENTITY.split(", ")]
     out = exploded.select(*[columns[name].alias(name) for name in names])
     return out.select(*[F.col(n).cast(t) for n, t in (c.split(" ") for c in ENTITY.split(", "))])

@@ -1,6 +1,6 @@
 """``notenlp models``: train, evaluate, register, promote, list and serve the models in MLflow.
 
-Tracking goes to ``MLFLOW_TRACKING_URI`` or ``NOTENLP_MLFLOW_TRACKING_URI`` when set, else the
+Tracking goes to ``NOTENLP_MLFLOW_TRACKING_URI`` when set, else the
 local sqlite store under ``NOTENLP_HOME`` (``mlruns/mlflow.db``).
 """
 
@@ -79,7 +79,7 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 
 def tracking_uri(settings: Settings) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri
+    return settings.mlflow_tracking_uri
 
 
 def serve_command(name: str, alias: str, port: int) -> list[str]:

@@ -36,7 +36,8 @@ class Night:
         return f"run_date={self.run_date.isoformat()}"
 
     def part(self, stage: str, table: str | None = None) -> Path:
-        base = self.settings.stage_dir(stage)
+        # Ingested notes still hold PHI, so they stay in the owner-only sealed area.
+        base = self.settings.sealed / "staging" / stage if stage == "ingest" else self.settings.stage_dir(stage)
         return (base / table if table else base) / self.key
 
     def quarantine_part(self, stage: str) -> Path:
@@ -152,6 +153,7 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     from notenlp.versions import prepare_night
 
     record = StageLog("ingest", _now())
+    _sealed_dir(night, night.part("ingest").parent)
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state
     mapped = ingest.read_source(spark, source, input_path).cache()
     record.rows_in = mapped.count()
