@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from notenlp.deid.features import TOKEN_RE, token_features, word_key
+from notenlp.deid.features import TOKEN_RE, cached_word_key, token_features, tokenize, word_key
 from notenlp.deid.model import DEFAULT_MODEL, load_model
 from notenlp.deid.resources import WHOLE, load_context, load_lexicons, load_patterns
 from notenlp.deid.surrogates import Surrogates
@@ -176,9 +176,9 @@ class Deidentifier:
         return True
 
     def _names_and_places(self, text: str) -> list[PhiSpan]:
-        tokens = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
+        tokens = tokenize(text)
         words = [t[2] for t in tokens]
-        keys = [word_key(w) for w in words]
+        keys = list(map(cached_word_key, words))
         n = len(tokens)
         lex = self.lex
         spans: list[PhiSpan] = []
