@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from notenlp.deid.features import TOKEN_RE, tokenize
 from notenlp.deid.resources import WHOLE, anchor_on_first_char, expand_macros, load_patterns
 from notenlp.demo.generator import iter_demo_notes
 from notenlp.resources import resource_path
@@ -57,3 +58,10 @@ def test_loaded_patterns_are_anchored_where_a_first_class_is_given():
     enabled = [p for p in SPEC["patterns"] if not p.get("optional")]
     assert len(loaded) == len(enabled)
     assert [p.anchored for p in loaded] == [bool(p.get("first")) for p in enabled]
+
+
+def test_tokenize_gives_the_token_re_matches():
+    texts = TRICKY + ["\tDr.\u00a0O\u2019Brien\r\n  x\u00b2 _ __ 5mg\u2009q6h\x0bend ", ""]
+    texts += [note["text"] for note in iter_demo_notes(20, seed=5)]
+    for text in texts:
+        assert tokenize(text) == [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
