@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from notenlp.deid.features import TOKEN_RE, token_features, word_key
+from notenlp.deid.features import TOKEN_RE, cached_word_key, token_features, tokenize, word_key
 from notenlp.deid.model import DEFAULT_MODEL, load_model
-from notenlp.deid.resources import load_context, load_lexicons, load_patterns
+from notenlp.deid.resources import WHOLE, load_context, load_lexicons, load_patterns
 from notenlp.deid.surrogates import Surrogates
 from notenlp.doc import Doc, PhiSpan
 
@@ -144,11 +144,17 @@ class Deidentifier:
         for pattern in self.patterns:
             if pattern.requires and not any(r in lower for r in pattern.requires):
                 continue
+            whole = WHOLE if pattern.anchored else 0
+            last_end = 0
             for m in pattern.regex.finditer(text):
-                start, end = m.span(pattern.span_group) if pattern.span_group else m.span()
+                match_start, match_end = m.span(whole)
+                if match_start < last_end:  # anchored form: inside the previous match, which plain finditer skips
+                    continue
+                last_end = match_end
+                start, end = m.span(pattern.span_group) if pattern.span_group else (match_start, match_end)
                 if start < 0 or start == end:
                     continue
-                if pattern.before is not None and not pattern.before.search(text, max(0, m.start() - 60), m.start()):
+                if pattern.before is not None and not pattern.before.search(text, max(0, match_start - 60), match_start):
                     continue
                 if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
                     continue
@@ -170,9 +176,9 @@ class Deidentifier:
         return True
 
     def _names_and_places(self, text: str) -> list[PhiSpan]:
-        tokens = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
+        tokens = tokenize(text)
         words = [t[2] for t in tokens]
-        keys = [word_key(w) for w in words]
+        keys = list(map(cached_word_key, words))
         n = len(tokens)
         lex = self.lex
         spans: list[PhiSpan] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 
 from notenlp.deid.resources import Lexicons
 
@@ -23,6 +24,24 @@ def word_key(word: str) -> str:
     if lower.endswith(("'s", "\u2019s")):
         lower = lower[:-2]
     return lower
+
+
+# Notes repeat the same few thousand words: their keys and feature buckets are computed once per process.
+cached_word_key = lru_cache(maxsize=1 << 17)(word_key)
+
+
+def tokenize(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, token)`` for each TOKEN_RE match.
+
+    TOKEN_RE covers every character but blanks, so each token is the next occurrence of its text;
+    ``str.find`` locates it faster than building a match object per token.
+    """
+    tokens, position, find = [], 0, text.find
+    for token in TOKEN_RE.findall(text):
+        start = find(token, position)
+        position = start + len(token)
+        tokens.append((start, position, token))
+    return tokens
 
 
 def shape(word: str) -> str:
@@ -74,5 +93,10 @@ def token_features(tokens: list[str], keys: list[str], i: int, lex: Lexicons, cu
     return feats
 
 
+@lru_cache(maxsize=1 << 18)
+def feature_bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode()) & (N_BUCKETS - 1)
+
+
 def hash_features(feats: list[str]) -> list[int]:
-    return [zlib.crc32(f.encode()) & (N_BUCKETS - 1) for f in feats]
+    return [feature_bucket(f) for f in feats]

@@ -88,6 +88,30 @@ class Pattern:
     span_group: str | None  # the group that is the PHI; None: the whole match
     requires: tuple[str, ...]  # the pattern runs only when the lower-cased text holds one of these
     before: re.Pattern[str] | None  # context the text just before a match must end with
+    # True when ``regex`` is the fast first-character form (see ``anchor_on_first_char``): each of its
+    # matches is one character, the pattern's own match is the WHOLE group, and matches starting
+    # inside the previous one must be skipped to keep ``finditer``'s non-overlapping order.
+    anchored: bool = False
+
+
+WHOLE = "phi_whole"
+# Characters that match an ASCII letter under re.IGNORECASE besides its two ASCII cases.
+_FOLD_EXTRAS = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+
+
+def anchor_on_first_char(regex: str, first: str) -> str:
+    """``regex`` rewritten so that re's search loop skips straight to characters of the class ``first``.
+
+    re only has a fast scan when a pattern starts with a plain character class; patterns that start
+    with a look-behind or ``\\b`` are tried at every position, which dominated de-identification time.
+    The rewrite consumes one ``first`` character, then steps back inside a look-behind and runs the
+    original pattern in a look-ahead that captures its match as the WHOLE group. ``first`` must hold
+    every character a match can start with (any case: letters are widened to all their case forms).
+    """
+    letters = {ch.lower() for ch in re.sub(r"\\.", "", first) if ch.isascii() and ch.isalpha()}
+    widened = first + "".join(sorted(letters)) + "".join(sorted(ch.upper() for ch in letters)) \
+        + "".join(_FOLD_EXTRAS.get(ch, "") for ch in sorted(letters))
+    return f"[{widened}](?<=(?=(?P<{WHOLE}>(?i:{regex})))[\\s\\S])"
 
 
 def expand_macros(regex: str, macros: dict[str, str]) -> str:
@@ -104,10 +128,12 @@ def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = fr
     for pattern in spec["patterns"]:
         if pattern.get("optional") and pattern["optional"] not in options:
             continue
-        regex = re.compile(expand_macros(pattern["regex"], spec.get("macros", {})), re.IGNORECASE)
+        source = expand_macros(pattern["regex"], spec.get("macros", {}))
+        first = pattern.get("first")
+        regex = re.compile(anchor_on_first_char(source, first)) if first else re.compile(source, re.IGNORECASE)
         span_group = "span" if "span" in regex.groupindex else None
         before = pattern.get("before")
         patterns.append(Pattern(regex, pattern["type"], pattern["subtype"], span_group,
                                 tuple(pattern.get("requires", ())),
-                                re.compile(f"(?:{before})$", re.IGNORECASE) if before else None))
+                                re.compile(f"(?:{before})$", re.IGNORECASE) if before else None, bool(first)))
     return tuple(patterns)
