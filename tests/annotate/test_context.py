@@ -78,3 +78,45 @@ def test_section_defaults_and_section_attributes(annotate_pipeline):
     assert (asthma.section, asthma.historical, asthma.family) == ("past_medical_history", True, False)
     assert (diabetes.section, diabetes.family, diabetes.historical) == ("family_history", True, False)
     assert (cough.section, cough.historical, cough.family) == ("history_of_present_illness", False, False)
+
+
+@pytest.mark.parametrize(("text", "target", "historical"), [
+    ("65 yo M with diabetes and gout who presents with chest pain.", "gout", True),        # background before "who presents"
+    ("65 yo M with diabetes and gout who presents with chest pain.", "chest pain", False),
+    ("72-year-old woman with COPD, now with fever.", "COPD", True),
+    ("72-year-old woman with COPD, now with fever.", "fever", False),
+    ("# Asthma: history only, no active issues.", "Asthma", True),
+    ("# cough: albuterol prn. # asthma: history only.", "cough", False),                  # "#" starts a new item
+    ("She had a cholecystectomy in 2009.", "cholecystectomy", True),
+    ("In March 2009 she underwent CABG complicated by mediastinitis.", "mediastinitis", True),
+    ("Stable pleural effusion since 2019.", "pleural effusion", False),                   # still present
+    ("She was recently discharged after treatment for pneumonia.", "pneumonia", True),
+    ("He has multiple medical problems including COPD and gout.", "gout", True),
+    ("Social history: He smokes cigarettes daily.", "smokes cigarettes", True),           # habits are longstanding
+    ("Denies alcohol use.", "alcohol use", True),
+    ("No known drug allergies.", "drug allergies", True),
+    ("Admitted for alcohol withdrawal.", "alcohol withdrawal", False),                     # pseudo: an acute problem
+    ("Menstrual History: post-menopausal.", "post-menopausal", True),
+])
+def test_temporality_cues(annotate_pipeline, text, target, historical):
+    assert flags_of(annotate_pipeline, text, target)["historical"] is historical
+
+
+def test_history_header_ends_negation_scope(annotate_pipeline):
+    text = "Last period: not entered  Menstrual History: post-menopausal"
+    flags = flags_of(annotate_pipeline, text, "post-menopausal")
+    assert (flags["historical"], flags["negated"]) == (True, False)
+
+
+def test_section_defaults_skip_drugs():
+    from notenlp.annotate.context import ConText
+    from notenlp.annotate.sections import SectionDetector
+    from notenlp.doc import Entity
+
+    text = "PAST MEDICAL HISTORY: Asthma, on albuterol."
+    doc = SectionDetector()(Doc(text=text))
+    doc.entities = [Entity(start=22, end=28, text="Asthma", label="PROBLEM"),
+                    Entity(start=33, end=42, text="albuterol", label="DRUG")]
+    asthma, albuterol = ConText()(doc).entities
+    assert (asthma.historical, albuterol.historical) == (True, False)
+    assert albuterol.section == "past_medical_history"

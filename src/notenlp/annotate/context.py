@@ -5,9 +5,11 @@ All literal phrases are compiled into one prefix-factored regex (plus one group 
 term), run once per sentence that holds an entity; each trigger's scope is the sentence
 part after (forward), before (backward) or around it (bidirectional), cut at the first
 terminator of its category and at ``max_words`` words. An entity whose span overlaps a
-scope, or contains the trigger, gets the trigger's flag. Section defaults then add flags for
-whole sections (family history -> family; past medical/surgical history -> historical), and
-every entity gets its section name and section concept id.
+scope, or contains the trigger, gets the trigger's flag; a "within" trigger has no scope
+and flags only an entity that contains it ("tobacco use", "drug allergies": habits and
+allergy lists are longstanding). Section defaults then add flags for whole sections
+(family history -> family; past medical/surgical history -> historical) to entities of the
+``section_default_labels``, and every entity gets its section name and section concept id.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from notenlp.doc import Doc, Entity, Span
 from notenlp.resources import resource_path
 
 _WORD = re.compile(r"\S+")
-FORWARD, BACKWARD, BIDIRECTIONAL, PSEUDO, TERMINATE = "forward", "backward", "bidirectional", "pseudo", "terminate"
+FORWARD, BACKWARD, BIDIRECTIONAL, WITHIN = "forward", "backward", "bidirectional", "within"
+PSEUDO, TERMINATE = "pseudo", "terminate"
+MODIFIER_DIRECTIONS = (FORWARD, BACKWARD, BIDIRECTIONAL, WITHIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class ConTextRules:
     def __init__(self, data: dict[str, Any]):
         self.flags: dict[str, str] = data["category_flags"]
         self.section_defaults: dict[str, list[str]] = data.get("section_defaults", {})
+        # A medication named in a history section is mostly the current treatment ("asthma, on albuterol").
+        self.section_default_labels = frozenset(data.get("section_default_labels", data.get("labels", ())))
         # Categories a trigger inside an entity still applies to ("history of asthma" as one entity).
         self.inside_entity_categories = frozenset(data.get("inside_entity_categories", ()))
         overrides = {normalize_phrase(k): frozenset(v) for k, v in data.get("terminate_overrides", {}).items()}
@@ -62,9 +68,9 @@ class ConTextRules:
         for group in data["rules"]:
             category = group["category"]
             direction = {"PSEUDO": PSEUDO, "TERMINATE": TERMINATE}.get(category, group.get("direction", FORWARD))
-            if direction not in (FORWARD, BACKWARD, BIDIRECTIONAL, PSEUDO, TERMINATE):
+            if direction not in (*MODIFIER_DIRECTIONS, PSEUDO, TERMINATE):
                 raise ValueError(f"unknown direction {direction!r} in ConText rules")
-            if direction in (FORWARD, BACKWARD, BIDIRECTIONAL) and category not in self.flags:
+            if direction in MODIFIER_DIRECTIONS and category not in self.flags:
                 raise ValueError(f"ConText category {category!r} has no flag in category_flags")
             terminates = frozenset(group.get("terminates", ()))
             for term in group.get("terms", ()):
@@ -126,6 +132,7 @@ class ConText:
         self.rules = compiled_rules(str(resource_path(rules)))
         self.labels = frozenset(labels if labels is not None else _load(str(resource_path(rules)))["labels"])
         self.use_section_defaults = section_defaults
+        self.section_default_labels = self.labels & self.rules.section_default_labels
 
     def __call__(self, doc: Doc) -> Doc:
         if not doc.entities:
@@ -150,7 +157,7 @@ class ConText:
         if not triggers:
             return
         terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
-        modifiers = [(t, r) for t in triggers for r in t.rules if r.direction in (FORWARD, BACKWARD, BIDIRECTIONAL)]
+        modifiers = [(t, r) for t in triggers for r in t.rules if r.direction in MODIFIER_DIRECTIONS]
         if not modifiers:
             return
         word_starts = word_ends = None
@@ -183,7 +190,7 @@ class ConText:
                         break
                 scopes.append((start, trigger.start))
             flag = self.rules.flags[rule.category]
-            inside_applies = rule.category in self.rules.inside_entity_categories
+            inside_applies = rule.direction == WITHIN or rule.category in self.rules.inside_entity_categories
             for entity in entities:
                 if _in_scope(entity, trigger, scopes) or (
                     inside_applies and entity.start <= trigger.start and trigger.end <= entity.end
@@ -201,7 +208,7 @@ class ConText:
             section = doc.sections[index]
             entity.section = section.name
             entity.section_concept_id = section.concept_id
-            if self.use_section_defaults and entity.label in self.labels:
+            if self.use_section_defaults and entity.label in self.section_default_labels:
                 for flag in self.rules.section_defaults.get(section.name, ()):
                     setattr(entity, flag, True)
 
