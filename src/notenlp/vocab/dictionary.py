@@ -378,13 +378,15 @@ class Dictionary:
         if len(token) < 5 or not token.isalpha():
             return None
         if self._token_index is None:
+            # Distinct words first: keys repeat words many times over, and indexing each
+            # occurrence made building the index cost seconds per process.
+            words = {word for key in self.candidates for word in key.split(" ")
+                     if len(word) >= 4 and word.isalpha()}
             index: dict[str, set[str]] = defaultdict(set)
-            for key in self.candidates:
-                for word in key.split(" "):
-                    if len(word) >= 4 and word.isalpha():
-                        index[word].add(word)
-                        for i in range(len(word)):
-                            index[word[:i] + word[i + 1:]].add(word)
+            for word in words:
+                index[word].add(word)
+                for i in range(len(word)):
+                    index[word[:i] + word[i + 1:]].add(word)
             self._token_index = dict(index)
         limit = 2 if len(token) >= 9 else 1
         pool: set[str] = set(self._token_index.get(token, ()))
