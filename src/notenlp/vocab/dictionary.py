@@ -64,6 +64,9 @@ def _term_rows(row: tuple, kind: str) -> list[tuple]:
         out.append((text.key(variant), kind if i == 0 else "variant", not source_is_standard, *base, "", ""))
     if domain_id == "Drug":
         if source_class in PRODUCT_CLASSES:
+            pack_keys, pack_form = drugs.pack_ingredient_keys(term)
+            for key in pack_keys:
+                out.append((key, "ingredient", not source_is_standard, *base, pack_form, ""))
             product = drugs.parse_product(term)
             if product is not None:
                 if len(product.ingredients) == 1:
@@ -243,13 +246,23 @@ class _NameIndex:
         for key, *fields in rows:
             self.by_key[key].append(tuple(fields))
 
-    def best(self, names: list[str], domain: str | None) -> tuple | None:
-        """The best concept written exactly as one of ``names`` (in order of preference)."""
+    def best(self, names: list[str], domain: str | None, forms: frozenset[str] = frozenset()) -> tuple | None:
+        """The best concept written exactly as one of ``names`` (in order of preference); with dose-form
+        words (``levonorgestrel IUD``), the drug of the best-fitting form, ties kept in rank order."""
         for name in names:
-            for fields in self.by_key.get(_name_key(name), ()):
-                if domain is None or fields[2] == domain:
-                    return fields
+            found = [fields for fields in self.by_key.get(_name_key(name), ()) if domain is None or fields[2] == domain]
+            if found and forms:
+                return max(found, key=lambda fields: drugs.form_score(_product_form(fields[5], fields[6]), forms))
+            if found:
+                return found[0]
         return None
+
+
+def _product_form(concept_name: str, concept_class_id: str) -> str:
+    if concept_class_id == "Ingredient":
+        return ""
+    product = drugs.parse_product(concept_name)
+    return product.form if product else drugs.pack_ingredient_keys(concept_name)[1]
 
 
 def _name_key(name: str) -> str:
@@ -273,7 +286,7 @@ def _curated_rows(con) -> list[tuple]:
         if best:
             rows.append((text.key(phrase), "lay", False, *best, "", ""))
     for brand, ingredients in brands.items():
-        best = index.best([ingredients], "Drug")
+        best = index.best([ingredients], "Drug", drugs.written_forms(brand.split(), max_tokens=4))
         if best:
             rows.append((text.key(brand), "lay", False, *best, "", ""))
     window = int(config.get("window", 8))

@@ -19,7 +19,7 @@ from pathlib import Path
 from notenlp.doc import Doc
 from notenlp.resources import resource_path
 from notenlp.vocab import drugs, loader
-from notenlp.vocab.dictionary import Candidate, Dictionary, compile_dictionary
+from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,9 @@ class Lookup:
     def _resolve_drug(self, best: Candidate, candidates: list[Candidate], raw_after: list[str],
                       allowed_domains: frozenset[str] | None, score_factor: float) -> Resolved:
         """The RxNorm product the written strength and form point to, else the ingredient."""
+        if best.kind in ("name", "synonym") and best.concept_class_id in PRODUCT_CLASSES:
+            # The mention is the product's own name: strength and form are already in it.
+            return Resolved(best, "DRUG", SCORES[best.kind] * score_factor)
         ingredient = drugs.ingredient_key(best.concept_name, best.concept_class_id) or best.key
         written = drugs.parse_written_strength(raw_after, 0) if raw_after else None
         if written is not None:
@@ -195,10 +198,14 @@ class Lookup:
                 chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
                 return Resolved(chosen, "DRUG", score_factor)
         forms = written.form_words if written else drugs.written_forms(raw_after)
+        # A shorthand that names the form (``levonorgestrel IUD``, ``nitro patch``) counts as written.
+        forms = forms | drugs.written_forms(best.key.split(" "), max_tokens=4)
         pool = [c for c in self.dictionary.candidates.get(ingredient, ())
                 if c.kind == "ingredient" and self.allowed(c, allowed_domains)]
         if best.concept_class_id == "Ingredient" and not forms:
             return Resolved(best, "DRUG", SCORES.get(best.kind, 0.9) * score_factor)
+        # A brand name (``Mirena``, ``OxyContin``) narrows the products to that brand's.
+        pool = [c for c in candidates if c.kind == "brand"] or pool
         if pool:
             fit = [(drugs.form_score(c.form, forms), -len(c.concept_name), c) for c in pool]
             score, _, chosen = max(fit, key=lambda item: item[:2])
