@@ -68,3 +68,12 @@ def test_spelling_correction_index(tiny_dictionary):
 def test_matcher_uses_form_written_after_drug(tiny_dictionary):
     doc = DictionaryMatcher(dictionary=tiny_dictionary)(Doc(text="Has a levonorgestrel IUD in place."))
     assert [(e.text, e.concept_id) for e in doc.entities] == [("levonorgestrel IUD", 19132304)]
+
+
+def test_trigram_search_min_dice_keeps_the_unfiltered_order(tiny_dictionary):
+    dictionary = DictionaryMatcher(dictionary=tiny_dictionary).lookup.dictionary
+    for query in ("pneumonia", "pnuemonia", "atrial fibrilation", "hemoglobin blood", "metformn", "xq"):
+        for allowed in (None, {"Condition"}, {"Drug", "Measurement"}):
+            full = [hit for hit in dictionary.trigram_search(query, allowed, limit=1000) if hit[0] >= 0.5][:20]
+            assert dictionary.trigram_search(query, allowed, min_dice=0.5) == full
+    assert dictionary.trigram_search("atrial fibrilation", {"Condition"}, min_dice=0.5)[0][1] == "atrial fibrillation"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing
 import os
 import tempfile
@@ -349,7 +350,7 @@ class Dictionary:
         self.abbreviations = abbreviations
         self._bags: dict[str, list[Candidate]] | None = None
         self._token_index: dict[str, set[str]] | None = None
-        self._trigrams: tuple[dict[str, list[int]], list[str]] | None = None
+        self._trigrams: tuple[dict[str, list[int]], list[str], list[int]] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Dictionary":
@@ -412,25 +413,46 @@ class Dictionary:
                 best = (word, distance)
         return best
 
-    def trigram_search(self, query: str, allowed: set[str] | None, limit: int = 20) -> list[tuple[float, str]]:
-        """Keys most similar to ``query`` by character trigram Dice coefficient."""
+    def trigram_search(self, query: str, allowed: set[str] | None, limit: int = 20,
+                       min_dice: float = 0.0) -> list[tuple[float, str]]:
+        """Keys most similar to ``query`` by character trigram Dice coefficient, best first.
+
+        With ``min_dice``, only keys at least that similar are returned (the same ones, in the same
+        order, as without it), found from the query's rarest trigrams: a key with Dice >= t shares at
+        least t/(2-t) of the query's trigrams, so it holds one of the rarest ones.
+        """
         if self._trigrams is None:
             postings: dict[str, list[int]] = defaultdict(list)
             keys = [k for k, cands in self.candidates.items() if any(c.concept_id for c in cands) and len(k) <= 80]
+            sizes = []
             for i, key in enumerate(keys):
-                for gram in _trigrams(key):
+                grams = _trigrams(key)
+                sizes.append(len(grams))
+                for gram in grams:
                     postings[gram].append(i)
-            self._trigrams = (dict(postings), keys)
-        postings, keys = self._trigrams
+            self._trigrams = (dict(postings), keys, sizes)
+        postings, keys, sizes = self._trigrams
         grams = _trigrams(query)
         counts: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for i in postings.get(gram, ()):
-                counts[i] += 1
+        if min_dice > 0:
+            needed = math.ceil(min_dice * len(grams) / (2 - min_dice) - 1e-9)
+            by_rarity = sorted(grams, key=lambda gram: len(postings.get(gram, ())))
+            rare = by_rarity[:len(grams) - max(needed, 1) + 1]
+            for gram in rare:
+                for i in postings.get(gram, ()):
+                    counts[i] += 1
+            for i in counts:
+                counts[i] += len(grams & _trigrams(keys[i])) - counts[i]
+        else:
+            for gram in grams:
+                for i in postings.get(gram, ()):
+                    counts[i] += 1
         scored = []
         for i, shared in counts.items():
+            dice = 2 * shared / (len(grams) + sizes[i])
+            if dice < min_dice:
+                continue
             key = keys[i]
-            dice = 2 * shared / (len(grams) + len(_trigrams(key)))
             if allowed is None or any(c.domain_id in allowed for c in self.candidates[key]):
                 scored.append((dice, key))
         scored.sort(key=lambda item: (-item[0], item[1]))

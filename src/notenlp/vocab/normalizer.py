@@ -32,6 +32,7 @@ INNER_SCORE = 0.8  # a term inside the mention with at most INNER_FREE_WORDS wor
 INNER_FREE_WORDS = 2
 TRIGRAM_MIN_DICE = 0.5
 SIMILARITY_WEIGHT = 0.9  # trigram matches score 0.9 x difflib ratio
+SIMILAR_CACHE_SIZE = 100_000
 
 
 class Normalizer:
@@ -45,6 +46,7 @@ class Normalizer:
         self.min_score = min_score
         self.overwrite = overwrite
         self._known_tokens = {word for key in self.lookup.dictionary.candidates for word in key.split(" ")}
+        self._similar_keys: dict[tuple[str, frozenset[str]], list[str]] = {}
         self._qualifiers = frozenset(json.loads(resource_path("vocab", "qualifiers.json").read_text(encoding="utf-8"))
                                      ["words"])
 
@@ -162,12 +164,17 @@ class Normalizer:
         return None
 
     def _similar(self, mention, key, raw, norms, after, context, allowed, doc, start):
-        for dice, candidate_key in self.lookup.dictionary.trigram_search(key, set(allowed)):
-            if dice < TRIGRAM_MIN_DICE:
-                break
-            ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
+        similar = self._similar_keys.get((key, allowed))
+        if similar is None:
+            # Notes repeat their mentions: the search depends on the key only, so remember it.
+            similar = [candidate_key for _, candidate_key in self.lookup.dictionary.trigram_search(
+                key, set(allowed), min_dice=TRIGRAM_MIN_DICE)]
+            if len(self._similar_keys) < SIMILAR_CACHE_SIZE:
+                self._similar_keys[(key, allowed)] = similar
+        for candidate_key in similar:
             resolved = self.lookup.resolve_key(candidate_key, after, allowed)
             if resolved is not None:
+                ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
                 resolved.score = min(resolved.score, SIMILARITY_WEIGHT * ratio)
                 return resolved
         return None
