@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SCORES = {"name": 1.0, "synonym": 1.0, "lay": 0.95, "abbreviation": 0.95, "variant": 0.95, "abbreviated": 0.9,
           "brand": 0.9, "ingredient": 0.9, "strength": 1.0}
+RESOLVED_CACHE_SIZE = 200_000
 AMBIGUOUS_PRODUCT_SCORE = 0.75  # an ingredient written alone when only its products are in the vocabulary
 
 
@@ -126,6 +127,7 @@ class Lookup:
         self.dictionary = dictionary
         self.domains = frozenset(domains)
         self.labels = labels()
+        self._resolved: dict[tuple[str, frozenset[str] | None], tuple[list[Candidate], str | None]] = {}
 
     def allowed(self, candidate: Candidate, allowed_domains: frozenset[str] | None = None) -> str | None:
         """The label of a candidate if its domain may be emitted, else None."""
@@ -138,14 +140,22 @@ class Lookup:
     def resolve_key(self, key: str, raw_after: list[str], allowed_domains: frozenset[str] | None = None,
                     score_factor: float = 1.0) -> Resolved | None:
         """Best candidate of a term key; a drug looks at the strength and form written after it."""
-        candidates = [c for c in self.dictionary.candidates.get(key, ()) if c.kind != "strength"]
-        candidates = [c for c in candidates if self.allowed(c, allowed_domains)]
+        cached = self._resolved.get((key, allowed_domains))
+        if cached is None:
+            candidates = [c for c in self.dictionary.candidates.get(key, ()) if c.kind != "strength"]
+            candidates = [c for c in candidates if self.allowed(c, allowed_domains)]
+            label = self.allowed(candidates[0], allowed_domains) if candidates else None
+            cached = (candidates, label)
+            if len(self._resolved) < RESOLVED_CACHE_SIZE:
+                # Notes repeat their terms; only a drug's product depends on the text after it.
+                self._resolved[(key, allowed_domains)] = cached
+        candidates, label = cached
         if not candidates:
             return None
         best = candidates[0]
         if best.domain_id == "Drug":
             return self._resolve_drug(best, candidates, raw_after, allowed_domains, score_factor)
-        return Resolved(best, self.allowed(best, allowed_domains), SCORES.get(best.kind, 0.9) * score_factor)
+        return Resolved(best, label, SCORES.get(best.kind, 0.9) * score_factor)
 
     def resolve_abbreviation(self, key: str, surface: str, doc: Doc | None, start: int, context: list[str],
                              allowed_domains: frozenset[str] | None = None) -> Resolved | None:
