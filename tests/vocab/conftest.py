@@ -35,6 +35,11 @@ CONCEPTS = [
      "Quant Clinical Drug", "S", "860975"),
     (1110410, "morphine", "Drug", "RxNorm", "Ingredient", "S", "7052"),
     (35605858, "1 ML morphine sulfate 5 MG/ML Injection", "Drug", "RxNorm", "Quant Clinical Drug", "S", "1732136"),
+    (19132304, "levonorgestrel 0.000833 MG/HR Intrauterine System [Mirena]", "Drug", "RxNorm", "Branded Drug", "S",
+     "807283"),
+    (43012754, "levonorgestrel 0.00354 MG/HR Drug Implant", "Drug", "RxNorm", "Clinical Drug", "S", "1366334"),
+    (19128022, "{21 (ethinyl estradiol 0.035 MG / norgestimate 0.25 MG Oral Tablet) / 7 (inert ingredients 1 MG "
+               "Oral Tablet) } Pack [Sprintec 28 Day]", "Drug", "RxNorm", "Branded Pack", "S", "756198"),
     (3000963, "Hemoglobin [Mass/volume] in Blood", "Measurement", "LOINC", "Lab Test", "S", "718-7"),
     (4163872, "Plain chest X-ray", "Procedure", "SNOMED", "Procedure", "S", "399208008"),
     (4013886, "Asthma", "Observation", "SNOMED", "Substance", "S", "0000"),  # wrong class on purpose: not emitted

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing
 import os
 import tempfile
@@ -64,6 +65,9 @@ def _term_rows(row: tuple, kind: str) -> list[tuple]:
         out.append((text.key(variant), kind if i == 0 else "variant", not source_is_standard, *base, "", ""))
     if domain_id == "Drug":
         if source_class in PRODUCT_CLASSES:
+            pack_keys, pack_form = drugs.pack_ingredient_keys(term)
+            for key in pack_keys:
+                out.append((key, "ingredient", not source_is_standard, *base, pack_form, ""))
             product = drugs.parse_product(term)
             if product is not None:
                 if len(product.ingredients) == 1:
@@ -243,13 +247,23 @@ class _NameIndex:
         for key, *fields in rows:
             self.by_key[key].append(tuple(fields))
 
-    def best(self, names: list[str], domain: str | None) -> tuple | None:
-        """The best concept written exactly as one of ``names`` (in order of preference)."""
+    def best(self, names: list[str], domain: str | None, forms: frozenset[str] = frozenset()) -> tuple | None:
+        """The best concept written exactly as one of ``names`` (in order of preference); with dose-form
+        words (``levonorgestrel IUD``), the drug of the best-fitting form, ties kept in rank order."""
         for name in names:
-            for fields in self.by_key.get(_name_key(name), ()):
-                if domain is None or fields[2] == domain:
-                    return fields
+            found = [fields for fields in self.by_key.get(_name_key(name), ()) if domain is None or fields[2] == domain]
+            if found and forms:
+                return max(found, key=lambda fields: drugs.form_score(_product_form(fields[5], fields[6]), forms))
+            if found:
+                return found[0]
         return None
+
+
+def _product_form(concept_name: str, concept_class_id: str) -> str:
+    if concept_class_id == "Ingredient":
+        return ""
+    product = drugs.parse_product(concept_name)
+    return product.form if product else drugs.pack_ingredient_keys(concept_name)[1]
 
 
 def _name_key(name: str) -> str:
@@ -273,7 +287,7 @@ def _curated_rows(con) -> list[tuple]:
         if best:
             rows.append((text.key(phrase), "lay", False, *best, "", ""))
     for brand, ingredients in brands.items():
-        best = index.best([ingredients], "Drug")
+        best = index.best([ingredients], "Drug", drugs.written_forms(brand.split(), max_tokens=4))
         if best:
             rows.append((text.key(brand), "lay", False, *best, "", ""))
     window = int(config.get("window", 8))
@@ -336,7 +350,7 @@ class Dictionary:
         self.abbreviations = abbreviations
         self._bags: dict[str, list[Candidate]] | None = None
         self._token_index: dict[str, set[str]] | None = None
-        self._trigrams: tuple[dict[str, list[int]], list[str]] | None = None
+        self._trigrams: tuple[dict[str, list[int]], list[str], list[int]] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Dictionary":
@@ -378,13 +392,15 @@ class Dictionary:
         if len(token) < 5 or not token.isalpha():
             return None
         if self._token_index is None:
+            # Distinct words first: keys repeat words many times over, and indexing each
+            # occurrence made building the index cost seconds per process.
+            words = {word for key in self.candidates for word in key.split(" ")
+                     if len(word) >= 4 and word.isalpha()}
             index: dict[str, set[str]] = defaultdict(set)
-            for key in self.candidates:
-                for word in key.split(" "):
-                    if len(word) >= 4 and word.isalpha():
-                        index[word].add(word)
-                        for i in range(len(word)):
-                            index[word[:i] + word[i + 1:]].add(word)
+            for word in words:
+                index[word].add(word)
+                for i in range(len(word)):
+                    index[word[:i] + word[i + 1:]].add(word)
             self._token_index = dict(index)
         limit = 2 if len(token) >= 9 else 1
         pool: set[str] = set(self._token_index.get(token, ()))
@@ -397,25 +413,46 @@ class Dictionary:
                 best = (word, distance)
         return best
 
-    def trigram_search(self, query: str, allowed: set[str] | None, limit: int = 20) -> list[tuple[float, str]]:
-        """Keys most similar to ``query`` by character trigram Dice coefficient."""
+    def trigram_search(self, query: str, allowed: set[str] | None, limit: int = 20,
+                       min_dice: float = 0.0) -> list[tuple[float, str]]:
+        """Keys most similar to ``query`` by character trigram Dice coefficient, best first.
+
+        With ``min_dice``, only keys at least that similar are returned (the same ones, in the same
+        order, as without it), found from the query's rarest trigrams: a key with Dice >= t shares at
+        least t/(2-t) of the query's trigrams, so it holds one of the rarest ones.
+        """
         if self._trigrams is None:
             postings: dict[str, list[int]] = defaultdict(list)
             keys = [k for k, cands in self.candidates.items() if any(c.concept_id for c in cands) and len(k) <= 80]
+            sizes = []
             for i, key in enumerate(keys):
-                for gram in _trigrams(key):
+                grams = _trigrams(key)
+                sizes.append(len(grams))
+                for gram in grams:
                     postings[gram].append(i)
-            self._trigrams = (dict(postings), keys)
-        postings, keys = self._trigrams
+            self._trigrams = (dict(postings), keys, sizes)
+        postings, keys, sizes = self._trigrams
         grams = _trigrams(query)
         counts: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for i in postings.get(gram, ()):
-                counts[i] += 1
+        if min_dice > 0:
+            needed = math.ceil(min_dice * len(grams) / (2 - min_dice) - 1e-9)
+            by_rarity = sorted(grams, key=lambda gram: len(postings.get(gram, ())))
+            rare = by_rarity[:len(grams) - max(needed, 1) + 1]
+            for gram in rare:
+                for i in postings.get(gram, ()):
+                    counts[i] += 1
+            for i in counts:
+                counts[i] += len(grams & _trigrams(keys[i])) - counts[i]
+        else:
+            for gram in grams:
+                for i in postings.get(gram, ()):
+                    counts[i] += 1
         scored = []
         for i, shared in counts.items():
+            dice = 2 * shared / (len(grams) + sizes[i])
+            if dice < min_dice:
+                continue
             key = keys[i]
-            dice = 2 * shared / (len(grams) + len(_trigrams(key)))
             if allowed is None or any(c.domain_id in allowed for c in self.candidates[key]):
                 scored.append((dice, key))
         scored.sort(key=lambda item: (-item[0], item[1]))

@@ -84,6 +84,33 @@ def parse_product(name: str) -> Product | None:
     return Product(tuple(ingredients), tuple(strengths), form, brand)
 
 
+_PACK_COMPONENT = re.compile(r"\d+\s+\(([^()]*)\)")
+INERT_INGREDIENTS = frozenset({"inert ingredients", "inert ingredient"})
+
+
+def pack_ingredient_keys(name: str) -> tuple[list[str], str]:
+    """Plain-ingredient keys a clinician would write for a pack (``{21 (ethinyl estradiol 0.035 MG /
+    norgestimate 0.25 MG Oral Tablet) / 7 (inert ingredients 1 MG Oral Tablet) } Pack``), and its form.
+
+    Keys: all active ingredients combined, and, when a pack adds single-ingredient tablets to
+    combination tablets (an iron placebo week), the combination tablets' ingredients alone, as
+    notes name such packs by their hormones. Truncated names keep the components that parse.
+    """
+    if not name.startswith("{"):
+        return [], ""
+    components = [parse_product(part) for part in _PACK_COMPONENT.findall(name)]
+    active = [c for c in components if c is not None and not set(c.ingredients) <= INERT_INGREDIENTS]
+    if not active:
+        return [], ""
+    ingredient_sets = [{text.key(plain_ingredient(i)) for i in c.ingredients if i not in INERT_INGREDIENTS}
+                       for c in active]
+    keys = [combo_key(sorted(set().union(*ingredient_sets)))]
+    combination = [k for k in ingredient_sets if len(k) > 1]
+    if combination and len(ingredient_sets) > len(combination):
+        keys.append(combo_key(sorted(set().union(*combination))))
+    return list(dict.fromkeys(keys)), active[0].form
+
+
 def plain_ingredient(ingredient: str) -> str:
     """The name a clinician writes: ``metformin hydrochloride`` -> ``metformin`` (salts are data)."""
     data = drug_data()

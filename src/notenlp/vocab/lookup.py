@@ -19,12 +19,13 @@ from pathlib import Path
 from notenlp.doc import Doc
 from notenlp.resources import resource_path
 from notenlp.vocab import drugs, loader
-from notenlp.vocab.dictionary import Candidate, Dictionary, compile_dictionary
+from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
 
 log = logging.getLogger(__name__)
 
 SCORES = {"name": 1.0, "synonym": 1.0, "lay": 0.95, "abbreviation": 0.95, "variant": 0.95, "abbreviated": 0.9,
           "brand": 0.9, "ingredient": 0.9, "strength": 1.0}
+RESOLVED_CACHE_SIZE = 200_000
 AMBIGUOUS_PRODUCT_SCORE = 0.75  # an ingredient written alone when only its products are in the vocabulary
 
 
@@ -126,6 +127,7 @@ class Lookup:
         self.dictionary = dictionary
         self.domains = frozenset(domains)
         self.labels = labels()
+        self._resolved: dict[tuple[str, frozenset[str] | None], tuple[list[Candidate], str | None]] = {}
 
     def allowed(self, candidate: Candidate, allowed_domains: frozenset[str] | None = None) -> str | None:
         """The label of a candidate if its domain may be emitted, else None."""
@@ -138,14 +140,22 @@ class Lookup:
     def resolve_key(self, key: str, raw_after: list[str], allowed_domains: frozenset[str] | None = None,
                     score_factor: float = 1.0) -> Resolved | None:
         """Best candidate of a term key; a drug looks at the strength and form written after it."""
-        candidates = [c for c in self.dictionary.candidates.get(key, ()) if c.kind != "strength"]
-        candidates = [c for c in candidates if self.allowed(c, allowed_domains)]
+        cached = self._resolved.get((key, allowed_domains))
+        if cached is None:
+            candidates = [c for c in self.dictionary.candidates.get(key, ()) if c.kind != "strength"]
+            candidates = [c for c in candidates if self.allowed(c, allowed_domains)]
+            label = self.allowed(candidates[0], allowed_domains) if candidates else None
+            cached = (candidates, label)
+            if len(self._resolved) < RESOLVED_CACHE_SIZE:
+                # Notes repeat their terms; only a drug's product depends on the text after it.
+                self._resolved[(key, allowed_domains)] = cached
+        candidates, label = cached
         if not candidates:
             return None
         best = candidates[0]
         if best.domain_id == "Drug":
             return self._resolve_drug(best, candidates, raw_after, allowed_domains, score_factor)
-        return Resolved(best, self.allowed(best, allowed_domains), SCORES.get(best.kind, 0.9) * score_factor)
+        return Resolved(best, label, SCORES.get(best.kind, 0.9) * score_factor)
 
     def resolve_abbreviation(self, key: str, surface: str, doc: Doc | None, start: int, context: list[str],
                              allowed_domains: frozenset[str] | None = None) -> Resolved | None:
@@ -186,6 +196,9 @@ class Lookup:
     def _resolve_drug(self, best: Candidate, candidates: list[Candidate], raw_after: list[str],
                       allowed_domains: frozenset[str] | None, score_factor: float) -> Resolved:
         """The RxNorm product the written strength and form point to, else the ingredient."""
+        if best.kind in ("name", "synonym") and best.concept_class_id in PRODUCT_CLASSES:
+            # The mention is the product's own name: strength and form are already in it.
+            return Resolved(best, "DRUG", SCORES[best.kind] * score_factor)
         ingredient = drugs.ingredient_key(best.concept_name, best.concept_class_id) or best.key
         written = drugs.parse_written_strength(raw_after, 0) if raw_after else None
         if written is not None:
@@ -195,10 +208,14 @@ class Lookup:
                 chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
                 return Resolved(chosen, "DRUG", score_factor)
         forms = written.form_words if written else drugs.written_forms(raw_after)
+        # A shorthand that names the form (``levonorgestrel IUD``, ``nitro patch``) counts as written.
+        forms = forms | drugs.written_forms(best.key.split(" "), max_tokens=4)
         pool = [c for c in self.dictionary.candidates.get(ingredient, ())
                 if c.kind == "ingredient" and self.allowed(c, allowed_domains)]
         if best.concept_class_id == "Ingredient" and not forms:
             return Resolved(best, "DRUG", SCORES.get(best.kind, 0.9) * score_factor)
+        # A brand name (``Mirena``, ``OxyContin``) narrows the products to that brand's.
+        pool = [c for c in candidates if c.kind == "brand"] or pool
         if pool:
             fit = [(drugs.form_score(c.form, forms), -len(c.concept_name), c) for c in pool]
             score, _, chosen = max(fit, key=lambda item: item[:2])

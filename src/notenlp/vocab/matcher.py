@@ -103,13 +103,16 @@ class DictionaryMatcher:
                 fixed = list(norms)
                 for j, replacement in corrected:
                     fixed[j] = replacement
-                corrected = [j for j, _ in corrected]
+                # next_corrected[i]: the first corrected token at or after i (n: none)
+                next_corrected = [n] * (n + 1)
+                for j in range(n - 1, -1, -1):
+                    next_corrected[j] = j if fixed[j] != norms[j] else next_corrected[j + 1]
         while i < n:
             match = None
             if norms[i] in max_tokens:
                 match = self._match_at(doc, tokens, raw, norms, i, max_tokens, short_max)
-            if match is None and fixed is not None and fixed[i] in max_tokens and any(
-                    i <= j < i + max_tokens[fixed[i]] for j in corrected):
+            if match is None and fixed is not None and fixed[i] in max_tokens and \
+                    next_corrected[i] < i + max_tokens[fixed[i]]:
                 match = self._match_at(doc, tokens, raw, fixed, i, max_tokens, short_max)
                 if match is not None:
                     edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])

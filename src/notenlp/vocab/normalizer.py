@@ -2,7 +2,8 @@
 
 For an entity with label L, only concepts of the domains ``LABEL_DOMAINS[L]`` qualify, so a
 PROBLEM never becomes a drug. Steps, first hit wins: exact key (with the strength/form written
-after a drug), abbreviation (case and context rules), bag of words (any word order), spelling
+after a drug), abbreviation (case and context rules), a combination product (``amoxicillin-clavulanate``),
+the drug name at the start of the mention, bag of words (any word order), spelling
 correction of each word, the longest dictionary term inside the mention, then character
 trigram similarity. Each step has a lower score; below ``min_score`` the entity keeps no concept.
 """
@@ -10,11 +11,13 @@ trigram similarity. Each step has a lower score; below ``min_score`` the entity 
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import re
 
 from notenlp.attributes import LABEL_DOMAINS
 from notenlp.doc import Doc
+from notenlp.resources import resource_path
 from notenlp.vocab.dictionary import DOMAINS
 from notenlp.vocab import drugs, text
 from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
@@ -29,6 +32,7 @@ INNER_SCORE = 0.8  # a term inside the mention with at most INNER_FREE_WORDS wor
 INNER_FREE_WORDS = 2
 TRIGRAM_MIN_DICE = 0.5
 SIMILARITY_WEIGHT = 0.9  # trigram matches score 0.9 x difflib ratio
+SIMILAR_CACHE_SIZE = 100_000
 
 
 class Normalizer:
@@ -42,6 +46,9 @@ class Normalizer:
         self.min_score = min_score
         self.overwrite = overwrite
         self._known_tokens = {word for key in self.lookup.dictionary.candidates for word in key.split(" ")}
+        self._similar_keys: dict[tuple[str, frozenset[str]], list[str]] = {}
+        self._qualifiers = frozenset(json.loads(resource_path("vocab", "qualifiers.json").read_text(encoding="utf-8"))
+                                     ["words"])
 
     def __call__(self, doc: Doc) -> Doc:
         for entity in doc.entities:
@@ -73,9 +80,9 @@ class Normalizer:
             after = [t for t, _, _ in text.tokens_with_offsets(doc.text[end:end + 60])]
             context = ([t for t, _, _ in text.tokens_with_offsets(doc.text[max(0, start - 60):start])][-8:]
                        + after[:8])
-        for step in (self._exact, self._abbreviation, self._drug_in_mention, self._combination, self._bag,
+        for step in (self._exact, self._abbreviation, self._combination, self._drug_in_mention, self._bag,
                      self._corrected, self._inner, self._similar):
-            resolved = step(key, raw, norms, after, context, allowed, doc, start)
+            resolved = step(mention, key, raw, norms, after, context, allowed, doc, start)
             if resolved is not None and resolved.label == label and resolved.score >= self.min_score:
                 return resolved
             if resolved is not None and resolved.score >= self.min_score and label in ("PROBLEM", "TEST", "PROCEDURE"):
@@ -83,13 +90,13 @@ class Normalizer:
                 return resolved
         return None
 
-    def _exact(self, key, raw, norms, after, context, allowed, doc, start):
+    def _exact(self, mention, key, raw, norms, after, context, allowed, doc, start):
         return self.lookup.resolve_key(key, after, allowed)
 
-    def _abbreviation(self, key, raw, norms, after, context, allowed, doc, start):
+    def _abbreviation(self, mention, key, raw, norms, after, context, allowed, doc, start):
         return self.lookup.resolve_abbreviation(key, " ".join(raw), doc, start, context + after[:8], allowed)
 
-    def _drug_in_mention(self, key, raw, norms, after, context, allowed, doc, start):
+    def _drug_in_mention(self, mention, key, raw, norms, after, context, allowed, doc, start):
         """``metformin 500 mg tablet`` as one mention: the longest drug name, then its strength."""
         if "Drug" not in allowed:
             return None
@@ -99,31 +106,33 @@ class Normalizer:
                 return resolved
         return None
 
-    def _combination(self, key, raw, norms, after, context, allowed, doc, start):
+    def _combination(self, mention, key, raw, norms, after, context, allowed, doc, start):
         """``hydrocodone-acetaminophen``, ``amoxicillin/clavulanate``: a multi-ingredient product."""
         if "Drug" not in allowed:
             return None
-        parts = [p for p in _COMBINATION_SPLIT.split(" ".join(raw).lower()) if p.strip()]
+        parts = [p for p in _COMBINATION_SPLIT.split(mention.lower()) if p.strip()]
         if len(parts) < 2:
             return None
         keys = []
         for part in parts:
             resolved = self.lookup.resolve_key(text.key(part), [], allowed)
+            # A part the vocabulary has no single-ingredient concept for (e.g. only in packs) is
+            # still written as an ingredient name; the combination key below checks it.
             ingredient = drugs.ingredient_key(resolved.candidate.concept_name, resolved.candidate.concept_class_id) \
-                if resolved else None
-            if ingredient is None or " + " in ingredient:
+                if resolved else text.key(drugs.plain_ingredient(part))
+            if not ingredient or " + " in ingredient:
                 return None
             keys.append(ingredient)
         return self.lookup.resolve_key(drugs.combo_key(keys), after, allowed)
 
-    def _bag(self, key, raw, norms, after, context, allowed, doc, start):
+    def _bag(self, mention, key, raw, norms, after, context, allowed, doc, start):
         for candidate in self.lookup.dictionary.by_bag(text.bag(norms)):
             label = self.lookup.allowed(candidate, allowed)
             if label:
                 return Resolved(candidate, label, BAG_SCORE)
         return None
 
-    def _corrected(self, key, raw, norms, after, context, allowed, doc, start):
+    def _corrected(self, mention, key, raw, norms, after, context, allowed, doc, start):
         fixed = []
         for word in norms:
             if word in self._known_tokens or len(word) < 5:
@@ -134,18 +143,19 @@ class Normalizer:
         if fixed == norms:
             return None
         resolved = self.lookup.resolve_key(" ".join(fixed), after, allowed) or \
-            self._bag(None, None, fixed, None, None, allowed, None, None)
+            self._bag(None, None, None, fixed, None, None, allowed, None, None)
         if resolved is not None:
             resolved.score = min(resolved.score, CORRECTED_SCORE)
         return resolved
 
-    def _inner(self, key, raw, norms, after, context, allowed, doc, start):
+    def _inner(self, mention, key, raw, norms, after, context, allowed, doc, start):
         best = None
         for length in range(len(norms) - 1, 0, -1):
             for i in range(0, len(norms) - length + 1):
                 resolved = self.lookup.resolve_key(" ".join(norms[i:i + length]), raw[i + length:] + after, allowed)
                 if resolved is not None:
-                    uncovered = len(norms) - length
+                    uncovered = sum(1 for j, word in enumerate(norms) if not i <= j < i + length
+                                    and word not in self._qualifiers and word not in text.BAG_STOPWORDS)
                     resolved.score *= INNER_SCORE if uncovered <= INNER_FREE_WORDS else INNER_SCORE * length / len(norms)
                     best = resolved
                     break
@@ -153,13 +163,18 @@ class Normalizer:
                 return best
         return None
 
-    def _similar(self, key, raw, norms, after, context, allowed, doc, start):
-        for dice, candidate_key in self.lookup.dictionary.trigram_search(key, set(allowed)):
-            if dice < TRIGRAM_MIN_DICE:
-                break
-            ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
+    def _similar(self, mention, key, raw, norms, after, context, allowed, doc, start):
+        similar = self._similar_keys.get((key, allowed))
+        if similar is None:
+            # Notes repeat their mentions: the search depends on the key only, so remember it.
+            similar = [candidate_key for _, candidate_key in self.lookup.dictionary.trigram_search(
+                key, set(allowed), min_dice=TRIGRAM_MIN_DICE)]
+            if len(self._similar_keys) < SIMILAR_CACHE_SIZE:
+                self._similar_keys[(key, allowed)] = similar
+        for candidate_key in similar:
             resolved = self.lookup.resolve_key(candidate_key, after, allowed)
             if resolved is not None:
+                ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
                 resolved.score = min(resolved.score, SIMILARITY_WEIGHT * ratio)
                 return resolved
         return None

@@ -1,0 +1,79 @@
+"""Drug and qualifier cases of the normalizer: product names, packs, combinations, form words, brands."""
+
+import pytest
+
+from notenlp.doc import Doc
+from notenlp.vocab import drugs
+from notenlp.vocab.matcher import DictionaryMatcher
+from notenlp.vocab.normalizer import Normalizer
+
+
+@pytest.fixture(scope="module")
+def normalizer(tiny_dictionary):
+    return Normalizer(dictionary=tiny_dictionary)
+
+
+def concept(normalizer, mention, label="DRUG"):
+    resolved = normalizer.resolve(mention, label)
+    return resolved.candidate.concept_id if resolved else None
+
+
+def test_product_written_in_full_is_that_product(normalizer):
+    assert concept(normalizer, "metformin hydrochloride 850 MG Oral Tablet") == 1503327
+    assert concept(normalizer, "metformin hydrochloride 500 MG Oral Tablet") == 1503328
+
+
+def test_ingredient_alone_stays_the_ingredient(normalizer):
+    assert concept(normalizer, "metformin") == 1503297
+
+
+def test_hyphenated_combination_reaches_pack(normalizer):
+    assert concept(normalizer, "ethinyl estradiol-norgestimate") == 19128022
+    assert concept(normalizer, "norgestimate/ethinyl estradiol") == 19128022
+
+
+def test_form_word_in_shorthand_picks_the_product(normalizer):
+    assert concept(normalizer, "levonorgestrel IUD") == 19132304
+    assert concept(normalizer, "levonorgestrel implant") == 43012754
+
+
+def test_brand_narrows_products_to_the_brand(normalizer):
+    assert concept(normalizer, "Mirena") == 19132304
+
+
+def test_location_qualifiers_around_inner_term(normalizer):
+    assert concept(normalizer, "right lower lobe pneumonia", "PROBLEM") == 255848
+    assert concept(normalizer, "pneumonia with unexplained weird features", "PROBLEM") is None
+
+
+def test_pack_ingredient_keys():
+    keys, form = drugs.pack_ingredient_keys(
+        "{24 (drospirenone 3 MG / ethinyl estradiol 0.02 MG Oral Tablet) / 4 (inert ingredients 1 MG Oral Tablet) } "
+        "Pack [Yaz 28 Day]")
+    assert keys == ["drospirenone + ethinyl estradiol"] and form == "oral tablet"
+    keys, _ = drugs.pack_ingredient_keys(
+        "{21 (ethinyl estradiol 0.02 MG / norethindrone acetate 1 MG Oral Tablet) / 7 (ferrous fumarate 75 MG "
+        "Oral Tablet) } Pack [Loestrin Fe]")
+    assert keys == ["ethinyl estradiol + ferrous fumarate + norethindrone", "ethinyl estradiol + norethindrone"]
+    assert drugs.pack_ingredient_keys("metformin hydrochloride 500 MG Oral Tablet") == ([], "")
+
+
+def test_spelling_correction_index(tiny_dictionary):
+    dictionary = DictionaryMatcher(dictionary=tiny_dictionary).lookup.dictionary
+    assert dictionary.correct_token("pnuemonia") == ("pneumonia", 1)
+    assert dictionary.correct_token("hypertenshun") is None or dictionary.correct_token("hypertenshun")[1] <= 2
+    assert dictionary.correct_token("zzzzzzzz") is None
+
+
+def test_matcher_uses_form_written_after_drug(tiny_dictionary):
+    doc = DictionaryMatcher(dictionary=tiny_dictionary)(Doc(text="Has a levonorgestrel IUD in place."))
+    assert [(e.text, e.concept_id) for e in doc.entities] == [("levonorgestrel IUD", 19132304)]
+
+
+def test_trigram_search_min_dice_keeps_the_unfiltered_order(tiny_dictionary):
+    dictionary = DictionaryMatcher(dictionary=tiny_dictionary).lookup.dictionary
+    for query in ("pneumonia", "pnuemonia", "atrial fibrilation", "hemoglobin blood", "metformn", "xq"):
+        for allowed in (None, {"Condition"}, {"Drug", "Measurement"}):
+            full = [hit for hit in dictionary.trigram_search(query, allowed, limit=1000) if hit[0] >= 0.5][:20]
+            assert dictionary.trigram_search(query, allowed, min_dice=0.5) == full
+    assert dictionary.trigram_search("atrial fibrilation", {"Condition"}, min_dice=0.5)[0][1] == "atrial fibrillation"
