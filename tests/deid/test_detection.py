@@ -27,6 +27,8 @@ def found(deid, text: str) -> dict[str, str]:
     ("License no. MA762993 noted.", "MA762993", "ID"),
     ("Device serial number: SN48213377 checked.", "SN48213377", "ID"),
     ("Member ID: BHP5512034 active.", "BHP5512034", "ID"),
+    ("Son parked in ED bay, vehicle plate NY 5AK-827, asked to move.", "NY 5AK-827", "ID"),
+    ("Drives herself; car (plate NJ 2WU-127) in lot.", "NJ 2WU-127", "ID"),
     ("Email john.doe@gmail.com for copies.", "john.doe@gmail.com", "EMAIL"),
     ("Portal at https://portal.example-hospital.org/login today.", "https://portal.example-hospital.org/login", "URL"),
     ("Logged in from 192.168.10.24 overnight.", "192.168.10.24", "IP"),
@@ -51,6 +53,7 @@ def test_planted_phi_is_found(tagger, text, phi, phi_type):
     "Foley catheter draining clear urine.",
     "Strength 5/5 throughout, 1/2 tab given, pain 4/10.",
     "Lasix 40mg IV given. Neuro: A&O x3. Plan: cont to monitor.",
+    "Growth plate fracture; the plate was removed in surgery.",
 ])
 def test_eponyms_and_clinical_text_survive(tagger, text):
     assert tagger.detect(text) == []
