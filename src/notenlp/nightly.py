@@ -34,6 +34,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", help="Spark master (default local[*])")
     parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                         help="write the night's data-quality report (default: yes)")
+    parser.add_argument("--register-models", action=argparse.BooleanOptionalAction, default=None,
+                        help="before the night, evaluate, register and promote every catalog model that has no "
+                        "champion yet, so the night runs on models:/<name>@champion (default: yes with --demo)")
+
+
+def register_missing_champions(settings) -> None:
+    """Evaluate, register and promote each catalog model without a champion (a fresh store's first night)."""
+    from notenlp.models import lifecycle
+    from notenlp.models.catalog import load_catalog
+    from notenlp.models.registry import current_champion
+
+    for name in load_catalog():
+        if current_champion(name, settings=settings) is not None:
+            continue
+        try:
+            version = lifecycle.register(name, lifecycle.evaluate(name, settings=settings), settings=settings)
+            decision = lifecycle.promote(name, version, settings=settings)
+        except Exception as exc:  # the class name only: a failed registration must not stop the night
+            log.warning("model %s was not registered (%s); the night uses the shipped files", name,
+                        type(exc).__name__)
+            continue
+        log.info("model %s v%s: %s", name, version, decision.reason)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         source, input_path = "mimic3", str(csv)
     if not input_path:
         raise SystemExit("notenlp nightly needs --input PATH (or --demo)")
+    if args.register_models if args.register_models is not None else args.demo:
+        register_missing_champions(settings)
     t0 = time.perf_counter()
     logs = run_night(settings, args.run_date, source, input_path, sparknlp_input=args.sparknlp_input)
     report = None
