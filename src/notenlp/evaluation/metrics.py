@@ -42,35 +42,41 @@ class Score:
         return out
 
 
-Span = tuple  # (doc_key, start, end, label)
+Span = tuple  # (doc_key, start, end, label), or (doc_key, start1, end1, start2, end2, ..., label)
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return all(a[i] < b[i + 1] and b[i] < a[i + 1] for i in range(1, len(a) - 1, 2))
 
 
 def span_scores(gold: Iterable[Span], predicted: Iterable[Span], *, lenient: bool = False) -> dict[str, Score]:
-    """Per-label scores plus ``"ALL"`` (micro average)."""
+    """Per-label scores plus ``"ALL"`` (micro average).
+
+    A tuple may carry several (start, end) pairs before its label (a relation's head and tail):
+    strict needs every offset equal, lenient needs every pair to overlap; each gold tuple matches once.
+    """
     gold_by_doc: dict[tuple, list[Span]] = defaultdict(list)
     for g in set(gold):
-        gold_by_doc[(g[0], g[3])].append(g)
-    pred = set(predicted)
+        gold_by_doc[(g[0], g[-1])].append(g)
     scores: dict[str, Score] = defaultdict(Score)
     matched: set[Span] = set()
-    for p in sorted(pred, key=lambda s: (str(s[0]), s[1], s[2], s[3])):
-        candidates = gold_by_doc.get((p[0], p[3]), [])
+    for p in sorted(set(predicted), key=lambda s: (str(s[0]), s[1:])):
         hit = None
-        for g in candidates:
+        for g in gold_by_doc.get((p[0], p[-1]), []):
             if g in matched:
                 continue
-            if (g[1], g[2]) == (p[1], p[2]) or (lenient and g[1] < p[2] and p[1] < g[2]):
+            if g[1:-1] == p[1:-1] or (lenient and _overlap(g, p)):
                 hit = g
                 break
         if hit is None:
-            scores[p[3]].fp += 1
+            scores[p[-1]].fp += 1
         else:
             matched.add(hit)
-            scores[p[3]].tp += 1
+            scores[p[-1]].tp += 1
     for spans in gold_by_doc.values():
         for g in spans:
             if g not in matched:
-                scores[g[3]].fn += 1
+                scores[g[-1]].fn += 1
     total = Score()
     for s in list(scores.values()):
         total.tp += s.tp

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from notenlp.attributes import RELATION_TYPES
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc
-from notenlp.evaluation.metrics import Score, format_table
+from notenlp.evaluation.metrics import Score, format_table, span_scores
 from notenlp.relations.component import load_rules
 from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs
 
@@ -33,33 +32,7 @@ ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dos
 
 def relation_scores(gold: Iterable[Rel], predicted: Iterable[Rel], *, lenient: bool = False) -> dict[str, Score]:
     """Per-type scores plus ``ALL``; lenient matching needs both spans to overlap, each gold used once."""
-    gold_by_key: dict[tuple, list[Rel]] = defaultdict(list)
-    for g in set(gold):
-        gold_by_key[(g[0], g[5])].append(g)
-    scores: dict[str, Score] = defaultdict(Score)
-    matched: set[Rel] = set()
-    for p in sorted(set(predicted), key=lambda r: (str(r[0]), r[1:])):
-        hit = None
-        for g in gold_by_key.get((p[0], p[5]), []):
-            if g in matched:
-                continue
-            if g[1:5] == p[1:5] or (lenient and g[1] < p[2] and p[1] < g[2] and g[3] < p[4] and p[3] < g[4]):
-                hit = g
-                break
-        if hit is None:
-            scores[p[5]].fp += 1
-        else:
-            matched.add(hit)
-            scores[p[5]].tp += 1
-    for rels in gold_by_key.values():
-        for g in rels:
-            if g not in matched:
-                scores[g[5]].fn += 1
-    total = Score()
-    for s in list(scores.values()):
-        total.tp, total.fp, total.fn = total.tp + s.tp, total.fp + s.fp, total.fn + s.fn
-    scores["ALL"] = total
-    return dict(scores)
+    return span_scores(gold, predicted, lenient=lenient)
 
 
 def doc_relations(doc: Doc, key: Any, type_map: dict[str, str] | None = None) -> list[Rel]:
