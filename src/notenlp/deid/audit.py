@@ -17,7 +17,7 @@ COLUMNS = [part.strip().split(" ")[0] for part in PHI_AUDIT.split(",")]
 _DUCKDB_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "string": "VARCHAR"}
 
 
-def _ddl() -> str:
+def create_table_sql() -> str:
     columns = []
     for part in PHI_AUDIT.split(","):
         name, spark_type = part.strip().split(" ")
@@ -40,7 +40,7 @@ def write_audit(audit_db: Path, rows: pd.DataFrame) -> int:
         frame = rows[COLUMNS].copy()
         con = duckdb.connect(str(audit_db))
         try:
-            con.execute(_ddl())
+            con.execute(create_table_sql())
             con.register("incoming", frame)
             con.execute("BEGIN TRANSACTION")
             con.execute(f"DELETE FROM {TABLE} WHERE note_id IN (SELECT DISTINCT note_id FROM incoming)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notenlp.attributes import ASSERTION_FLAGS
 from notenlp.schemas import ENTITY
 
 ANNOTATION_SCHEMA = ("array<struct<annotatorType:string,begin:int,end:int,result:string,"
@@ -41,7 +42,7 @@ LABEL_ALIASES: dict[str, str] = {
     "STRENGTH": "STRENGTH", "DOSAGE": "DOSE", "DOSE": "DOSE", "ROUTE": "ROUTE", "FREQUENCY": "FREQUENCY",
     "DURATION": "DURATION", "FORM": "FORM",
 }
-FLAGS = ("negated", "possible", "hypothetical", "conditional", "historical", "family")
+FLAGS = ASSERTION_FLAGS
 STATUS_BY_FLAG = {"negated": "absent", "possible": "possible", "hypothetical": "hypothetical",
                   "conditional": "conditional", "family": "associated_with_someone_else", "historical": "past"}
 

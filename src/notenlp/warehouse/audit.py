@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from notenlp.deid.audit import COLUMNS, TABLE, _ddl
+from notenlp.deid.audit import COLUMNS, TABLE, create_table_sql
 
 
 def load_phi_audit(audit_db: Path, parquet_dir: Path) -> int:
@@ -25,7 +25,7 @@ def load_phi_audit(audit_db: Path, parquet_dir: Path) -> int:
     old_umask = os.umask(0o077)
     try:
         with duckdb.connect(str(audit_db)) as con:
-            con.execute(_ddl())
+            con.execute(create_table_sql())
             con.execute("begin transaction")
             con.execute(f"delete from {TABLE} where note_id in (select note_id from {source})")
             con.execute(f"insert into {TABLE} select {columns} from {source}")
