@@ -25,6 +25,7 @@ from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, ca
 log = logging.getLogger(__name__)
 
 SCOPE = FeatureExtractor(load_rules())
+RELATION_EXTRACTOR = "notenlp.relations.component:RelationExtractor"
 Rel = tuple[Any, int, int, int, int, str]  # (doc key, head start, head end, tail start, tail end, type)
 # The ADE corpus has one dose relation; a pipeline may call the same span a STRENGTH or a DOSE.
 ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dose", "has_strength": "has_dose"}
@@ -65,13 +66,14 @@ def cooccurrence(doc: Doc, key: Any, types: Iterable[str], type_map: dict[str, s
 
 
 def entity_pipeline(config: str) -> tuple[Callable[[Doc], Doc] | None, list[str], list[str]]:
-    """The annotate pipeline without the relation step, keeping only the components that start here."""
+    """The annotate pipeline without the relation extractor (entity steps, the relation mentions
+    included), keeping only the components that start here."""
     from notenlp.pipeline import Pipeline, load_config, load_factory
 
     cfg = load_config(config)
     components, kept, skipped = [], [], []
     for entry in cfg["components"]:
-        if entry["factory"].startswith("notenlp.relations."):
+        if entry["factory"] == RELATION_EXTRACTOR:
             continue
         try:
             components.append((entry["name"], load_factory(entry["factory"])(**entry.get("config", {}))))

@@ -1,0 +1,104 @@
+"""``RelationMentions``: the mentions relation types need that entity recognition may miss.
+
+Pipeline factory ``notenlp.relations.mentions:RelationMentions``; config (optional):
+``{"rules": "relations/mentions.json"}``. It runs after the NER components and before ConText, so
+the mentions it adds get assertion flags and concepts like any other. Tests (labs, imaging) head
+``reveals``; dose descriptors ('overdose', 'high-dose') are the doses pharmacovigilance text gives.
+What entity recognition found wins: a match only replaces the mentions its rule names and covers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from notenlp.annotate.targets import has_targets
+from notenlp.doc import Doc, Entity
+from notenlp.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES = "relations/mentions.json"
+_DEFINITION = re.compile(r"\{([A-Z]+)\}")
+
+
+@dataclass(frozen=True)
+class MentionRule:
+    label: str
+    regex: re.Pattern[str]
+    replaces: frozenset[str]
+    coexists_with: frozenset[str]
+    not_before: re.Pattern[str] | None
+    not_after: re.Pattern[str] | None
+
+
+def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
+    path = Path(rules) if Path(rules).exists() else resource_path(*Path(rules).parts)
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    definitions = data.get("definitions", {})
+
+    def expand(pattern: str) -> str:
+        return _DEFINITION.sub(lambda m: definitions[m.group(1)], pattern)
+
+    compiled = []
+    for rule in data["rules"]:
+        source = "|".join(f"(?:{expand(p)})" for p in rule["patterns"])
+        flags = 0 if rule.get("case_sensitive") else re.IGNORECASE
+        compiled.append(MentionRule(
+            label=rule["label"],
+            regex=re.compile(rf"(?<![\w.\-/])(?:{source})(?![\w\-])", flags),
+            replaces=frozenset(rule.get("replaces", ())),
+            coexists_with=frozenset(rule.get("coexists_with", ())),
+            not_before=re.compile(rule["not_before"], re.IGNORECASE) if rule.get("not_before") else None,
+            not_after=re.compile(rule["not_after"], re.IGNORECASE) if rule.get("not_after") else None,
+        ))
+    return compiled
+
+
+class RelationMentions:
+    """Adds TEST and dose-descriptor mentions from ``resources/relations/mentions.json``."""
+
+    def __init__(self, *, rules: str = DEFAULT_RULES):
+        self.rules = load_mention_rules(rules)
+
+    def find(self, text: str) -> list[tuple[int, int, MentionRule]]:
+        """Non-overlapping matches, longest first (earlier rule on ties)."""
+        candidates = []
+        for priority, rule in enumerate(self.rules):
+            for match in rule.regex.finditer(text):
+                start, end = match.span()
+                if rule.not_before and rule.not_before.match(text, end):
+                    continue
+                if rule.not_after and rule.not_after.search(text[max(0, start - 20):start]):
+                    continue
+                candidates.append((start, end, priority, rule))
+        candidates.sort(key=lambda c: (-(c[1] - c[0]), c[2], c[0]))
+        taken: list[tuple[int, int, MentionRule]] = []
+        for start, end, _, rule in candidates:
+            if all(end <= s or start >= e for s, e, _ in taken):
+                taken.append((start, end, rule))
+        return sorted(taken, key=lambda t: t[0])
+
+    def __call__(self, doc: Doc) -> Doc:
+        if has_targets(doc):
+            return doc
+        added = 0
+        for start, end, rule in self.find(doc.text):
+            overlapping = [e for e in doc.entities if e.start < end and start < e.end]
+            if any(e.label == rule.label and e.start <= start and end <= e.end for e in overlapping):
+                continue  # already there, as long or longer
+            replaced = [e for e in overlapping if e.label in rule.replaces and start <= e.start and e.end <= end]
+            others = [e for e in overlapping if e not in replaced and e.label not in rule.coexists_with]
+            if others:
+                continue
+            if replaced:
+                doc.entities = [e for e in doc.entities if all(e is not r for r in replaced)]
+            doc.entities.append(Entity(start, end, doc.text[start:end], rule.label, source="rule"))
+            added += 1
+        if added:
+            log.debug("relation mentions: %d added", added)
+        return doc
