@@ -5,6 +5,9 @@ effect and drug -> dose, with the negative sentences) and the demo gold. Each is
 (a) on gold entities and (b) end to end, on the entities the project's own annotate pipeline
 finds. A relation matches when head span, tail span and type agree: strictly (same offsets) and
 leniently (both spans overlap). The baseline relates every admissible pair in a sentence.
+On ADE, has_strength and has_dose both map to the corpus's one dose relation, and a dose counts
+only for a drug the same system puts in an adverse event (``ade_dose_scope``): the corpus
+annotates doses of adverse-event drugs only, so a correct dose of another drug is no error there.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ RELATION_EXTRACTOR = "notenlp.relations.component:RelationExtractor"
 Rel = tuple[Any, int, int, int, int, str]  # (doc key, head start, head end, tail start, tail end, type)
 # The ADE corpus has one dose relation; a pipeline may call the same span a STRENGTH or a DOSE.
 ADE_TYPE = {"causes_adverse_event": "causes_adverse_event", "has_dose": "has_dose", "has_strength": "has_dose"}
+
+
+def ade_dose_scope(relations: list[Rel]) -> list[Rel]:
+    """The ADE corpus's dose notion: the dose of a drug in an adverse event (every one of its
+    drug-dose pairs has a drug that heads a drug-AE pair of the same sentence). So a dose relation
+    counts on ADE only when the same system relates its drug to an adverse event in that sentence."""
+    ae_drugs = {(key, hs, he) for key, hs, he, _, _, kind in relations if kind == "causes_adverse_event"}
+    return [r for r in relations if r[5] != "has_dose" or (r[0], r[1], r[2]) in ae_drugs]
 
 
 def relation_scores(gold: Iterable[Rel], predicted: Iterable[Rel], *, lenient: bool = False) -> dict[str, Score]:
@@ -118,7 +129,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
         gold_all.extend((k, *g) for g in gold)
         baseline.extend(cooccurrence(doc, k, ["causes_adverse_event", "has_dose"], ADE_TYPE, SCOPE))
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
-    rows += score_rows("ade_gold_entities", gold_all, system, baseline, types, metrics)
+    rows += score_rows("ade_gold_entities", gold_all, ade_dose_scope(system), ade_dose_scope(baseline), types, metrics)
 
     if pipeline is not None:
         source = "annotate pipeline"
@@ -142,7 +153,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
         system.extend(doc_relations(extractor(doc).finalize(), k, ADE_TYPE))
         if (k + 1) % 1000 == 0:
             log.info("ADE end to end: %d/%d sentences (%.0f s)", k + 1, len(held_out), time.time() - started)
-    rows += score_rows("ade_end_to_end", gold_all, system, baseline, types, metrics)
+    rows += score_rows("ade_end_to_end", gold_all, ade_dose_scope(system), ade_dose_scope(baseline), types, metrics)
     metrics["ade_heldout_sentences"] = len(held_out)
     return rows
 
