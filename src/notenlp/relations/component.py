@@ -1,7 +1,8 @@
 """``RelationExtractor``: medication attributes by rule, clinical relations by a trained classifier.
 
 Pipeline factory ``notenlp.relations.component:RelationExtractor``; config (all optional):
-``{"model_path": "relations/model.json", "rules": "relations/rules.json", "threshold": 0.5}``.
+``{"model_path": "relations/model.json", "rules": "relations/rules.json", "threshold": null}``
+(null: the per-type thresholds the training recipe stored in the model, else 0.5).
 Relations point at entities by the id ``Doc.finalize`` will remap (see ``features.entity_keys``).
 """
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "relations/model.json"
 DEFAULT_RULES = "relations/rules.json"
+DEFAULT_THRESHOLD = 0.5
 
 
 def load_rules(rules: str | Path = DEFAULT_RULES) -> dict[str, Any]:
@@ -84,15 +86,18 @@ class RelationExtractor:
     """Appends ``Relation(head, tail, type, score)`` for attribute, adverse-event, treatment and test relations."""
 
     def __init__(self, *, model_path: str | None = DEFAULT_MODEL, rules: str = DEFAULT_RULES,
-                 threshold: float = 0.5):
+                 threshold: float | None = None):
         self.rules = load_rules(rules)
         self.linker = AttributeLinker(self.rules)
         self.features = FeatureExtractor(self.rules)
-        self.threshold = threshold
         self.model: RelationClassifier | None = None
         if model_path:  # None: attribute rules only
             path = Path(model_path) if Path(model_path).exists() else resource_path(*Path(model_path).parts)
             self.model = RelationClassifier.load(path)
+        # A threshold given here applies to every type; else the model's own (chosen on dev data), else 0.5.
+        tuned = self.model.metadata.get("thresholds", {}) if self.model is not None and threshold is None else {}
+        self.thresholds = {t: float(tuned.get(t, DEFAULT_THRESHOLD if threshold is None else threshold))
+                           for t in RELATION_TYPES}
         self.classified = {t for t in RELATION_TYPES if t not in set(self.rules["attribute_relations"].values())}
         self.heads = {h for t in self.classified for h in RELATION_TYPES[t][0]}
         self.tails = {t_ for t in self.classified for t_ in RELATION_TYPES[t][1]}
@@ -129,7 +134,7 @@ class RelationExtractor:
                 continue
             probabilities = self.model.probabilities(self.features.features(ctx, i, j), allowed)
             best = max((t for t in probabilities if t != NONE), key=probabilities.get, default=None)
-            if best is None or probabilities[best] < self.threshold:
+            if best is None or probabilities[best] < self.thresholds[best]:
                 continue
             if self.suppressed(doc, head, tail, best):
                 continue

@@ -199,7 +199,8 @@ def evaluate_demo(notes: list[dict], extractor: Any, pipeline: Any, splitter: An
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-path", default="relations/model.json", help="relation model file")
-    parser.add_argument("--threshold", type=float, default=0.5, help="classifier probability threshold")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="classifier probability threshold for every type (default: the model's own per type)")
     parser.add_argument("--pipeline", default="annotate", help="pipeline config finding entities end to end")
     parser.add_argument("--demo-gold", help="demo gold.jsonl (default: generate --demo-notes notes)")
     parser.add_argument("--demo-notes", type=int, default=200, help="demo notes to generate when no file is given")
@@ -238,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(format_table(rows, ["set", "match", "system", "type", "P", "R", "F1", "tp", "fp", "fn"]))
     log_run("relations-evaluation", "evaluate-relations", metrics=metrics,
-            params={"model_path": args.model_path, "threshold": args.threshold, "pipeline": args.pipeline,
+            params={"model_path": args.model_path, "threshold": "model" if args.threshold is None else args.threshold, "pipeline": args.pipeline,
                     "entity_components": ",".join(used) or "none", "demo_seed": args.demo_seed,
                     "limit": args.limit},
             tables={"scores": rows})

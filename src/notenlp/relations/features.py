@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS, DRUG, MEDICATION_ATTRIBUTES, RELATION_TYPES
-from notenlp.doc import Doc, Span
+from notenlp.doc import Doc, Entity, Span
 
 TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
 WINDOW_CHARS = 40  # text searched for the three words before / after the pair
@@ -94,6 +94,16 @@ class Context:
             return self.line_of[i] == self.line_of[j]
         return self.sentence_of[i] == self.sentence_of[j]
 
+    def sentence_span(self, i: int) -> tuple[int, int]:
+        """Offsets of the sentence (or fallback line) that holds entity ``i``."""
+        entity = self.doc.entities[i]
+        k = self.sentence_of[i]
+        if k >= 0 and self.doc.sentences:
+            return self.doc.sentences[k].start, self.doc.sentences[k].end
+        start = self.lower.rfind("\n", 0, entity.start) + 1
+        end = self.lower.find("\n", entity.end)
+        return start, end if end >= 0 else len(self.lower)
+
     def tokens(self, start: int, end: int) -> list[str]:
         """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized)."""
         return [t if not t[0].isdigit() else "<num>" for t in TOKEN.findall(self.lower, max(0, start), end)]
@@ -138,6 +148,7 @@ class FeatureExtractor:
                 key = tuple(t.lower() for t in TOKEN.findall(phrase))
                 self.triggers.setdefault(key, []).append(group)
         self.max_trigger_len = max((len(k) for k in self.triggers), default=1)
+        self.glued_cue = re.compile(rules["glued_cue_pattern"], re.IGNORECASE)
         self.trigger_starts = {k[0] for k in self.triggers}
 
     def context(self, doc: Doc) -> Context:
@@ -166,6 +177,7 @@ class FeatureExtractor:
             f"dist={_bucket(len(between))}": 1.0,
             f"scope={'sentence' if ctx.sentence_of[i] == ctx.sentence_of[j] else 'line'}": 1.0,
         }
+        f.update(self._competition(ctx, i, j))
         inside = [e.label for e in entities if e.start >= first.end and e.end <= second.start]
         f[f"ents_between={_bucket(len(inside), (0, 1, 2))}"] = 1.0
         for label in set(inside):
@@ -189,17 +201,66 @@ class FeatureExtractor:
             f[f"before={token}"] = 1.0
         for token in after:
             f[f"after={token}"] = 1.0
+        order = "head_first" if first is head else "tail_first"
         for cue in self._cues(between):
             f[f"cue_between={cue}"] = 1.0
+            if ":" not in cue:  # a cue group means different things before and after the drug
+                f[f"cue_between_{order}={cue}"] = 1.0
+        f.update(self._pattern(ctx, head, tail, order))
         for cue in self._cues(before + after):
             f[f"cue_around={cue}"] = 1.0
         for role, entity in (("head", head), ("tail", tail)):
             words = TOKEN.findall(ctx.lower, entity.start, entity.end)
             if words:
                 f[f"{role}_last={_normalise(words[-1])}"] = 1.0
+            if role == "tail":  # what a problem is says whether it is an adverse event or an indication
+                for word in words:
+                    f[f"tail_word={_normalise(word)}"] = 1.0
             for flag in ASSERTION_FLAGS:
                 if getattr(entity, flag):
                     f[f"{role}_{flag}"] = 1.0
         if head.section:
             f[f"section={head.section}"] = 1.0
+        sentence = ctx.sentence_span(i)
+        for cue in self._cues(ctx.tokens(*sentence)):
+            if ":" not in cue:
+                f[f"cue_sentence={cue}"] = 1.0
+        return f
+
+    @staticmethod
+    def _competition(ctx: Context, i: int, j: int) -> dict[str, float]:
+        """Whether another mention of the head's (tail's) label sits nearer the tail (head), and how many there are."""
+        entities = ctx.doc.entities
+        head, tail = entities[i], entities[j]
+
+        def gap(a: int, b: int) -> int:
+            x, y = entities[a], entities[b]
+            return max(x.start - y.end, y.start - x.end, 0)
+
+        rivals_head = [k for k, e in enumerate(entities) if k != i and e.label == head.label and ctx.same_scope(k, j)]
+        rivals_tail = [k for k, e in enumerate(entities) if k != j and e.label == tail.label and ctx.same_scope(i, k)]
+        distance = gap(i, j)
+        return {
+            f"head_nearest={all(gap(k, j) >= distance for k in rivals_head)}": 1.0,
+            f"tail_nearest={all(gap(i, k) >= distance for k in rivals_tail)}": 1.0,
+            f"n_heads={_bucket(len(rivals_head), (0, 1, 2))}": 1.0,
+            f"n_tails={_bucket(len(rivals_tail), (0, 1, 2, 4))}": 1.0,
+        }
+
+    def _pattern(self, ctx: Context, head: Entity, tail: Entity, order: str) -> dict[str, float]:
+        """Dependency-free shapes: 'X-induced Y' (the head glued to a cue word), 'Y after/due to X' (the
+        cue right before the head), 'Y ... X' with the drug inside parentheses."""
+        text = ctx.lower
+        f: dict[str, float] = {}
+        glued = self.glued_cue.match(text, head.end)
+        if glued:
+            f[f"head_glued={glued.group(1)}_{order}"] = 1.0
+        before_head = ctx.tokens(head.start - 25, head.start)[-3:]
+        for n in (1, 2, 3):
+            phrase = tuple(before_head[-n:])
+            if len(phrase) == n and phrase in self.triggers:
+                for group in self.triggers[phrase]:
+                    f[f"cue_before_head={group}_{order}"] = 1.0
+        if text[max(0, head.start - 2):head.start].strip() == "(" and order == "tail_first":
+            f["head_in_parentheses_after_tail"] = 1.0
         return f

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,49 @@ def ade_docs(sentences: list[AdeSentence], gazetteer: Gazetteer | None) -> Itera
         if gazetteer is not None:
             add_entities(doc, gazetteer.find(doc.text))
         yield doc, gold
+
+
+def align_to_found(doc: Doc, gold: GoldSpans, found: Iterable[Entity],
+                   labels: tuple[str, ...] = (DRUG, PROBLEM)) -> tuple[Doc, GoldSpans]:
+    """The Doc with the entities a pipeline found, so training pairs look like the pairs met end to end.
+
+    Each gold mention (of ``labels``) moves onto the found mention of its label it overlaps most;
+    a gold mention nothing overlaps is added as it is; gold relations follow their mentions.
+    """
+    entities = [e for e in found if e.label in labels]
+    moved: dict[tuple[int, int], tuple[int, int]] = {}
+    for mention in doc.entities:
+        span = (mention.start, mention.end)
+        if mention.label not in labels:
+            continue
+        overlaps = [e for e in entities if e.label == mention.label and e.start < mention.end and mention.start < e.end]
+        if overlaps:
+            best = max(overlaps, key=lambda e: min(e.end, mention.end) - max(e.start, mention.start))
+            moved[span] = (best.start, best.end)
+        else:
+            entities.append(mention)
+            moved[span] = span
+    relations = []
+    for h0, h1, t0, t1, kind in gold:
+        head, tail = moved.get((h0, h1)), moved.get((t0, t1))
+        if head and tail and (*head, *tail, kind) not in relations:
+            relations.append((*head, *tail, kind))
+    aligned = Doc(text=doc.text, note_id=doc.note_id, sentences=doc.sentences, entities=entities)
+    return aligned, relations
+
+
+def ade_found_docs(sentences: list[AdeSentence], find: Callable[[Doc], Doc]) -> Iterator[tuple[Doc, GoldSpans]]:
+    """Sentence Docs with the mentions ``find`` (the annotate pipeline's entity steps) gives, gold aligned onto them."""
+    started = time.time()
+    for k, sentence in enumerate(sentences):
+        gold_doc, gold = to_doc(sentence)
+        found = find(to_doc(sentence, with_entities=False)[0])
+        doc, relations = align_to_found(gold_doc, gold, found.entities)
+        doc.sentences = found.sentences
+        yield doc, relations
+        if (k + 1) % 2000 == 0:
+            log.info("ADE sentences through the entity pipeline: %d/%d (%.0f s)", k + 1, len(sentences),
+                     time.time() - started)
 
 
 def demo_doc(note: dict[str, Any]) -> tuple[Doc, GoldSpans]:
