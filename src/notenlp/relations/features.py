@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS, DRUG, MEDICATION_ATTRIBUTES, RELATION_TYPES
@@ -59,6 +59,8 @@ class Context:
     lower: str
     sentence_of: list[int]
     line_of: list[int]  # line number on a list line, else a key no other entity shares
+    sentence_cues: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # filled as pairs need them
+    members: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # scope key -> mentions, built once
 
     @classmethod
     def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
@@ -94,6 +96,18 @@ class Context:
             return self.line_of[i] == self.line_of[j]
         return self.sentence_of[i] == self.sentence_of[j]
 
+    def scope_members(self, i: int) -> list[int]:
+        """Indices of the mentions that share a scope with mention ``i`` (itself included), in order.
+
+        ``same_scope`` is an equivalence: a list line key, or a sentence key when off list lines."""
+        if not self.members:
+            for k in range(len(self.line_of)):
+                self.members.setdefault(self._scope_key(k), []).append(k)
+        return self.members[self._scope_key(i)]
+
+    def _scope_key(self, i: int) -> tuple[str, int]:
+        return ("line", self.line_of[i]) if self.line_of[i] >= 0 else ("sentence", self.sentence_of[i])
+
     def sentence_span(self, i: int) -> tuple[int, int]:
         """Offsets of the sentence (or fallback line) that holds entity ``i``."""
         entity = self.doc.entities[i]
@@ -115,10 +129,8 @@ def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[
     for i, head in enumerate(entities):
         if head.label not in heads:
             continue
-        for j, tail in enumerate(entities):
-            if i == j or tail.label not in tails or (head.label, tail.label) not in ADMISSIBLE:
-                continue
-            if ctx.same_scope(i, j):
+        for j in ctx.scope_members(i):
+            if i != j and entities[j].label in tails and (head.label, entities[j].label) in ADMISSIBLE:
                 yield i, j
 
 
@@ -222,9 +234,9 @@ class FeatureExtractor:
         if head.section:
             f[f"section={head.section}"] = 1.0
         sentence = ctx.sentence_span(i)
-        for cue in self._cues(ctx.tokens(*sentence)):
-            if ":" not in cue:
-                f[f"cue_sentence={cue}"] = 1.0
+        if sentence not in ctx.sentence_cues:
+            ctx.sentence_cues[sentence] = [f"cue_sentence={c}" for c in self._cues(ctx.tokens(*sentence)) if ":" not in c]
+        f.update(dict.fromkeys(ctx.sentence_cues[sentence], 1.0))
         return f
 
     @staticmethod
@@ -237,8 +249,9 @@ class FeatureExtractor:
             x, y = entities[a], entities[b]
             return max(x.start - y.end, y.start - x.end, 0)
 
-        rivals_head = [k for k, e in enumerate(entities) if k != i and e.label == head.label and ctx.same_scope(k, j)]
-        rivals_tail = [k for k, e in enumerate(entities) if k != j and e.label == tail.label and ctx.same_scope(i, k)]
+        scope = ctx.scope_members(i)  # the pair shares it
+        rivals_head = [k for k in scope if k != i and entities[k].label == head.label]
+        rivals_tail = [k for k in scope if k != j and entities[k].label == tail.label]
         distance = gap(i, j)
         return {
             f"head_nearest={all(gap(k, j) >= distance for k in rivals_head)}": 1.0,

@@ -34,6 +34,7 @@ class MentionRule:
     coexists_with: frozenset[str]
     not_before: re.Pattern[str] | None
     not_after: re.Pattern[str] | None
+    case_sensitive: bool  # else the expression (lower-cased) runs on the lower-cased text
 
 
 def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
@@ -47,10 +48,10 @@ def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
     compiled = []
     for rule in data["rules"]:
         source = "|".join(f"(?:{expand(p)})" for p in rule["patterns"])
-        flags = 0 if rule.get("case_sensitive") else re.IGNORECASE
         compiled.append(MentionRule(
             label=rule["label"],
-            regex=re.compile(rf"(?<![\w.\-/])(?:{source})(?![\w\-])", flags),
+            regex=re.compile(rf"(?<![\w.\-/])(?:{source})(?![\w\-])"),
+            case_sensitive=bool(rule.get("case_sensitive")),
             replaces=frozenset(rule.get("replaces", ())),
             coexists_with=frozenset(rule.get("coexists_with", ())),
             not_before=re.compile(rule["not_before"], re.IGNORECASE) if rule.get("not_before") else None,
@@ -67,9 +68,12 @@ class RelationMentions:
 
     def find(self, text: str) -> list[tuple[int, int, MentionRule]]:
         """Non-overlapping matches, longest first (earlier rule on ties)."""
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a character whose lower case has another length: keep offsets exact
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         candidates = []
         for priority, rule in enumerate(self.rules):
-            for match in rule.regex.finditer(text):
+            for match in rule.regex.finditer(text if rule.case_sensitive else lowered):
                 start, end = match.span()
                 if rule.not_before and rule.not_before.match(text, end):
                     continue
