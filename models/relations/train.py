@@ -1,9 +1,9 @@
 """Train the relation classifier and ship it as ``src/notenlp/resources/relations/model.json``.
 
 Data: the ADE corpus v2 training split (80% of PMIDs by a stable hash; the rest is held out for
-``notenlp evaluate relations``) with the mentions the annotate pipeline's entity steps find (gold
+``notenlp evaluate relations``) and demo gold notes, both with the mentions the annotate pipeline's entity steps find (gold
 mentions moved onto them, so training pairs look like end-to-end pairs; ``--entities gazetteer``
-uses a term list instead), plus demo gold notes
+uses a term list for ADE and the gold mentions for the demo instead)
 (``--demo-gold gold.jsonl``, or generated with ``notenlp.demo.generator`` when it is installed).
 Logs params and held-out pair metrics to MLflow and registers ``notenlp-relations``.
 
@@ -27,8 +27,8 @@ from notenlp.relations.ade import AdeSentence, in_train_split, read_ade
 from notenlp.relations.component import DEFAULT_RULES, load_rules
 from notenlp.relations.features import FeatureExtractor
 from notenlp.relations.model import NONE, RelationClassifier
-from notenlp.relations.training import (GoldSpans, ade_docs, ade_found_docs, ade_gazetteer, demo_doc, pair_examples,
-                                       read_demo_gold)
+from notenlp.relations.training import (GoldSpans, ade_docs, ade_found_docs, ade_gazetteer, demo_doc,
+                                       demo_found_doc, pair_examples, read_demo_gold)
 from notenlp.resources import resource_path
 
 log = logging.getLogger("train_relations")
@@ -63,21 +63,19 @@ def adverse_event_score(model: RelationClassifier, pairs: list[tuple[dict[str, f
     return score
 
 
-def entity_docs(train: list[AdeSentence], held_out: list[AdeSentence],
-                source: str) -> Callable[[list[AdeSentence]], Iterator[tuple[Doc, GoldSpans]]]:
-    """Sentence Docs with the mentions training sees: those the annotate pipeline's entity steps find
-    (what end-to-end extraction meets), or a term list of training-split and BC5CDR mentions."""
-    if source == "pipeline":
-        from notenlp.relations.evaluate import entity_pipeline
+def entity_finder(source: str) -> Callable[[Doc], Doc] | None:
+    """The annotate pipeline's entity steps when ``source`` is ``pipeline`` and they import here."""
+    if source != "pipeline":
+        return None
+    from notenlp.relations.evaluate import entity_pipeline
 
-        pipeline, used, skipped = entity_pipeline("annotate")
-        if pipeline is not None:
-            log.info("training mentions from the annotate pipeline: %s (not importable: %s)",
-                     ", ".join(used), ", ".join(skipped) or "none")
-            return lambda sentences: ade_found_docs(sentences, pipeline)
-        log.warning("no entity component importable: training mentions from the gazetteer")
-    gazetteer = ade_gazetteer(train)
-    return lambda sentences: ade_docs(sentences, gazetteer)
+    pipeline, used, skipped = entity_pipeline("annotate")
+    if pipeline is None:
+        log.warning("no entity component importable: training mentions from the gazetteer and the demo gold")
+        return None
+    log.info("training mentions from the annotate pipeline: %s (not importable: %s)",
+             ", ".join(used), ", ".join(skipped) or "none")
+    return pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     sentences = read_ade()
     train = [s for s in sentences if in_train_split(s.pmid)]
     held_out = [s for s in sentences if not in_train_split(s.pmid)]
-    docs = entity_docs(train, held_out, args.entities)
+    find = entity_finder(args.entities)
+    gazetteer = ade_gazetteer(train) if find is None else None
+
+    def docs(part: list[AdeSentence]) -> Iterator[tuple[Doc, GoldSpans]]:
+        return ade_docs(part, gazetteer) if find is None else ade_found_docs(part, find)
+
     x, y, dev = [], [], []
     for sentence, (doc, gold) in zip(train, docs(train)):
         for features, label, _ in pair_examples(doc, gold, extractor, heads, tails, classified):
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ade_pairs = len(y)
     notes = demo_notes(args.demo_gold, args.demo_notes, args.demo_seed)
     for note in notes:
-        doc, gold = demo_doc(note)
+        doc, gold = demo_doc(note) if find is None else demo_found_doc(note, find)
         for features, label, _ in pair_examples(doc, gold, extractor, heads, tails, classified):
             x.append(features)
             y.append(label)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from notenlp.attributes import ASSERTION_FLAGS, DRUG, PROBLEM
+from notenlp.attributes import ASSERTION_FLAGS, DRUG, PROBLEM, PROCEDURE, TEST
 from notenlp.corpora import corpus_path
 from notenlp.doc import Doc, Entity
 from notenlp.relations.ade import AdeSentence, to_doc
@@ -177,6 +177,15 @@ def demo_doc(note: dict[str, Any]) -> tuple[Doc, GoldSpans]:
     doc = Doc(text=note["text"], note_id=note.get("note_id", ""), person_id=note.get("person_id"),
               note_date=note.get("note_date"), entities=entities)
     return doc, gold
+
+
+def demo_found_doc(note: dict[str, Any], find: Callable[[Doc], Doc]) -> tuple[Doc, GoldSpans]:
+    """A demo-gold note with the mentions ``find`` gives, gold drugs, problems, tests and procedures aligned onto them."""
+    gold_doc, gold = demo_doc(note)
+    found = find(Doc(text=note["text"], note_id=note.get("note_id", "")))
+    doc, relations = align_to_found(gold_doc, gold, found.entities, labels=(DRUG, PROBLEM, TEST, PROCEDURE))
+    doc.sentences, doc.sections = found.sentences, found.sections
+    return doc, relations
 
 
 def read_demo_gold(path: str | Path) -> list[dict[str, Any]]:
