@@ -1,10 +1,11 @@
 """Train the relation classifier and ship it as ``src/notenlp/resources/relations/model.json``.
 
 Data: the ADE corpus v2 training split (80% of PMIDs by a stable hash; the rest is held out for
-``notenlp evaluate relations``) and demo gold notes, both with the mentions the annotate pipeline's entity steps find (gold
-mentions moved onto them, so training pairs look like end-to-end pairs; ``--entities gazetteer``
-uses a term list for ADE and the gold mentions for the demo instead)
-(``--demo-gold gold.jsonl``, or generated with ``notenlp.demo.generator`` when it is installed).
+``notenlp evaluate relations``) and demo gold notes (``--demo-gold gold.jsonl``, or generated with
+``notenlp.demo.generator``), both with the mentions the annotate pipeline's entity steps find:
+gold mentions move onto them, so training pairs look like the pairs met end to end
+(``--entities gazetteer``: a term list for ADE and the gold mentions for the demo instead).
+The adverse-event threshold is chosen on a dev part of the training PMIDs and stored in the model.
 Logs params and held-out pair metrics to MLflow and registers ``notenlp-relations``.
 
     PYTHONPATH=src python models/relations/train.py [--demo-gold demo/gold.jsonl] [--out PATH]
@@ -26,7 +27,7 @@ from notenlp.doc import Doc
 from notenlp.relations.ade import AdeSentence, in_train_split, read_ade
 from notenlp.relations.component import DEFAULT_RULES, load_rules
 from notenlp.relations.features import FeatureExtractor
-from notenlp.relations.model import NONE, RelationClassifier
+from notenlp.relations.model import RelationClassifier
 from notenlp.relations.training import (GoldSpans, ade_docs, ade_found_docs, ade_gazetteer, demo_doc,
                                        demo_found_doc, pair_examples, read_demo_gold)
 from notenlp.resources import resource_path
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     out = model.save(args.out)
     metrics = {f"heldout_pairs_{k}": v for k, v in score["causes_adverse_event"].as_dict("ade_").items()}
     metrics.update({f"dev_ade_f1_at_{t:.2f}": f for t, f in dev_f1.items()})
-    metrics.update({"ade_threshold": threshold, "train_pairs": len(y), "n_features": len(model.weights), "train_seconds": time.time() - started})
+    metrics.update({"ade_threshold": threshold, "train_pairs": len(y), "n_features": len(model.weights),
+                    "train_seconds": time.time() - started})
     for key, value in metrics.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
     mlflow = configure_mlflow()
     with mlflow.start_run(experiment_id=ensure_experiment("relations-training"), run_name="train-relations"):
-        mlflow.log_params({"c": args.c, "min_count": args.min_count, "entities": args.entities, "demo_notes": len(notes),
+        mlflow.log_params({"c": args.c, "min_count": args.min_count, "entities": args.entities,
+                           "demo_notes": len(notes),
                            "demo_seed": args.demo_seed, "ade_train_sentences": len(train),
                            "ade_heldout_sentences": len(held_out), "classes": ",".join(model.classes)})
         mlflow.log_metrics(metrics)

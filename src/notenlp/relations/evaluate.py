@@ -239,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(format_table(rows, ["set", "match", "system", "type", "P", "R", "F1", "tp", "fp", "fn"]))
     log_run("relations-evaluation", "evaluate-relations", metrics=metrics,
-            params={"model_path": args.model_path, "threshold": "model" if args.threshold is None else args.threshold, "pipeline": args.pipeline,
+            params={"model_path": args.model_path, "pipeline": args.pipeline,
+                    "threshold": "model" if args.threshold is None else args.threshold,
                     "entity_components": ",".join(used) or "none", "demo_seed": args.demo_seed,
                     "limit": args.limit},
             tables={"scores": rows})

@@ -3,7 +3,9 @@
 A pair is a candidate when both mentions lie in the same sentence or on the same line (so a
 medication-list line that the sentence splitter cut in two still pairs up). Features are
 sparse ``name -> 1.0`` dicts: words and bigrams between the mentions, distance, the labels and
-their order, cue words (``resources/relations/rules.json``) and the assertion flags.
+their order, cue words (``resources/relations/rules.json``) between, around, before the head and in
+the sentence, dependency-free shapes ('X-induced Y'), whether another drug or problem sits nearer,
+the problem's words, and the assertion flags.
 """
 
 from __future__ import annotations
@@ -235,7 +237,8 @@ class FeatureExtractor:
             f[f"section={head.section}"] = 1.0
         sentence = ctx.sentence_span(i)
         if sentence not in ctx.sentence_cues:
-            ctx.sentence_cues[sentence] = [f"cue_sentence={c}" for c in self._cues(ctx.tokens(*sentence)) if ":" not in c]
+            cues = self._cues(ctx.tokens(*sentence))
+            ctx.sentence_cues[sentence] = [f"cue_sentence={c}" for c in cues if ":" not in c]
         f.update(dict.fromkeys(ctx.sentence_cues[sentence], 1.0))
         return f
 

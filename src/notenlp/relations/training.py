@@ -4,7 +4,9 @@ Positive pairs come from gold relations (ADE corpus v2, demo gold); negatives ar
 admissible pair in scope. The ADE corpus annotates only the mentions that take part in an adverse
 event, so a term list (``Gazetteer``: ADE training-split mentions plus BC5CDR chemical/disease
 mentions) adds the other drug and problem mentions of each sentence, negative sentences included:
-those pairs teach the classifier what an unrelated or indication pair looks like.
+those pairs teach the classifier what an unrelated or indication pair looks like. The recipe's
+default instead takes the mentions the annotate pipeline finds and moves the gold onto them
+(``align_to_found``), so training pairs look like the pairs met end to end.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def demo_doc(note: dict[str, Any]) -> tuple[Doc, GoldSpans]:
 
 
 def demo_found_doc(note: dict[str, Any], find: Callable[[Doc], Doc]) -> tuple[Doc, GoldSpans]:
-    """A demo-gold note with the mentions ``find`` gives, gold drugs, problems, tests and procedures aligned onto them."""
+    """A demo-gold note with the mentions ``find`` gives; gold drugs, problems, tests and procedures moved onto them."""
     gold_doc, gold = demo_doc(note)
     found = find(Doc(text=note["text"], note_id=note.get("note_id", "")))
     doc, relations = align_to_found(gold_doc, gold, found.entities, labels=(DRUG, PROBLEM, TEST, PROCEDURE))
