@@ -120,3 +120,23 @@ def test_section_defaults_skip_drugs():
     asthma, albuterol = ConText()(doc).entities
     assert (asthma.historical, albuterol.historical) == (True, False)
     assert albuterol.section == "past_medical_history"
+
+
+@pytest.mark.parametrize(("text", "target", "expected"), [
+    ("ALCOHOL: two glasses of wine per day.", "ALCOHOL", {"historical"}),        # a habit that is also a header
+    ("Denies tobacco, alcohol or drugs.", "drugs", {"negated", "historical"}),
+    ("She is admitted frequently for abdominal pain.", "abdominal pain", {"historical"}),
+    ("Multiple hospitalizations for COPD exacerbation.", "COPD exacerbation", {"historical"}),
+    ("History of gastric bypass, with weight loss and vomiting.", "vomiting", set()),   # ", with" ends the history
+    ("History of gastric bypass, with weight loss and vomiting.", "gastric bypass", {"historical"}),
+])
+def test_historical_cues(annotate_pipeline, text, target, expected):
+    assert set_flags(flags_of(annotate_pipeline, text, target)) == expected
+
+
+def test_target_labels_reach_the_entities(annotate_pipeline):
+    text = "Aspirin 81 mg daily. Chest x-ray clear."
+    doc = Doc(text=text, targets=[Span(0, 7), Span(21, 32)])
+    doc.user_data["target_labels"] = ["DRUG", "TEST"]
+    doc = annotate_pipeline(doc)
+    assert [(e.text, e.label) for e in doc.entities] == [("Aspirin", "DRUG"), ("Chest x-ray", "TEST")]

@@ -5,7 +5,8 @@ All literal phrases are compiled into one prefix-factored regex (plus one group 
 term), run once per sentence that holds an entity; each trigger's scope is the sentence
 part after (forward), before (backward) or around it (bidirectional), cut at the first
 terminator of its category and at ``max_words`` words. An entity whose span overlaps a
-scope, or contains the trigger, gets the trigger's flag; a "within" trigger has no scope
+scope, or contains the trigger, gets the trigger's flag (a group may name the entity labels it
+applies to: "possible CT in AM" is a test that may be done, hypothetical, not an uncertain finding); a "within" trigger has no scope
 and flags only an entity that contains it ("tobacco use", "drug allergies": habits and
 allergy lists are longstanding). Section defaults then add flags for whole sections
 (family history -> family; past medical/surgical history -> historical) to entities of the
@@ -38,6 +39,7 @@ class Rule:
     direction: str
     max_words: int | None = None
     terminates: frozenset[str] = frozenset()
+    labels: frozenset[str] | None = None  # None: every label; else only entities of these labels
 
 
 @dataclass(slots=True)
@@ -73,13 +75,14 @@ class ConTextRules:
             if direction in MODIFIER_DIRECTIONS and category not in self.flags:
                 raise ValueError(f"ConText category {category!r} has no flag in category_flags")
             terminates = frozenset(group.get("terminates", ()))
+            labels = frozenset(group["labels"]) if "labels" in group else None
             for term in group.get("terms", ()):
                 key = normalize_phrase(term)
                 stops = overrides.get(key, terminates) if direction == TERMINATE else frozenset()
-                rule = Rule(category, direction, group.get("max_words"), stops)
+                rule = Rule(category, direction, group.get("max_words"), stops, labels)
                 self.by_phrase.setdefault(key, []).append(rule)
             for pattern in group.get("patterns", ()):
-                pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates)))
+                pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates, labels)))
         for key, rules in self.by_phrase.items():
             if any(r.direction == PSEUDO for r in rules):  # a pseudo-trigger never acts as a trigger
                 self.by_phrase[key] = [r for r in rules if r.direction == PSEUDO]
@@ -192,6 +195,8 @@ class ConText:
             flag = self.rules.flags[rule.category]
             inside_applies = rule.direction == WITHIN or rule.category in self.rules.inside_entity_categories
             for entity in entities:
+                if rule.labels is not None and entity.label not in rule.labels:
+                    continue
                 if _in_scope(entity, trigger, scopes) or (
                     inside_applies and entity.start <= trigger.start and trigger.end <= entity.end
                 ):
@@ -214,12 +219,23 @@ class ConText:
 
 
 def _longest_first(triggers: list[Trigger]) -> list[Trigger]:
+    """Drop a trigger overlapped by an earlier or longer one; a "within" trigger inside a terminator is kept:
+    "ALCOHOL: two glasses a day" is a header and a habit at once."""
     kept: list[Trigger] = []
+    inside_terminators: list[Trigger] = []
     for trigger in sorted(triggers, key=lambda t: (t.start, t.start - t.end)):
         if kept and trigger.start < kept[-1].end:
+            if _only(trigger, WITHIN) and _only(kept[-1], TERMINATE):
+                inside_terminators.append(trigger)
             continue
         kept.append(trigger)
+    if inside_terminators:
+        kept = sorted(kept + inside_terminators, key=lambda t: t.start)
     return kept
+
+
+def _only(trigger: Trigger, direction: str) -> bool:
+    return all(rule.direction == direction for rule in trigger.rules)
 
 
 def _in_scope(entity: Entity, trigger: Trigger, scopes: list[tuple[int, int]]) -> bool:
