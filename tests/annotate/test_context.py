@@ -140,3 +140,30 @@ def test_target_labels_reach_the_entities(annotate_pipeline):
     doc.user_data["target_labels"] = ["DRUG", "TEST"]
     doc = annotate_pipeline(doc)
     assert [(e.text, e.label) for e in doc.entities] == [("Aspirin", "DRUG"), ("Chest x-ray", "TEST")]
+
+
+def labelled_flags(pipeline, text: str, targets: list[tuple[str, str]]) -> list[set[str]]:
+    spans = [Span(text.index(t), text.index(t) + len(t)) for t, _ in targets]
+    doc = Doc(text=text, targets=spans)
+    doc.user_data["target_labels"] = [label for _, label in targets]
+    return [set_flags(e.assertion()) for e in pipeline(doc).entities]
+
+
+@pytest.mark.parametrize(("text", "targets", "expected"), [
+    ("Possible CT chest in AM.", [("CT chest", "TEST")], [{"hypothetical"}]),
+    ("Possible pneumonia.", [("pneumonia", "PROBLEM")], [{"possible"}]),
+    ("He will need cholecystectomy as an outpatient.", [("cholecystectomy", "PROCEDURE")], [{"hypothetical"}]),
+    ("Troponin negative.", [("Troponin", "TEST")], [set()]),                       # a result, not an absent test
+    ("CT head was negative for fracture.", [("CT head", "TEST"), ("fracture", "PROBLEM")], [set(), {"negated"}]),
+    ("# asthma: possible, monitor glucose.", [("asthma", "PROBLEM"), ("glucose", "TEST")], [{"possible"}, set()]),
+    ("Possible GERD, started on empiric omeprazole.", [("GERD", "PROBLEM"), ("omeprazole", "DRUG")],
+     [{"possible"}, set()]),
+    ("Ibuprofen 200 mg PO q6h as needed.", [("Ibuprofen", "DRUG")], [set()]),         # a PRN order exists
+    ("Pt reports chest pain when ambulating.", [("chest pain", "PROBLEM")], [{"conditional"}]),
+    ("She gets wheezing whenever she lies flat.", [("wheezing", "PROBLEM")], [{"conditional"}]),
+    ("Continue to monitor for fever.", [("fever", "PROBLEM")], [{"hypothetical"}]),
+    ("ROS: (+) nausea, (-) chills.", [("nausea", "PROBLEM"), ("chills", "PROBLEM")], [set(), {"negated"}]),
+    ("No loss of consciousness s/p knee replacement.", [("knee replacement", "PROCEDURE")], [{"historical"}]),
+])
+def test_label_aware_rules(annotate_pipeline, text, targets, expected):
+    assert labelled_flags(annotate_pipeline, text, targets) == expected
