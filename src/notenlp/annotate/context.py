@@ -100,23 +100,26 @@ class ConTextRules:
             for cased, g in groups.items() if g
         ]
 
-    def triggers(self, text: str, start: int, end: int) -> list[Trigger]:
-        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap."""
-        segment = text[start:end]
-        lowered = segment.lower()
-        if len(lowered) == len(segment):
-            phrase_matches = self.phrase_regex.finditer(lowered)
+    def triggers(self, text: str, start: int, end: int, lowered: str | None = None) -> list[Trigger]:
+        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap.
+
+        ``lowered``: ``text.lower()``, computed once per note by a caller that asks for many sentences."""
+        if lowered is None:
+            lowered = text.lower()
+        if len(lowered) == len(text):
+            phrase_matches = self.phrase_regex.finditer(lowered, start, end)
         else:  # a character whose lower case has another length: match the original text instead
-            phrase_matches = self.phrase_regex_any_case.finditer(segment)
+            lowered = text
+            phrase_matches = self.phrase_regex_any_case.finditer(text, start, end)
         found = []
         for match in phrase_matches:
             rules = self.by_phrase.get(normalize_phrase(match.group()))
             if rules:
-                found.append(Trigger(start + match.start(), start + match.end(), tuple(rules)))
+                found.append(Trigger(match.start(), match.end(), tuple(rules)))
         for regex, cased in self.pattern_regexes:
-            for match in regex.finditer(segment if cased or len(lowered) != len(segment) else lowered):
+            for match in regex.finditer(text if cased else lowered, start, end):
                 rule = self.pattern_rules[int(match.lastgroup[1:])]
-                found.append(Trigger(start + match.start(), start + match.end(), (rule,)))
+                found.append(Trigger(match.start(), match.end(), (rule,)))
         if self.pattern_regexes:
             found = _longest_first(found)
         return found
@@ -150,13 +153,14 @@ class ConText:
             entity.sentence = index
             if index >= 0 and entity.label in self.labels:
                 by_sentence.setdefault(index, []).append(entity)
+        lowered = doc.text.lower()
         for index, entities in by_sentence.items():
-            self._assert_sentence(doc.text, sentences[index], entities)
+            self._assert_sentence(doc.text, lowered, sentences[index], entities)
         self._apply_sections(doc)
         return doc
 
-    def _assert_sentence(self, text: str, sentence: Span, entities: list[Entity]) -> None:
-        triggers = self.rules.triggers(text, sentence.start, sentence.end)
+    def _assert_sentence(self, text: str, lowered: str, sentence: Span, entities: list[Entity]) -> None:
+        triggers = self.rules.triggers(text, sentence.start, sentence.end, lowered)
         if not triggers:
             return
         terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
@@ -206,15 +210,20 @@ class ConText:
         if not doc.sections:
             return
         starts = [s.start for s in doc.sections]
+        defaults = self.rules.section_defaults if self.use_section_defaults else {}
+        flags_of = [defaults.get(s.name, ()) for s in doc.sections]
+        default_labels = self.section_default_labels
         for entity in doc.entities:
             index = bisect.bisect_right(starts, entity.start) - 1
-            if index < 0 or entity.start >= doc.sections[index].end:
+            if index < 0:
                 continue
             section = doc.sections[index]
+            if entity.start >= section.end:
+                continue
             entity.section = section.name
             entity.section_concept_id = section.concept_id
-            if self.use_section_defaults and entity.label in self.section_default_labels:
-                for flag in self.rules.section_defaults.get(section.name, ()):
+            if flags_of[index] and entity.label in default_labels:
+                for flag in flags_of[index]:
                     setattr(entity, flag, True)
 
 
