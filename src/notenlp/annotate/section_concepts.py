@@ -71,10 +71,15 @@ def _lookup(codes: tuple[str, ...], source: str, stamp: int) -> tuple[tuple[str,
 def _duckdb_rows(path: Path, codes: tuple[str, ...]) -> list[tuple[str, int, bool]]:
     import duckdb
 
-    with duckdb.connect(str(path), read_only=True) as con:
-        return [(code, int(concept_id), bool(invalid)) for code, concept_id, invalid in con.execute(
-            "SELECT concept_code, concept_id, coalesce(invalid_reason, '') <> '' FROM concept "
-            "WHERE vocabulary_id = ? AND list_contains(?, concept_code)", [LOINC, list(codes)]).fetchall()]
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return [(code, int(concept_id), bool(invalid)) for code, concept_id, invalid in con.execute(
+                "SELECT concept_code, concept_id, coalesce(invalid_reason, '') <> '' FROM concept "
+                "WHERE vocabulary_id = ? AND list_contains(?, concept_code)", [LOINC, list(codes)]).fetchall()]
+    except duckdb.Error as exc:  # e.g. a writer holds the warehouse: sections then carry no concept
+        log.warning("cannot read LOINC section concepts from %s (%s); section_concept_id stays 0",
+                    path.name, type(exc).__name__)
+        return []
 
 
 def _csv_rows(folder: Path, codes: set[str]) -> list[tuple[str, int, bool]]:
