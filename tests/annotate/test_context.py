@@ -120,3 +120,50 @@ def test_section_defaults_skip_drugs():
     asthma, albuterol = ConText()(doc).entities
     assert (asthma.historical, albuterol.historical) == (True, False)
     assert albuterol.section == "past_medical_history"
+
+
+@pytest.mark.parametrize(("text", "target", "expected"), [
+    ("ALCOHOL: two glasses of wine per day.", "ALCOHOL", {"historical"}),        # a habit that is also a header
+    ("Denies tobacco, alcohol or drugs.", "drugs", {"negated", "historical"}),
+    ("She is admitted frequently for abdominal pain.", "abdominal pain", {"historical"}),
+    ("Multiple hospitalizations for COPD exacerbation.", "COPD exacerbation", {"historical"}),
+    ("History of gastric bypass, with weight loss and vomiting.", "vomiting", set()),   # ", with" ends the history
+    ("History of gastric bypass, with weight loss and vomiting.", "gastric bypass", {"historical"}),
+])
+def test_historical_cues(annotate_pipeline, text, target, expected):
+    assert set_flags(flags_of(annotate_pipeline, text, target)) == expected
+
+
+def test_target_labels_reach_the_entities(annotate_pipeline):
+    text = "Aspirin 81 mg daily. Chest x-ray clear."
+    doc = Doc(text=text, targets=[Span(0, 7), Span(21, 32)])
+    doc.user_data["target_labels"] = ["DRUG", "TEST"]
+    doc = annotate_pipeline(doc)
+    assert [(e.text, e.label) for e in doc.entities] == [("Aspirin", "DRUG"), ("Chest x-ray", "TEST")]
+
+
+def labelled_flags(pipeline, text: str, targets: list[tuple[str, str]]) -> list[set[str]]:
+    spans = [Span(text.index(t), text.index(t) + len(t)) for t, _ in targets]
+    doc = Doc(text=text, targets=spans)
+    doc.user_data["target_labels"] = [label for _, label in targets]
+    return [set_flags(e.assertion()) for e in pipeline(doc).entities]
+
+
+@pytest.mark.parametrize(("text", "targets", "expected"), [
+    ("Possible CT chest in AM.", [("CT chest", "TEST")], [{"hypothetical"}]),
+    ("Possible pneumonia.", [("pneumonia", "PROBLEM")], [{"possible"}]),
+    ("He will need cholecystectomy as an outpatient.", [("cholecystectomy", "PROCEDURE")], [{"hypothetical"}]),
+    ("Troponin negative.", [("Troponin", "TEST")], [set()]),                       # a result, not an absent test
+    ("CT head was negative for fracture.", [("CT head", "TEST"), ("fracture", "PROBLEM")], [set(), {"negated"}]),
+    ("# asthma: possible, monitor glucose.", [("asthma", "PROBLEM"), ("glucose", "TEST")], [{"possible"}, set()]),
+    ("Possible GERD, started on empiric omeprazole.", [("GERD", "PROBLEM"), ("omeprazole", "DRUG")],
+     [{"possible"}, set()]),
+    ("Ibuprofen 200 mg PO q6h as needed.", [("Ibuprofen", "DRUG")], [set()]),         # a PRN order exists
+    ("Pt reports chest pain when ambulating.", [("chest pain", "PROBLEM")], [{"conditional"}]),
+    ("She gets wheezing whenever she lies flat.", [("wheezing", "PROBLEM")], [{"conditional"}]),
+    ("Continue to monitor for fever.", [("fever", "PROBLEM")], [{"hypothetical"}]),
+    ("ROS: (+) nausea, (-) chills.", [("nausea", "PROBLEM"), ("chills", "PROBLEM")], [set(), {"negated"}]),
+    ("No loss of consciousness s/p knee replacement.", [("knee replacement", "PROCEDURE")], [{"historical"}]),
+])
+def test_label_aware_rules(annotate_pipeline, text, targets, expected):
+    assert labelled_flags(annotate_pipeline, text, targets) == expected

@@ -86,7 +86,15 @@ def test_bench_runs_both_systems(tmp_path, monkeypatch, capsys):
         {"start": 12, "end": 17, "label": "PROBLEM"}]}) + "\n" for i in range(3)), encoding="utf-8")
     parser = argparse.ArgumentParser()
     bench.add_arguments(parser)
-    args = parser.parse_args(["--input", str(notes), "--notes", "3", "--negex", str(write_negex(tmp_path / "n.tsv"))])
+    args = parser.parse_args(["--input", str(notes), "--notes", "3", "--workers", "2",
+                              "--negex", str(write_negex(tmp_path / "n.tsv"))])
     assert bench.run(args) == 0
     printed = capsys.readouterr().out
     assert "notes_per_s" in printed and "speed-up" in printed and "negated" in printed
+    assert "with 2 workers each" in printed and "WARNING" not in printed  # workers found what one process found
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["bench-annotate"], output_format="list")
+    assert run.data.metrics["workers"] == 2
+    assert run.data.metrics["notenlp_workers_notes_per_s"] > 0 and run.data.metrics["medspacy_workers_notes_per_s"] > 0

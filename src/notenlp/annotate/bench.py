@@ -1,6 +1,10 @@
 """``notenlp bench annotate``: notes/s of the annotate pipeline beside an equivalent medspaCy pipeline.
 
-Both run on the same notes in the same process, one note at a time on one core:
+Both run on the same notes in the same run, twice: in this one process, one note at a time
+(per-process rate), then across ``--workers`` processes (default: one per core), each worker
+building its pipeline once and taking batches of notes, as Spark's ``mapInPandas`` does; the
+clock starts when every worker has built its pipeline and annotated one note. Each system gets
+the same number of workers.
 - notenlp: the default annotate pipeline with every component importable here (the run says
   which ran);
 - medspaCy 1.3.1: blank English, its sentencizer (PyRuSH), its target matcher with the same
@@ -17,7 +21,11 @@ import argparse
 import itertools
 import json
 import logging
+import os
+import statistics
 import time
+from collections.abc import Callable
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,11 @@ from notenlp.doc import Doc, Span
 log = logging.getLogger(__name__)
 
 ENTITY_COMPONENTS = ("dictionary", "ner_model")
+BATCH_NOTES = 20  # notes per task handed to a worker (a small mapInPandas batch)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notes", type=int, default=300, help="number of notes (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="demo generator seed (default 0)")
     parser.add_argument("--pipeline", default="annotate", help="pipeline name or JSON path (default annotate)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="worker processes for the parallel run of each system (default: the cores here, "
+                             f"{default_workers()})")
     parser.add_argument("--negex", help="NegEx TSV for the assertion part (default: the shared corpus, skipped if absent)")
     parser.add_argument("--experiment", default="bench-annotate", help="MLflow experiment name")
 
@@ -66,6 +82,61 @@ def time_notenlp(pipeline, notes: list[dict[str, Any]], use_targets: bool) -> tu
     return time.perf_counter() - started, terms, entities
 
 
+def _note_input(note: dict[str, Any], index: int, use_targets: bool) -> tuple[str, Any, list[tuple[int, int]] | None]:
+    return note["text"], note.get("note_id", index), gold_spans(note) if use_targets else None
+
+
+def _annotate_batch(pipeline, batch: list[tuple[str, Any, list[tuple[int, int]] | None]]) -> int:
+    entities = 0
+    for text, note_id, spans in batch:
+        targets = [Span(s, e) for s, e in spans] if spans is not None else None
+        entities += len(pipeline(Doc(text=text, note_id=note_id, targets=targets)).entities)
+    return entities
+
+
+def _medspacy_batch(nlp, batch: list[tuple[str, Any, Any]]) -> int:
+    return sum(len(doc.ents) for doc in nlp.pipe(text for text, _, _ in batch))
+
+
+_worker: dict[str, Callable[[list], int]] = {}
+
+
+def _init_worker(system: str, pipeline_name: str, terms: set[str], warm_up: str, ready) -> None:
+    """Build the system once in this worker, annotate one note, then wait until every worker is ready."""
+    if system == "notenlp":
+        from notenlp.annotate.loading import load_available_pipeline
+
+        pipeline, _ = load_available_pipeline(pipeline_name)
+        _annotate_batch(pipeline, [(warm_up, "warm-up", None)])
+        _worker["run"] = lambda batch: _annotate_batch(pipeline, batch)
+    else:
+        nlp = build_medspacy_full(terms)
+        _medspacy_batch(nlp, [(warm_up, "warm-up", None)])
+        _worker["run"] = lambda batch: _medspacy_batch(nlp, batch)
+    ready.wait()
+
+
+def _process(batch: list) -> tuple[int, float]:
+    """Entities found in the batch and this worker's CPU seconds spent on it."""
+    cpu = time.process_time()
+    entities = _worker["run"](batch)
+    return entities, time.process_time() - cpu
+
+
+def time_workers(system: str, pipeline_name: str, terms: set[str], inputs: list, workers: int) -> tuple[float, float, int]:
+    """Wall seconds for ``workers`` processes to annotate every input, their CPU seconds, and the entities found."""
+    context = get_context("fork")
+    ready = context.Barrier(workers + 1)
+    batches = [inputs[i:i + BATCH_NOTES] for i in range(0, len(inputs), BATCH_NOTES)]
+    with context.Pool(workers, initializer=_init_worker,
+                      initargs=(system, pipeline_name, terms, inputs[0][0], ready)) as pool:
+        ready.wait()  # every worker has built its pipeline and annotated one note
+        started = time.perf_counter()
+        results = pool.map(_process, batches, chunksize=1)
+        seconds = time.perf_counter() - started
+    return seconds, max(sum(cpu for _, cpu in results), 1e-9), sum(entities for entities, _ in results)
+
+
 def build_medspacy_full(terms: set[str]):
     from notenlp.annotate.evaluate_assertion import build_medspacy
 
@@ -94,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("no notes to time")
         return 2
     mean_chars = sum(len(n["text"]) for n in notes) / len(notes)
+    median_chars = statistics.median(len(n["text"]) for n in notes)
     pipeline, skipped = load_available_pipeline(args.pipeline)
     use_targets = not any(name in pipeline.names for name in ENTITY_COMPONENTS)
     if use_targets and not any(gold_spans(n) for n in notes):
@@ -101,26 +173,49 @@ def run(args: argparse.Namespace) -> int:
     log.info("timing notenlp on %d notes (mean %.0f chars): %s%s", len(notes), mean_chars, ", ".join(pipeline.names),
              " [gold entities as targets]" if use_targets else "")
     pipeline(Doc(text=notes[0]["text"]))  # first call outside the clock: lazy caches
+    cpu = time.process_time()
     ours_seconds, terms, ours_entities = time_notenlp(pipeline, notes, use_targets)
+    ours_single_cpu = max(time.process_time() - cpu, 1e-9)
     if use_targets:
         terms = {" ".join(n["text"][s:e].lower().split()) for n in notes for s, e in gold_spans(n)}
     log.info("timing medspaCy on the same notes with %d target terms", len(terms))
     nlp = build_medspacy_full(terms)
     next(iter(nlp.pipe([notes[0]["text"]])))
+    cpu = time.process_time()
     theirs_seconds, theirs_entities = time_medspacy(nlp, notes)
+    theirs_single_cpu = max(time.process_time() - cpu, 1e-9)
 
-    ours_rate, theirs_rate = len(notes) / ours_seconds, len(notes) / theirs_seconds
+    inputs = [_note_input(note, i, use_targets) for i, note in enumerate(notes)]
+    workers = max(1, args.workers)
+    log.info("timing both systems again across %d worker processes", workers)
+    ours_par_seconds, ours_cpu, ours_par_entities = time_workers("notenlp", args.pipeline, set(), inputs, workers)
+    theirs_par_seconds, theirs_cpu, theirs_par_entities = time_workers("medspacy", args.pipeline, terms, inputs, workers)
+
+    n = len(notes)
     rows = [
-        {"system": "notenlp", "notes": len(notes), "seconds": ours_seconds, "notes_per_s": ours_rate, "entities": ours_entities},
-        {"system": "medspacy", "notes": len(notes), "seconds": theirs_seconds, "notes_per_s": theirs_rate,
-         "entities": theirs_entities},
+        {"system": "notenlp", "processes": 1, "notes": n, "seconds": ours_seconds, "notes_per_s": n / ours_seconds,
+         "cpu_seconds": ours_single_cpu, "entities": ours_entities},
+        {"system": "medspacy", "processes": 1, "notes": n, "seconds": theirs_seconds, "notes_per_s": n / theirs_seconds,
+         "cpu_seconds": theirs_single_cpu, "entities": theirs_entities},
+        {"system": "notenlp", "processes": workers, "notes": n, "seconds": ours_par_seconds,
+         "notes_per_s": n / ours_par_seconds, "cpu_seconds": ours_cpu, "entities": ours_par_entities},
+        {"system": "medspacy", "processes": workers, "notes": n, "seconds": theirs_par_seconds,
+         "notes_per_s": n / theirs_par_seconds, "cpu_seconds": theirs_cpu, "entities": theirs_par_entities},
     ]
-    print(format_table(rows, ["system", "notes", "seconds", "notes_per_s", "entities"]))
+    print(format_table(rows, ["system", "processes", "notes", "seconds", "notes_per_s", "cpu_seconds", "entities"]))
     print(f"notenlp components: {', '.join(pipeline.names)}" + (f" (not available: {', '.join(skipped)})" if skipped else "")
           + ("; gold entities as targets" if use_targets else ""))
-    print(f"speed-up: {ours_rate / theirs_rate:.1f}x medspaCy; mean note length {mean_chars:.0f} chars")
-    metrics: dict[str, float] = {"notenlp_notes_per_s": ours_rate, "medspacy_notes_per_s": theirs_rate,
-                                 "speedup": ours_rate / theirs_rate, "notes": len(notes), "mean_chars": mean_chars}
+    speedup, par_speedup = theirs_seconds / ours_seconds, theirs_par_seconds / ours_par_seconds
+    print(f"speed-up over medspaCy: {speedup:.1f}x in one process, {par_speedup:.1f}x with {workers} workers each; "
+          f"{n} notes, mean length {mean_chars:.0f} chars, median {median_chars:.0f}; {default_workers()} cores here"
+          + ("" if ours_par_entities == ours_entities else "; WARNING: workers found another entity count"))
+    print(f"notes per CPU-second of one process: notenlp {n / ours_single_cpu:.1f}, medspaCy {n / theirs_single_cpu:.1f} "
+          f"(on {workers} idle cores the {workers}-worker rate approaches {workers}x these)")
+    metrics: dict[str, float] = {
+        "notenlp_notes_per_s": n / ours_seconds, "medspacy_notes_per_s": n / theirs_seconds, "speedup": speedup,
+        "notenlp_workers_notes_per_s": n / ours_par_seconds, "medspacy_workers_notes_per_s": n / theirs_par_seconds,
+        "workers_speedup": par_speedup, "notenlp_notes_per_cpu_s": n / ours_cpu, "medspacy_notes_per_cpu_s": n / theirs_cpu,
+        "workers": workers, "notes": n, "mean_chars": mean_chars, "median_chars": median_chars}
 
     negex = Path(args.negex) if args.negex else corpus_path("negex", "negex_dev.tsv")
     tables: dict[str, Any] = {"throughput": rows}
@@ -140,5 +235,5 @@ def run(args: argparse.Namespace) -> int:
         log.warning("NegEx set not found: assertion part skipped")
     log_run(args.experiment, "bench-annotate", metrics=metrics, tables=tables,
             params={"components": ",".join(pipeline.names), "targets_mode": use_targets, "input": args.input or "demo",
-                    "baseline": "medspacy 1.3.1"})
+                    "workers": workers, "cores": default_workers(), "baseline": "medspacy 1.3.1"})
     return 0

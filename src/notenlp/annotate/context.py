@@ -5,7 +5,8 @@ All literal phrases are compiled into one prefix-factored regex (plus one group 
 term), run once per sentence that holds an entity; each trigger's scope is the sentence
 part after (forward), before (backward) or around it (bidirectional), cut at the first
 terminator of its category and at ``max_words`` words. An entity whose span overlaps a
-scope, or contains the trigger, gets the trigger's flag; a "within" trigger has no scope
+scope, or contains the trigger, gets the trigger's flag (a group may name the entity labels it
+applies to: "possible CT in AM" is a test that may be done, hypothetical, not an uncertain finding); a "within" trigger has no scope
 and flags only an entity that contains it ("tobacco use", "drug allergies": habits and
 allergy lists are longstanding). Section defaults then add flags for whole sections
 (family history -> family; past medical/surgical history -> historical) to entities of the
@@ -38,6 +39,7 @@ class Rule:
     direction: str
     max_words: int | None = None
     terminates: frozenset[str] = frozenset()
+    labels: frozenset[str] | None = None  # None: every label; else only entities of these labels
 
 
 @dataclass(slots=True)
@@ -73,13 +75,14 @@ class ConTextRules:
             if direction in MODIFIER_DIRECTIONS and category not in self.flags:
                 raise ValueError(f"ConText category {category!r} has no flag in category_flags")
             terminates = frozenset(group.get("terminates", ()))
+            labels = frozenset(group["labels"]) if "labels" in group else None
             for term in group.get("terms", ()):
                 key = normalize_phrase(term)
                 stops = overrides.get(key, terminates) if direction == TERMINATE else frozenset()
-                rule = Rule(category, direction, group.get("max_words"), stops)
+                rule = Rule(category, direction, group.get("max_words"), stops, labels)
                 self.by_phrase.setdefault(key, []).append(rule)
             for pattern in group.get("patterns", ()):
-                pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates)))
+                pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates, labels)))
         for key, rules in self.by_phrase.items():
             if any(r.direction == PSEUDO for r in rules):  # a pseudo-trigger never acts as a trigger
                 self.by_phrase[key] = [r for r in rules if r.direction == PSEUDO]
@@ -97,23 +100,26 @@ class ConTextRules:
             for cased, g in groups.items() if g
         ]
 
-    def triggers(self, text: str, start: int, end: int) -> list[Trigger]:
-        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap."""
-        segment = text[start:end]
-        lowered = segment.lower()
-        if len(lowered) == len(segment):
-            phrase_matches = self.phrase_regex.finditer(lowered)
+    def triggers(self, text: str, start: int, end: int, lowered: str | None = None) -> list[Trigger]:
+        """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap.
+
+        ``lowered``: ``text.lower()``, computed once per note by a caller that asks for many sentences."""
+        if lowered is None:
+            lowered = text.lower()
+        if len(lowered) == len(text):
+            phrase_matches = self.phrase_regex.finditer(lowered, start, end)
         else:  # a character whose lower case has another length: match the original text instead
-            phrase_matches = self.phrase_regex_any_case.finditer(segment)
+            lowered = text
+            phrase_matches = self.phrase_regex_any_case.finditer(text, start, end)
         found = []
         for match in phrase_matches:
             rules = self.by_phrase.get(normalize_phrase(match.group()))
             if rules:
-                found.append(Trigger(start + match.start(), start + match.end(), tuple(rules)))
+                found.append(Trigger(match.start(), match.end(), tuple(rules)))
         for regex, cased in self.pattern_regexes:
-            for match in regex.finditer(segment if cased or len(lowered) != len(segment) else lowered):
+            for match in regex.finditer(text if cased else lowered, start, end):
                 rule = self.pattern_rules[int(match.lastgroup[1:])]
-                found.append(Trigger(start + match.start(), start + match.end(), (rule,)))
+                found.append(Trigger(match.start(), match.end(), (rule,)))
         if self.pattern_regexes:
             found = _longest_first(found)
         return found
@@ -147,13 +153,14 @@ class ConText:
             entity.sentence = index
             if index >= 0 and entity.label in self.labels:
                 by_sentence.setdefault(index, []).append(entity)
+        lowered = doc.text.lower()
         for index, entities in by_sentence.items():
-            self._assert_sentence(doc.text, sentences[index], entities)
+            self._assert_sentence(doc.text, lowered, sentences[index], entities)
         self._apply_sections(doc)
         return doc
 
-    def _assert_sentence(self, text: str, sentence: Span, entities: list[Entity]) -> None:
-        triggers = self.rules.triggers(text, sentence.start, sentence.end)
+    def _assert_sentence(self, text: str, lowered: str, sentence: Span, entities: list[Entity]) -> None:
+        triggers = self.rules.triggers(text, sentence.start, sentence.end, lowered)
         if not triggers:
             return
         terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
@@ -192,6 +199,8 @@ class ConText:
             flag = self.rules.flags[rule.category]
             inside_applies = rule.direction == WITHIN or rule.category in self.rules.inside_entity_categories
             for entity in entities:
+                if rule.labels is not None and entity.label not in rule.labels:
+                    continue
                 if _in_scope(entity, trigger, scopes) or (
                     inside_applies and entity.start <= trigger.start and trigger.end <= entity.end
                 ):
@@ -201,25 +210,41 @@ class ConText:
         if not doc.sections:
             return
         starts = [s.start for s in doc.sections]
+        defaults = self.rules.section_defaults if self.use_section_defaults else {}
+        flags_of = [defaults.get(s.name, ()) for s in doc.sections]
+        default_labels = self.section_default_labels
         for entity in doc.entities:
             index = bisect.bisect_right(starts, entity.start) - 1
-            if index < 0 or entity.start >= doc.sections[index].end:
+            if index < 0:
                 continue
             section = doc.sections[index]
+            if entity.start >= section.end:
+                continue
             entity.section = section.name
             entity.section_concept_id = section.concept_id
-            if self.use_section_defaults and entity.label in self.section_default_labels:
-                for flag in self.rules.section_defaults.get(section.name, ()):
+            if flags_of[index] and entity.label in default_labels:
+                for flag in flags_of[index]:
                     setattr(entity, flag, True)
 
 
 def _longest_first(triggers: list[Trigger]) -> list[Trigger]:
+    """Drop a trigger overlapped by an earlier or longer one; a "within" trigger inside a terminator is kept:
+    "ALCOHOL: two glasses a day" is a header and a habit at once."""
     kept: list[Trigger] = []
+    inside_terminators: list[Trigger] = []
     for trigger in sorted(triggers, key=lambda t: (t.start, t.start - t.end)):
         if kept and trigger.start < kept[-1].end:
+            if _only(trigger, WITHIN) and _only(kept[-1], TERMINATE):
+                inside_terminators.append(trigger)
             continue
         kept.append(trigger)
+    if inside_terminators:
+        kept = sorted(kept + inside_terminators, key=lambda t: t.start)
     return kept
+
+
+def _only(trigger: Trigger, direction: str) -> bool:
+    return all(rule.direction == direction for rule in trigger.rules)
 
 
 def _in_scope(entity: Entity, trigger: Trigger, scopes: list[tuple[int, int]]) -> bool:

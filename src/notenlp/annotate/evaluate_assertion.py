@@ -5,8 +5,8 @@ Gold formats:
   experiencer). The condition is located in its sentence (case-insensitive, any whitespace)
   and becomes the one target of a one-sentence note. Negated = "Negated"; historical =
   "Historical"; hypothetical = "Not particular"; family = experiencer "Other".
-- ``demo``: the demo ``gold.jsonl``; each note's gold entities become its targets and all six
-  flags are scored.
+- ``demo``: the demo ``gold.jsonl``; each note's gold entities become its targets, with their
+  gold labels (PROBLEM, DRUG, TEST, PROCEDURE), and all six flags are scored.
 Both systems score the same spans in the same run: notenlp's annotate pipeline in targets
 mode, and medspaCy 1.3.1 (blank English, its sentencizer, its target matcher on the same
 spans, ``medspacy_context`` with its default rules).
@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class Case:
     text: str
     spans: list[tuple[int, int]]
     gold: list[dict[str, bool]]
-    section_hint: list[str] = field(default_factory=list)
+    labels: list[str] | None = None  # the gold entity labels, where the gold has them
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,18 +112,23 @@ def read_demo(path: Path) -> tuple[list[Case], int]:
             cases.append(Case(
                 key=str(note["note_id"]), text=note["text"], spans=[(e["start"], e["end"]) for e in entities],
                 gold=[{flag: bool(e.get(flag, False)) for flag in ASSERTION_FLAGS} for e in entities],
+                labels=[e["label"] for e in entities],
             ))
     return cases, 0
 
 
 def run_notenlp(cases: list[Case], pipeline_name: str) -> tuple[list[list[dict[str, bool]]], list[str], float]:
     from notenlp.annotate.loading import load_available_pipeline
+    from notenlp.annotate.targets import TARGET_LABELS
 
     pipeline, skipped = load_available_pipeline(pipeline_name)
     predictions = []
     started = time.perf_counter()
     for case in cases:
-        doc = pipeline(Doc(text=case.text, note_id=case.key, targets=[Span(s, e) for s, e in case.spans]))
+        doc = Doc(text=case.text, note_id=case.key, targets=[Span(s, e) for s, e in case.spans])
+        if case.labels:
+            doc.user_data[TARGET_LABELS] = case.labels
+        doc = pipeline(doc)
         by_span = {(e.start, e.end): e for e in doc.entities}
         predictions.append([
             {flag: bool(getattr(by_span[span], flag)) if span in by_span else False for flag in ASSERTION_FLAGS}

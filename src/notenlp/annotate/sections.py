@@ -3,7 +3,9 @@
 A header is recognised at the start of a line, in any case, when followed by a colon or
 alone on a line written in capitals ("PHYSICAL EXAM"); in flattened text, where line breaks
 were lost, a header in capitals followed by a colon after two or more spaces also counts.
-Each section runs from its header to the next header (or the end of the note).
+Each section runs from its header to the next header (or the end of the note). A section's
+``concept_id`` is the OMOP concept of its LOINC code in the loaded vocabulary, 0 when the
+vocabulary does not hold the code (see ``section_concepts``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.annotate.phrases import phrase_regex
+from notenlp.annotate.section_concepts import loinc_concept_ids
 from notenlp.doc import Doc, Section
 from notenlp.resources import resource_path
 
@@ -30,15 +33,21 @@ def _normalize(header: str) -> str:
 
 
 class SectionDetector:
-    """Sets ``doc.sections``; ``Section.concept_id`` is the OMOP concept of the section's LOINC code (0 if unknown)."""
+    """Sets ``doc.sections``; ``Section.concept_id`` is the OMOP concept of the section's LOINC code (0 if unknown).
 
-    def __init__(self, *, rules: str = "annotate/sections.json", min_bare_header_chars: int = 4):
+    ``vocabulary``: where LOINC codes are looked up (a DuckDB warehouse or an Athena folder); by default the
+    run's warehouse when it holds a vocabulary, else the demo vocabulary."""
+
+    def __init__(self, *, rules: str = "annotate/sections.json", min_bare_header_chars: int = 4,
+                 vocabulary: str | None = None):
         sections = load_section_rules(rules)
+        self.loinc = {s["name"]: s.get("loinc", "") for s in sections}
+        concept_ids = loinc_concept_ids(self.loinc.values(), vocabulary)
+        self.concept_ids = {name: concept_ids.get(code, 0) for name, code in self.loinc.items()}
         self.by_header: dict[str, tuple[str, int]] = {}
         for section in sections:
             for header in section["headers"]:
-                self.by_header[_normalize(header)] = (section["name"], int(section.get("concept_id", 0)))
-        self.loinc = {s["name"]: s.get("loinc", "") for s in sections}
+                self.by_header[_normalize(header)] = (section["name"], self.concept_ids[section["name"]])
         headers = sorted(self.by_header, key=len, reverse=True)
         alternatives = phrase_regex(headers, space=r"[ \t]+")
         capitals = phrase_regex([h.upper() for h in headers], space=r"[ \t]+", casefold=False)
