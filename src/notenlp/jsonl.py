@@ -1,6 +1,7 @@
 """The JSONL contract of ``notenlp deid`` and ``notenlp annotate`` (external scorers use it).
 
-Input line: ``{"note_id", "person_id"?, "note_date"?, "text", "targets"?: [{"start", "end"}]}``.
+Input line: ``{"note_id", "person_id"?, "note_date"?, "text", "targets"?: [{"start", "end", "label"?}]}``.
+A target's optional ``label`` (PROBLEM, DRUG, TEST, ...) lets label-specific assertion rules apply.
 Reading and writing stream line by line, so a million-line file runs in bounded memory.
 """
 
@@ -54,22 +55,31 @@ def doc_from_record(record: dict[str, Any], line_no: int = 0) -> Doc:
         raise ContractError(f"line {line_no}: needs 'note_id' and a string 'text'")
     targets = record.get("targets")
     spans = None
+    labels: list[str] = []
     if targets is not None:
         try:
             spans = [Span(int(t["start"]), int(t["end"])) for t in targets]
-        except (KeyError, TypeError, ValueError):
-            raise ContractError(f"line {line_no}: 'targets' must be a list of {{start, end}}") from None
+            labels = [t.get("label") for t in targets]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ContractError(f"line {line_no}: 'targets' must be a list of {{start, end, label?}}") from None
         text_len = len(record["text"])
         if any(not 0 <= s.start < s.end <= text_len for s in spans):
             raise ContractError(f"line {line_no}: a target span lies outside the text")
+        if any(labels) and not all(isinstance(label, str) and label for label in labels):
+            raise ContractError(f"line {line_no}: give a 'label' to every target or to none")
     person = record.get("person_id")
-    return Doc(
+    doc = Doc(
         text=record["text"],
         note_id=record["note_id"],
         person_id=int(person) if person is not None else None,
         note_date=record.get("note_date"),
         targets=spans,
     )
+    if any(labels):
+        from notenlp.annotate.targets import TARGET_LABELS
+
+        doc.user_data[TARGET_LABELS] = labels
+    return doc
 
 
 def write_records(path: str | Path, records: Iterable[dict[str, Any]]) -> int:

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from notenlp.annotate import cli
 from notenlp.annotate.targets import TargetEntities
 from notenlp.doc import Doc, Span
@@ -61,3 +63,18 @@ def test_contract_error_is_reported_without_text(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     assert cli.run(parser.parse_args(["--input", str(source), "--output", str(tmp_path / "o.jsonl")])) == 2
+
+
+def test_target_labels_from_jsonl_reach_the_entities():
+    from notenlp.jsonl import ContractError, doc_from_record
+
+    text = "Metformin 500 mg and aspirin for chest pain."
+    record = {"note_id": 1, "text": text,
+              "targets": [{"start": 0, "end": 9, "label": "DRUG"}, {"start": 33, "end": 43, "label": "PROBLEM"}]}
+    doc = TargetEntities()(doc_from_record(record))
+    assert [(e.text, e.label) for e in doc.entities] == [("Metformin", "DRUG"), ("chest pain", "PROBLEM")]
+    unlabelled = TargetEntities()(doc_from_record({"note_id": 2, "text": text, "targets": [{"start": 0, "end": 9}]}))
+    assert [e.label for e in unlabelled.entities] == ["PROBLEM"]
+    mixed = {"note_id": 3, "text": text, "targets": [{"start": 0, "end": 9, "label": "DRUG"}, {"start": 33, "end": 43}]}
+    with pytest.raises(ContractError, match="^line 4: give a 'label' to every target or to none$"):
+        doc_from_record(mixed, 4)

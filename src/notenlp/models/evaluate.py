@@ -103,7 +103,8 @@ def load_gold_sets(names: Iterable[str]) -> Iterator[GoldSet]:
 def input_record(gold: dict[str, Any], *, gold_targets: bool) -> dict[str, Any]:
     record = {k: gold[k] for k in ("note_id", "text", "person_id", "note_date") if gold.get(k) is not None}
     if gold_targets:
-        record["targets"] = [{"start": e["start"], "end": e["end"]} for e in gold.get("entities", [])]
+        record["targets"] = [{"start": e["start"], "end": e["end"], "label": e["label"]}
+                             for e in gold.get("entities", [])]
     return record
 
 
