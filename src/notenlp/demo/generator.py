@@ -473,7 +473,16 @@ class NoteWriter:
             text = self._misspell(rng, text)
         if capitalize and text[:1].islower():
             text = text[0].upper() + text[1:]
-        return s.add_entity(text, "DRUG", drug.concept, flags)
+        # A name that ends in its dosage form ("fentanyl patch") is a drug and a form, as n2c2 2018 annotates it.
+        form = next((f for f in sorted(drug.forms, key=len, reverse=True)
+                     if len(text) > len(f) + 1 and text.lower().endswith(" " + f.lower())), None)
+        if form is None:
+            return s.add_entity(text, "DRUG", drug.concept, flags)
+        drug_id = s.add_entity(text[:-len(form) - 1], "DRUG", drug.concept, flags)
+        s.add(" ")
+        form_id = s.add_entity(text[-len(form):], "FORM", NO_CONCEPT)
+        s.relations.append({"head": drug_id, "tail": form_id, "type": "has_form"})
+        return drug_id
 
     def _write_med_line(self, s: _NoteState, number: int) -> None:
         rng = s.rng
