@@ -356,6 +356,8 @@ class NoteWriter:
         self._prn_frequencies = tuple(f"{f} as needed" for f in self.res.frequencies
                                       if not re.search(r"\bprn\b|as needed", f, re.IGNORECASE))
         self._date_formats = [(f, subtype) for f, subtype in phi["date_formats"]]
+        self._form_names = sorted({f.lower() for p in self.res.persons for d in p.drugs for f in d.forms},
+                                  key=len, reverse=True)
 
     # ---- PHI values -------------------------------------------------------------------------
     def _patient_name(self, s: _NoteState) -> tuple[str, str]:
@@ -474,8 +476,7 @@ class NoteWriter:
         if capitalize and text[:1].islower():
             text = text[0].upper() + text[1:]
         # A name that ends in its dosage form ("fentanyl patch") is a drug and a form, as n2c2 2018 annotates it.
-        form = next((f for f in sorted(drug.forms, key=len, reverse=True)
-                     if len(text) > len(f) + 1 and text.lower().endswith(" " + f.lower())), None)
+        form = next((f for f in self._form_names if len(text) > len(f) + 1 and text.lower().endswith(" " + f)), None)
         if form is None:
             return s.add_entity(text, "DRUG", drug.concept, flags)
         drug_id = s.add_entity(text[:-len(form) - 1], "DRUG", drug.concept, flags)
