@@ -72,3 +72,18 @@ def test_look_alikes_are_not_attributes(attributes):
     assert attributes("Intrauterine pregnancy at 8 weeks by ultrasound.") == []
     assert attributes("Pager 617-555-0140\n\nCC: Wheezing") == []
     assert attributes("History of PV on phlebotomy.") == []
+
+
+@pytest.mark.parametrize("text, strength", [
+    ("lorazepam 0.5 to 1 mg po q6h", "0.5 to 1 mg"),
+    ("valproate 300 to 600 mg/day", "300 to 600 mg/day"),
+    ("vancomycin 15 mg/kg/dose q12h", "15 mg/kg/dose"),
+    ("methotrexate 100 mg/m2/d", "100 mg/m2/d"),
+    ("clonidine 5.0 microg/kg", "5.0 microg/kg"),
+])
+def test_ranges_and_weight_based_strengths(attributes, text, strength):
+    assert ("STRENGTH", strength) in attributes(text)
+
+
+def test_dose_ranges(attributes):
+    assert attributes("Tylenol 1-2 tabs po q6h prn") == [("DOSE", "1-2 tabs"), ("ROUTE", "po"), ("FREQUENCY", "q6h prn")]
