@@ -25,7 +25,7 @@ def test_medication_list(attributes):
         ("STRENGTH", "500 mg"), ("ROUTE", "PO"), ("FREQUENCY", "BID"), ("DURATION", "x 7 days"),
         ("STRENGTH", "250mg/5mL"), ("FORM", "suspension"), ("DOSE", "10 mL"), ("ROUTE", "by mouth"),
         ("FREQUENCY", "q.d."), ("DURATION", "for 2 weeks"),
-        ("FORM", "inhaler"), ("DOSE", "2 puffs"), ("FREQUENCY", "q6h"), ("FREQUENCY", "PRN"),
+        ("FORM", "inhaler"), ("DOSE", "2 puffs"), ("FREQUENCY", "q6h PRN"),
         ("DOSE", "10 units"), ("ROUTE", "SC"), ("FREQUENCY", "nightly"),
     ]
 

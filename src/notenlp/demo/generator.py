@@ -42,7 +42,8 @@ FLAG_NAMES = {"neg": "negated", "pos": "possible", "hyp": "hypothetical", "cond"
               "hist": "historical", "fam": "family"}
 MED_ATTRIBUTES = {"STRENGTH": ("STRENGTH", "has_strength"), "DOSE": ("DOSE", "has_dose"),
                   "ROUTE": ("ROUTE", "has_route"), "FREQ": ("FREQUENCY", "has_frequency"),
-                  "DUR": ("DURATION", "has_duration"), "FORM": ("FORM", "has_form")}
+                  "DUR": ("DURATION", "has_duration"), "FORM": ("FORM", "has_form"),
+                  "FREQPRN": ("FREQUENCY", "has_frequency")}
 _SLOT = re.compile(r"\{([A-Za-z0-9]+)(?::([a-z,]+))?(?:#([a-z]+))?\}")
 _SYNTHEA_SUFFIX = re.compile(r"\s*\((?:disorder|finding|situation|procedure|morphologic abnormality)\)$")
 _DRUG_COMPONENT = re.compile(r"([a-z][A-Za-z0-9 ,\-]*?)\s+([\d.]+)\s+(MG/ML|MG/HR|MG/ACTUAT|UNT/ML|MG|ML)\b")
@@ -351,7 +352,12 @@ class NoteWriter:
         }
         self._entity_slots = {"P", "SOC", "D", "DS", "T", "I", "X", "MED", *self.res.finding_slots}
         self._revealing_tests = [t for t in self.res.tests["imaging"] if t.reveals]
+        # "q6h as needed" is one frequency (n2c2 2018, i2b2 2009 conventions): a PRN slot writes it as one span.
+        self._prn_frequencies = tuple(f"{f} as needed" for f in self.res.frequencies
+                                      if not re.search(r"\bprn\b|as needed", f, re.IGNORECASE))
         self._date_formats = [(f, subtype) for f, subtype in phi["date_formats"]]
+        self._form_names = sorted({f.lower() for p in self.res.persons for d in p.drugs for f in d.forms},
+                                  key=len, reverse=True)
 
     # ---- PHI values -------------------------------------------------------------------------
     def _patient_name(self, s: _NoteState) -> tuple[str, str]:
@@ -469,7 +475,15 @@ class NoteWriter:
             text = self._misspell(rng, text)
         if capitalize and text[:1].islower():
             text = text[0].upper() + text[1:]
-        return s.add_entity(text, "DRUG", drug.concept, flags)
+        # A name that ends in its dosage form ("fentanyl patch") is a drug and a form, as n2c2 2018 annotates it.
+        form = next((f for f in self._form_names if len(text) > len(f) + 1 and text.lower().endswith(" " + f)), None)
+        if form is None:
+            return s.add_entity(text, "DRUG", drug.concept, flags)
+        drug_id = s.add_entity(text[:-len(form) - 1], "DRUG", drug.concept, flags)
+        s.add(" ")
+        form_id = s.add_entity(text[-len(form):], "FORM", NO_CONCEPT)
+        s.relations.append({"head": drug_id, "tail": form_id, "type": "has_form"})
+        return drug_id
 
     def _write_med_line(self, s: _NoteState, number: int) -> None:
         rng = s.rng
@@ -495,7 +509,8 @@ class NoteWriter:
             elif part.kind in MED_ATTRIBUTES:
                 label, relation = MED_ATTRIBUTES[part.kind]
                 pool = {"STRENGTH": drug.strengths, "DOSE": drug.doses, "ROUTE": drug.routes,
-                        "FREQ": self.res.frequencies, "DUR": self.res.durations, "FORM": drug.forms}[part.kind]
+                        "FREQ": self.res.frequencies, "DUR": self.res.durations, "FORM": drug.forms,
+                        "FREQPRN": self._prn_frequencies}[part.kind]
                 attributes.append((s.add_entity(rng.choice(pool), label, NO_CONCEPT), relation))
             else:
                 self._write_slot(s, part, refs, capitalize=False, forced=forced)
