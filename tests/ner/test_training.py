@@ -2,7 +2,7 @@ import pytest
 
 from notenlp.config import Settings
 from notenlp.ner.corpora import LabelledText
-from notenlp.ner.training import REGISTERED_MODEL, fill_missing_labels, log_and_register
+from notenlp.ner.training import REGISTERED_MODEL, align_boundaries, fill_missing_labels, log_and_register
 
 
 def test_fill_missing_labels_adds_only_non_overlapping_mentions_of_the_asked_labels(tiny_model):
@@ -11,6 +11,16 @@ def test_fill_missing_labels_adds_only_non_overlapping_mentions_of_the_asked_lab
     filled = fill_missing_labels(tiny_model, [doc], ("DRUG",))[0]
     assert sorted((text[s:e], label) for s, e, label in filled.mentions) == [("headache", "PROBLEM"), ("heparin", "DRUG")]
     assert fill_missing_labels(tiny_model, [doc], ("TEST",))[0].mentions == doc.mentions
+
+
+def test_align_boundaries_takes_the_models_extent_and_keeps_unmatched_gold_spans(tiny_model):
+    text = "Patient was given heparin for severe headache . Later rash ."
+    severe, rash = text.index("severe"), text.index("rash")
+    doc = LabelledText("1", text, [(severe, severe + 15, "PROBLEM"), (rash, rash + 4, "PROBLEM"),
+                                   (text.index("heparin"), text.index("heparin") + 7, "DRUG")])
+    aligned = align_boundaries(tiny_model, [doc], "PROBLEM")[0]
+    assert sorted((text[s:e], label) for s, e, label in aligned.mentions) == [
+        ("headache", "PROBLEM"), ("heparin", "DRUG"), ("rash", "PROBLEM")]
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from notenlp.attributes import PROBLEM
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
@@ -66,16 +67,45 @@ def fill_missing_labels(model: NerModel, docs: list[LabelledText], labels: tuple
     return filled
 
 
+def without_labels(docs: list[LabelledText], labels: tuple[str, ...]) -> list[LabelledText]:
+    return [LabelledText(d.doc_id, d.text, [m for m in d.mentions if m[2] not in labels]) for d in docs]
+
+
+def align_boundaries(model: NerModel, docs: list[LabelledText], label: str) -> list[LabelledText]:
+    """Replace each gold mention of ``label`` by the model's mentions of ``label`` that overlap
+    it (the model's extent conventions), keeping the gold span where the model found none."""
+    aligned = []
+    for doc in docs:
+        found = [(m.start, m.end, m.label) for m in model.predict_sentences(doc.text) if m.label == label]
+        mentions = [m for m in doc.mentions if m[2] != label]
+        for start, end, _ in (m for m in doc.mentions if m[2] == label):
+            mentions.extend([f for f in found if f[0] < end and start < f[1]] or [(start, end, label)])
+        aligned.append(LabelledText(doc.doc_id, doc.text, sorted(set(mentions))))
+    return aligned
+
+
 def train_all(root: Path, params: dict[str, Any], demo_notes: int) -> tuple[NerModel, dict[str, int]]:
     """BC5CDR (both labels, exhaustive) first; its model fills the labels the other corpora
-    leave out; then the final model trains on everything."""
+    leave out; then the final model trains on everything.
+
+    ADE's adverse-effect spans follow their own extent rules ("fatal aplastic anemia"), which
+    clash with the BC5CDR/NCBI disease guidelines and cost the model strict precision on both.
+    ``ade_effects`` says what to do with them: "aligned" (default) takes the helper's extent
+    where it overlaps an effect and the effect's own span where the helper found nothing,
+    "helper" keeps only the helper's problems, "gold" keeps ADE's spans."""
     parts = training_parts(root, demo_notes)
     counts = {k: len(v) for k, v in parts.items()}
     texts = [d.text for docs in parts.values() for d in docs] + unlabelled_texts(root)
     clusters = learn_clusters([t[0] for t in tokenize(text)] for text in texts) if params.get("clusters", True) else {}
     if params.get("fill_missing", True):
-        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], params, clusters)
+        helper_params = {**params, "max_iterations": params.get("helper_iterations", params["max_iterations"])}
+        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], helper_params, clusters)
         parts["ncbi"] = fill_missing_labels(helper, parts["ncbi"], ("DRUG",))
+        effects = params.get("ade_effects", "aligned")
+        if effects == "aligned":
+            parts["ade"] = align_boundaries(helper, parts["ade"], PROBLEM)
+        elif effects == "helper":
+            parts["ade"] = without_labels(parts["ade"], (PROBLEM,))
         parts["ade"] = fill_missing_labels(helper, parts["ade"], ("DRUG", "PROBLEM"))
         counts["filled_mentions"] = sum(len(d.mentions) for d in parts["ncbi"] + parts["ade"])
     docs = [d for docs in parts.values() for d in docs]
@@ -109,10 +139,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="where to write the trained model file (.zip)")
     parser.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (prunes features)")
     parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
+    parser.add_argument("--inner-ngrams", type=int, default=DEFAULT_PARAMS["inner_ngrams"],
+                        help="length of the word-inner character n-grams used as features (0: none)")
     parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
-    parser.add_argument("--demo-notes", type=int, default=300, help="synthetic demo notes added to training (0: none)")
+    parser.add_argument("--demo-notes", type=int, default=0,
+                        help="synthetic demo notes added to training (default 0: the demo gold comes from the same "
+                             "generator, so training on its notes makes the demo figures measure template recall)")
+    parser.add_argument("--helper-iterations", type=int, default=60,
+                        help="L-BFGS iterations of the BC5CDR helper model that fills unannotated labels")
+    parser.add_argument("--ade-effects", choices=("aligned", "helper", "gold"), default="aligned",
+                        help="problems of the ADE sentences: ADE's adverse effects with the helper's (BC5CDR) "
+                             "extent where it overlaps them (default), only the helper's problems, or ADE's own spans")
     parser.add_argument("--no-fill", action="store_true",
-                        help="train once, without filling the labels NCBI and ADE leave unannotated")
+                        help="train once, without filling the labels NCBI and ADE leave unannotated "
+                             "(ADE then gives its own adverse-effect spans)")
     parser.add_argument("--no-register", action="store_true", help="log to MLflow but do not register the model")
     parser.add_argument("--no-mlflow", action="store_true", help="train and save only")
 
@@ -122,7 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if root is None:
         log.error(MISSING_MESSAGE)
         return 2
-    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill}
+    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill,
+              "helper_iterations": args.helper_iterations, "ade_effects": args.ade_effects,
+              "inner_ngrams": args.inner_ngrams}
     started = time.perf_counter()
     model, counts = train_all(root, params, args.demo_notes)
     log.info("trained on %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
