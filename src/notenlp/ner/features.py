@@ -37,14 +37,11 @@ class FeatureExtractor:
     """Turns a token sequence into CRFsuite attribute lists; caches per word form."""
 
     def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None,
-                 clusters: dict[str, list[int]] | None = None, inner_ngrams: int = 0):
+                 clusters: dict[str, list[int]] | None = None):
         self.suffix_groups = {group: tuple(sorted(set(endings), key=len, reverse=True))
                               for group, endings in suffix_groups.items()}
         self.gazetteer = gazetteer or {}
         self.clusters = clusters or {}
-        # Word-inner character n-grams: the morphemes of chemical names ("chlor", "fent", "oxy")
-        # sit anywhere in the word, not only at its ends.
-        self.inner_ngrams = inner_ngrams
         lengths: dict[str, set[int]] = {}
         for key in self.gazetteer:
             lengths.setdefault(key[0], set()).add(len(key))
@@ -75,9 +72,6 @@ class FeatureExtractor:
             for group, endings in self.suffix_groups.items():
                 if lower.endswith(endings):
                     feats.append(f"g={group}")
-        n = self.inner_ngrams
-        if n and len(lower) > n + 1 and lower.isalpha():
-            feats.extend({f"i{n}={lower[i:i + n]}" for i in range(1, len(lower) - n)})
         feats.extend(f"k{level}={cluster}" for level, cluster in enumerate(self.clusters.get(lower, ())))
         feats.append(f"len={min(len(word), 12) // 3}")
         return feats

@@ -22,8 +22,7 @@ from notenlp.ner.tokenize import Token, split_sentences, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.01, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True,
-                                  "inner_ngrams": 0}
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.01, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True}
 
 
 def bio_tags(tokens: Sequence[Token], mentions: Iterable[tuple[int, int, str]]) -> list[str]:
@@ -80,8 +79,7 @@ class NerModel:
         self.labels: list[str] = meta["labels"]
         gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
         self._crf_bytes = crf_bytes
-        extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"),
-                                     meta["params"].get("inner_ngrams", 0))
+        extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"))
         self.crf = CompiledCRF(crf_bytes, extractor)
 
     # -- training ---------------------------------------------------------------------------------
@@ -110,9 +108,9 @@ class NerModel:
             if folds > 1:
                 others = (m for k, (words, tags) in enumerate(sequences) if k % folds != fold
                           for m in mention_tokens(words, tags))
-                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters, params["inner_ngrams"])
+                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters)
             else:
-                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters, params["inner_ngrams"])
+                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters)
             for k, (words, tags) in enumerate(sequences):
                 if folds == 1 or k % folds == fold:
                     trainer.append(extractor.sequence(words), tags)

@@ -139,8 +139,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="where to write the trained model file (.zip)")
     parser.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (prunes features)")
     parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
-    parser.add_argument("--inner-ngrams", type=int, default=DEFAULT_PARAMS["inner_ngrams"],
-                        help="length of the word-inner character n-grams used as features (0: none)")
     parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
     parser.add_argument("--demo-notes", type=int, default=0,
                         help="synthetic demo notes added to training (default 0: the demo gold comes from the same "
@@ -163,8 +161,7 @@ def run(args: argparse.Namespace) -> int:
         log.error(MISSING_MESSAGE)
         return 2
     params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill,
-              "helper_iterations": args.helper_iterations, "ade_effects": args.ade_effects,
-              "inner_ngrams": args.inner_ngrams}
+              "helper_iterations": args.helper_iterations, "ade_effects": args.ade_effects}
     started = time.perf_counter()
     model, counts = train_all(root, params, args.demo_notes)
     log.info("trained on %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
