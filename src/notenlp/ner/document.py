@@ -13,7 +13,7 @@ development sets a share of 0.5 cost more recall than it saved precision, hence 
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,34 +63,35 @@ def propagate(text: str, mentions: Sequence[Mention], *, repeat_mentions: bool =
         if match and is_abbreviation(match.group(1), text[mention.start:mention.end]):
             forms[match.group(1)] = (mention.label, mention.score)
     candidates: dict[str, tuple[str, float]] = {}
+    votes: dict[str, dict[str, int]] = {}
     if repeat_mentions:
-        votes: dict[str, Counter[str]] = defaultdict(Counter)
         best: dict[str, float] = {}
         for mention in mentions:
             form = text[mention.start:mention.end]
-            votes[form][mention.label] += 1
+            by_label = votes.setdefault(form, {})
+            by_label[mention.label] = by_label.get(mention.label, 0) + 1
             best[form] = max(best.get(form, 0.0), mention.score)
-        candidates = {form: (labels.most_common(1)[0][0], best[form]) for form, labels in votes.items()
+        candidates = {form: (max(by_label, key=by_label.__getitem__), best[form]) for form, by_label in votes.items()
                       if form not in forms}
     if not forms and not candidates:
         return list(mentions)
-    pattern = "|".join(re.escape(form) for form in sorted({*forms, *candidates}, key=len, reverse=True))
-    occurrences = [(m.group(), m.start(), m.end()) for m in re.finditer(_BOUNDED.format(pattern), text)]
-    if candidates:
-        seen = Counter(form for form, _, _ in occurrences)
-        for form, (label, score) in candidates.items():
-            if sum(votes[form].values()) >= min_share * seen[form]:
-                forms[form] = (label, score)
-    result = [m for m in mentions if forms.get(text[m.start:m.end], (m.label,))[0] == m.label]
-    relabelled = [Mention(m.start, m.end, forms[text[m.start:m.end]][0], m.score) for m in mentions
-                  if forms.get(text[m.start:m.end], (m.label,))[0] != m.label]
-    result.extend(relabelled)
+    pattern = re.compile(_BOUNDED.format("|".join(
+        re.escape(form) for form in sorted({*forms, *candidates}, key=len, reverse=True))))
+    if candidates and min_share > 0:
+        seen = Counter(m.group() for m in pattern.finditer(text))
+        candidates = {form: value for form, value in candidates.items()
+                      if sum(votes[form].values()) >= min_share * seen[form]}
+    forms.update(candidates)
+    result = []
     taken = [False] * (len(text) + 1)
-    for m in result:
+    for m in mentions:
+        label = forms.get(text[m.start:m.end], (m.label,))[0]
+        result.append(m if label == m.label else Mention(m.start, m.end, label, m.score))
         taken[m.start:m.end] = [True] * (m.end - m.start)
-    for form, start, end in occurrences:
-        if form in forms and not any(taken[start:end]):
-            label, score = forms[form]
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if match.group() in forms and not any(taken[start:end]):
+            label, score = forms[match.group()]
             result.append(Mention(start, end, label, score))
             taken[start:end] = [True] * (end - start)
     return sorted(result, key=lambda m: (m.start, m.end))
