@@ -41,3 +41,18 @@ def test_recipe_logs_and_registers_a_pyfunc(tiny_model, tiny_model_path, tmp_pat
     text = "Patient was given heparin for headache ."
     found = loaded.predict(pd.DataFrame({"text": [text]}))[0]
     assert [(text[m["start"]:m["end"]], m["label"]) for m in found] == [("heparin", "DRUG"), ("headache", "PROBLEM")]
+
+
+def test_recipe_writes_the_metrics_notenlp_models_train_asks_for(tiny_model_path, tmp_path, monkeypatch):
+    from notenlp.ner import training
+
+    monkeypatch.setattr(training, "corpora_dir", lambda: tmp_path)
+    monkeypatch.setattr(training, "train_all", lambda root, params, demo: (training.NerModel.load(tiny_model_path), {"bc5cdr": 1}))
+    monkeypatch.setattr(training, "dev_sets", lambda root: {})
+    metrics_file = tmp_path / "metrics.json"
+    monkeypatch.setenv("NOTENLP_TRAIN_METRICS", str(metrics_file))
+    assert training.main(["--out", str(tmp_path / "model.zip"), "--no-mlflow"]) == 0
+    import json
+
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["model_bytes"] == (tmp_path / "model.zip").stat().st_size and metrics["train_seconds"] >= 0

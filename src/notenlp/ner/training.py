@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from notenlp.ner.corpora import (
 from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.model import DEFAULT_PARAMS, NerModel
 from notenlp.ner.tokenize import tokenize
+from notenlp.resources import resource_path
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,9 @@ def score_model(model: NerModel, docs: list[LabelledText], labels: tuple[str, ..
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="where to write the trained model file (.zip)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the trained model file (default: the shipped resources/ner/ner_crf.zip, "
+                             "which the annotate pipeline's ner_model loads)")
     parser.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (prunes features)")
     parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
     parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
@@ -166,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     model, counts = train_all(root, params, args.demo_notes)
     log.info("trained on %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
     train_seconds = time.perf_counter() - started
-    out = model.save(args.out)
+    out = model.save(args.out or resource_path("ner", "ner_crf.zip"))
     size = out.stat().st_size
     print(f"trained in {train_seconds:.0f}s on {model.meta['training']['tokens']} tokens; "
           f"model {size / 1e6:.2f} MB at {out}")
@@ -179,6 +184,11 @@ def run(args: argparse.Namespace) -> int:
                     metrics[f"{name}.{mode}.{label}.{key}"] = value
                 if mode == "strict":
                     print(f"{name:7s} dev strict {label:8s} P={score.precision:.3f} R={score.recall:.3f} F1={score.f1:.3f}")
+    from notenlp.models.lifecycle import TRAIN_METRICS_ENV
+
+    metrics_file = os.environ.get(TRAIN_METRICS_ENV)
+    if metrics_file:
+        Path(metrics_file).write_text(json.dumps(metrics), encoding="utf-8")
     if not args.no_mlflow:
         log_and_register(out, model, params, metrics, counts, register=not args.no_register)
     return 0
