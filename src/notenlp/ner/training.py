@@ -148,7 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo-notes", type=int, default=0,
                         help="synthetic demo notes added to training (default 0: the demo gold comes from the same "
                              "generator, so training on its notes makes the demo figures measure template recall)")
-    parser.add_argument("--helper-iterations", type=int, default=60,
+    parser.add_argument("--helper-iterations", type=int, default=200,
                         help="L-BFGS iterations of the BC5CDR helper model that fills unannotated labels")
     parser.add_argument("--ade-effects", choices=("aligned", "helper", "gold"), default="aligned",
                         help="problems of the ADE sentences: ADE's adverse effects with the helper's (BC5CDR) "
