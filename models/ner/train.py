@@ -1,6 +1,7 @@
 """Recipe: train the NER CRF, score it on the dev parts, log to MLflow and register ``notenlp-ner``.
 
-    python models/ner/train.py --out src/notenlp/resources/ner/ner_crf.zip
+    python models/ner/train.py            # writes src/notenlp/resources/ner/ner_crf.zip
+    python models/ner/train.py --help     # corpora handling, iterations, penalties, MLflow options
 """
 
 import sys

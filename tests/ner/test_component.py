@@ -15,11 +15,18 @@ def test_adds_model_entities(tiny_model_path):
                                                                    ("chest pain", "PROBLEM", "model")]
 
 
-def test_existing_entity_with_the_same_label_wins(tiny_model_path):
+def test_longer_model_mention_replaces_a_partial_dictionary_hit(tiny_model_path):
     doc = Doc(text=TEXT, entities=[entity(TEXT, "pain", "PROBLEM")])
     doc = ModelNER(model_path=str(tiny_model_path))(doc)
     problems = [e for e in doc.entities if e.label == "PROBLEM"]
-    assert [(e.text, e.concept_id) for e in problems] == [("pain", 42)]
+    assert [(e.text, e.source) for e in problems] == [("chest pain", "model")]
+
+
+def test_existing_entity_wins_a_tie(tiny_model_path):
+    doc = Doc(text=TEXT, entities=[entity(TEXT, "chest pain", "PROBLEM"), entity(TEXT, "heparin", "TEST")])
+    doc = ModelNER(model_path=str(tiny_model_path))(doc)
+    assert [(e.text, e.label, e.concept_id) for e in doc.entities] == [("chest pain", "PROBLEM", 42),
+                                                                       ("heparin", "TEST", 42)]
 
 
 def test_longer_entity_wins_across_labels(tiny_model_path):

@@ -24,14 +24,25 @@ def test_evaluate_prints_model_and_baseline_and_logs_to_mlflow(tiny_model_path, 
     assert evaluate.run(args) == 0
     out = capsys.readouterr().out
     assert "exact-string gazetteer" in out or "DictionaryMatcher" in out
-    rows = [line.split() for line in out.splitlines() if line.startswith(("crf ", "baseline "))]
+    rows = [line.split() for line in out.splitlines() if line.startswith(("crf ", "baseline ", "combined "))]
     crf_all = next(r for r in rows if r[0] == "crf" and r[1] == "ALL")
     assert crf_all[-3:] == ["4", "0", "0"]  # tp fp fn
+    combined_all = next(r for r in rows if r[0] == "combined" and r[1] == "ALL")
+    assert int(combined_all[-3]) + int(combined_all[-1]) == 4
     import mlflow
 
     mlflow.set_tracking_uri(Settings(home=tmp_path).mlflow_tracking_uri)
     runs = mlflow.search_runs(experiment_names=[evaluate.EXPERIMENT])
     assert runs["metrics.crf.strict.ALL.f1"].tolist() == [1.0]
+
+
+def test_combined_keeps_dictionary_entities_unless_a_model_mention_outgrows_them():
+    from notenlp.ner.document import Mention
+
+    text = "heparin for chest pain; rash"
+    found = [(0, 7, "DRUG"), (18, 22, "PROBLEM")]
+    mentions = [Mention(0, 7, "DRUG", 0.9), Mention(12, 22, "PROBLEM", 0.8), Mention(24, 28, "PROBLEM", 0.7)]
+    assert sorted(evaluate.combine(text, found, mentions)) == [(0, 7, "DRUG"), (12, 22, "PROBLEM"), (24, 28, "PROBLEM")]
 
 
 @pytest.mark.corpora

@@ -2,7 +2,7 @@ import pytest
 
 from notenlp.config import Settings
 from notenlp.ner.corpora import LabelledText
-from notenlp.ner.training import REGISTERED_MODEL, fill_missing_labels, log_and_register
+from notenlp.ner.training import REGISTERED_MODEL, align_boundaries, fill_missing_labels, log_and_register
 
 
 def test_fill_missing_labels_adds_only_non_overlapping_mentions_of_the_asked_labels(tiny_model):
@@ -11,6 +11,16 @@ def test_fill_missing_labels_adds_only_non_overlapping_mentions_of_the_asked_lab
     filled = fill_missing_labels(tiny_model, [doc], ("DRUG",))[0]
     assert sorted((text[s:e], label) for s, e, label in filled.mentions) == [("headache", "PROBLEM"), ("heparin", "DRUG")]
     assert fill_missing_labels(tiny_model, [doc], ("TEST",))[0].mentions == doc.mentions
+
+
+def test_align_boundaries_takes_the_models_extent_and_keeps_unmatched_gold_spans(tiny_model):
+    text = "Patient was given heparin for severe headache . Later rash ."
+    severe, rash = text.index("severe"), text.index("rash")
+    doc = LabelledText("1", text, [(severe, severe + 15, "PROBLEM"), (rash, rash + 4, "PROBLEM"),
+                                   (text.index("heparin"), text.index("heparin") + 7, "DRUG")])
+    aligned = align_boundaries(tiny_model, [doc], "PROBLEM")[0]
+    assert sorted((text[s:e], label) for s, e, label in aligned.mentions) == [
+        ("headache", "PROBLEM"), ("heparin", "DRUG"), ("rash", "PROBLEM")]
 
 
 @pytest.mark.slow
@@ -31,3 +41,18 @@ def test_recipe_logs_and_registers_a_pyfunc(tiny_model, tiny_model_path, tmp_pat
     text = "Patient was given heparin for headache ."
     found = loaded.predict(pd.DataFrame({"text": [text]}))[0]
     assert [(text[m["start"]:m["end"]], m["label"]) for m in found] == [("heparin", "DRUG"), ("headache", "PROBLEM")]
+
+
+def test_recipe_writes_the_metrics_notenlp_models_train_asks_for(tiny_model_path, tmp_path, monkeypatch):
+    from notenlp.ner import training
+
+    monkeypatch.setattr(training, "corpora_dir", lambda: tmp_path)
+    monkeypatch.setattr(training, "train_all", lambda root, params, demo: (training.NerModel.load(tiny_model_path), {"bc5cdr": 1}))
+    monkeypatch.setattr(training, "dev_sets", lambda root: {})
+    metrics_file = tmp_path / "metrics.json"
+    monkeypatch.setenv("NOTENLP_TRAIN_METRICS", str(metrics_file))
+    assert training.main(["--out", str(tmp_path / "model.zip"), "--no-mlflow"]) == 0
+    import json
+
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["model_bytes"] == (tmp_path / "model.zip").stat().st_size and metrics["train_seconds"] >= 0

@@ -20,9 +20,10 @@ class ModelNER:
 
     Tags each of ``doc.sentences`` (the model's own splitter when there are none), then makes
     the note consistent (abbreviations defined in it, repeated mention strings). On overlap
-    with an entity already there, that entity wins if it has the same label (a dictionary hit
-    carries a concept); otherwise the longer of the two is kept. Docs scored against given
-    targets (``doc.targets`` set) are left alone.
+    with an entity already there, whatever its label, the longer of the two is kept, and on a
+    tie the entity already there (a dictionary hit carries a concept; the normalizer gives the
+    model's mentions theirs). Docs scored against given targets (``doc.targets`` set) are left
+    alone.
     """
 
     def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0):
@@ -53,11 +54,13 @@ class ModelNER:
 
 
 def merge(entities: list[Entity], new: Entity) -> None:
-    """Add ``new`` unless an overlapping entity has its label or is at least as long; drop
-    the overlapping entities of other labels that it outgrows."""
+    """Add ``new`` unless an overlapping entity is at least as long; drop the overlapping
+    entities that it outgrows. A shorter dictionary hit inside a model mention ("pain" in
+    "chest pain") is a partial match: letting it win cost strict F1 on BC5CDR, NCBI Disease and
+    the demo gold alike."""
     overlapping = [e for e in entities if e.start < new.end and new.start < e.end]
     length = new.end - new.start
-    if any(e.label == new.label or e.end - e.start >= length for e in overlapping):
+    if any(e.end - e.start >= length for e in overlapping):
         return
     for e in overlapping:
         entities.remove(e)

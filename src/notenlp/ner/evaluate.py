@@ -1,4 +1,5 @@
-"""``notenlp evaluate ner``: strict and lenient mention F1 per label, the CRF beside a dictionary baseline."""
+"""``notenlp evaluate ner``: strict and lenient mention F1 per label of the CRF alone, beside a
+dictionary baseline and the two combined as in the annotate pipeline."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
-from notenlp.doc import Doc
+from notenlp.doc import Doc, Entity
 from notenlp.evaluation.metrics import format_table, span_scores
 from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade, read_demo_gold,
     read_pubtator, split_by_document,
 )
+from notenlp.ner.component import merge
+from notenlp.ner.document import Mention
 from notenlp.ner.model import NerModel
 from notenlp.ner.tokenize import split_sentences, tokenize
 from notenlp.resources import resource_path
@@ -84,6 +87,14 @@ def dictionary_baseline(model: NerModel) -> tuple[str, Predictor]:
     return "notenlp.vocab.matcher:DictionaryMatcher", matcher_predict
 
 
+def combine(text: str, found: list[tuple[int, int, str]], mentions: list[Mention]) -> list[tuple[int, int, str]]:
+    """The dictionary's entities with the CRF's mentions merged in by :func:`notenlp.ner.component.merge`."""
+    entities = [Entity(start=s, end=e, text=text[s:e], label=label, source="dictionary") for s, e, label in found]
+    for m in mentions:
+        merge(entities, Entity(start=m.start, end=m.end, text=text[m.start:m.end], label=m.label, source="model"))
+    return [(e.start, e.end, e.label) for e in entities]
+
+
 def run(args: argparse.Namespace) -> int:
     from notenlp.tracking import log_run
 
@@ -101,17 +112,24 @@ def run(args: argparse.Namespace) -> int:
 
     gold = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in d.mentions if label in labels]
     started, cpu_started = time.perf_counter(), time.process_time()
-    predicted = [(k, m.start, m.end, m.label) for k, d in enumerate(docs)
-                 for m in model.predict_document(d.text) if m.label in labels]
+    mentions = [model.predict_document(d.text) for d in docs]
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-    base = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in baseline(d) if label in labels]
+    found = [baseline(d) for d in docs]
+    systems = {
+        "crf": [(k, m.start, m.end, m.label) for k, ms in enumerate(mentions) for m in ms],
+        "baseline": [(k, s, e, label) for k, spans in enumerate(found) for s, e, label in spans],
+        "combined": [(k, s, e, label) for k, (d, spans, ms) in enumerate(zip(docs, found, mentions))
+                     for s, e, label in combine(d.text, spans, ms)],
+    }
 
     chars = sum(len(d.text) for d in docs)
     tokens = sum(len(tokenize(d.text)) for d in docs)
     print(f"NER on {args.corpus} ({len(docs)} texts, {len(gold)} gold mentions of {', '.join(labels)})")
-    print(f"model: {model_path.name}; baseline: {baseline_name}")
+    print(f"model: {model_path.name}; baseline: {baseline_name}; combined: the baseline's entities, then the "
+          f"CRF's merged in as the annotate pipeline's ner_model does")
     rows, metrics = [], {}
-    for system, spans in (("crf", predicted), ("baseline", base)):
+    for system, spans in systems.items():
+        spans = [span for span in spans if span[3] in labels]
         strict, lenient = span_scores(gold, spans), span_scores(gold, spans, lenient=True)
         for label in [*labels, "ALL"]:
             s, l = strict.get(label), lenient.get(label)

@@ -22,7 +22,7 @@ from notenlp.ner.tokenize import Token, split_sentences, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.01, "max_iterations": 200, "gazetteer_folds": 2, "clusters": True}
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.01, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True}
 
 
 def bio_tags(tokens: Sequence[Token], mentions: Iterable[tuple[int, int, str]]) -> list[str]:

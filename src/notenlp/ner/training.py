@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+from notenlp.attributes import PROBLEM
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
@@ -19,6 +22,7 @@ from notenlp.ner.corpora import (
 from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.model import DEFAULT_PARAMS, NerModel
 from notenlp.ner.tokenize import tokenize
+from notenlp.resources import resource_path
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +70,45 @@ def fill_missing_labels(model: NerModel, docs: list[LabelledText], labels: tuple
     return filled
 
 
+def without_labels(docs: list[LabelledText], labels: tuple[str, ...]) -> list[LabelledText]:
+    return [LabelledText(d.doc_id, d.text, [m for m in d.mentions if m[2] not in labels]) for d in docs]
+
+
+def align_boundaries(model: NerModel, docs: list[LabelledText], label: str) -> list[LabelledText]:
+    """Replace each gold mention of ``label`` by the model's mentions of ``label`` that overlap
+    it (the model's extent conventions), keeping the gold span where the model found none."""
+    aligned = []
+    for doc in docs:
+        found = [(m.start, m.end, m.label) for m in model.predict_sentences(doc.text) if m.label == label]
+        mentions = [m for m in doc.mentions if m[2] != label]
+        for start, end, _ in (m for m in doc.mentions if m[2] == label):
+            mentions.extend([f for f in found if f[0] < end and start < f[1]] or [(start, end, label)])
+        aligned.append(LabelledText(doc.doc_id, doc.text, sorted(set(mentions))))
+    return aligned
+
+
 def train_all(root: Path, params: dict[str, Any], demo_notes: int) -> tuple[NerModel, dict[str, int]]:
     """BC5CDR (both labels, exhaustive) first; its model fills the labels the other corpora
-    leave out; then the final model trains on everything."""
+    leave out; then the final model trains on everything.
+
+    ADE's adverse-effect spans follow their own extent rules ("fatal aplastic anemia"), which
+    clash with the BC5CDR/NCBI disease guidelines and cost the model strict precision on both.
+    ``ade_effects`` says what to do with them: "aligned" (default) takes the helper's extent
+    where it overlaps an effect and the effect's own span where the helper found nothing,
+    "helper" keeps only the helper's problems, "gold" keeps ADE's spans."""
     parts = training_parts(root, demo_notes)
     counts = {k: len(v) for k, v in parts.items()}
     texts = [d.text for docs in parts.values() for d in docs] + unlabelled_texts(root)
     clusters = learn_clusters([t[0] for t in tokenize(text)] for text in texts) if params.get("clusters", True) else {}
     if params.get("fill_missing", True):
-        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], params, clusters)
+        helper_params = {**params, "max_iterations": params.get("helper_iterations", params["max_iterations"])}
+        helper = NerModel.train(parts["bc5cdr"] + parts["demo"], helper_params, clusters)
         parts["ncbi"] = fill_missing_labels(helper, parts["ncbi"], ("DRUG",))
+        effects = params.get("ade_effects", "aligned")
+        if effects == "aligned":
+            parts["ade"] = align_boundaries(helper, parts["ade"], PROBLEM)
+        elif effects == "helper":
+            parts["ade"] = without_labels(parts["ade"], (PROBLEM,))
         parts["ade"] = fill_missing_labels(helper, parts["ade"], ("DRUG", "PROBLEM"))
         counts["filled_mentions"] = sum(len(d.mentions) for d in parts["ncbi"] + parts["ade"])
     docs = [d for docs in parts.values() for d in docs]
@@ -106,13 +139,23 @@ def score_model(model: NerModel, docs: list[LabelledText], labels: tuple[str, ..
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="where to write the trained model file (.zip)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the trained model file (default: the shipped resources/ner/ner_crf.zip, "
+                             "which the annotate pipeline's ner_model loads)")
     parser.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (prunes features)")
     parser.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty")
     parser.add_argument("--max-iterations", type=int, default=DEFAULT_PARAMS["max_iterations"], help="L-BFGS iterations")
-    parser.add_argument("--demo-notes", type=int, default=300, help="synthetic demo notes added to training (0: none)")
+    parser.add_argument("--demo-notes", type=int, default=0,
+                        help="synthetic demo notes added to training (default 0: the demo gold comes from the same "
+                             "generator, so training on its notes makes the demo figures measure template recall)")
+    parser.add_argument("--helper-iterations", type=int, default=200,
+                        help="L-BFGS iterations of the BC5CDR helper model that fills unannotated labels")
+    parser.add_argument("--ade-effects", choices=("aligned", "helper", "gold"), default="aligned",
+                        help="problems of the ADE sentences: ADE's adverse effects with the helper's (BC5CDR) "
+                             "extent where it overlaps them (default), only the helper's problems, or ADE's own spans")
     parser.add_argument("--no-fill", action="store_true",
-                        help="train once, without filling the labels NCBI and ADE leave unannotated")
+                        help="train once, without filling the labels NCBI and ADE leave unannotated "
+                             "(ADE then gives its own adverse-effect spans)")
     parser.add_argument("--no-register", action="store_true", help="log to MLflow but do not register the model")
     parser.add_argument("--no-mlflow", action="store_true", help="train and save only")
 
@@ -122,12 +165,13 @@ def run(args: argparse.Namespace) -> int:
     if root is None:
         log.error(MISSING_MESSAGE)
         return 2
-    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill}
+    params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iterations, "fill_missing": not args.no_fill,
+              "helper_iterations": args.helper_iterations, "ade_effects": args.ade_effects}
     started = time.perf_counter()
     model, counts = train_all(root, params, args.demo_notes)
     log.info("trained on %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
     train_seconds = time.perf_counter() - started
-    out = model.save(args.out)
+    out = model.save(args.out or resource_path("ner", "ner_crf.zip"))
     size = out.stat().st_size
     print(f"trained in {train_seconds:.0f}s on {model.meta['training']['tokens']} tokens; "
           f"model {size / 1e6:.2f} MB at {out}")
@@ -140,6 +184,11 @@ def run(args: argparse.Namespace) -> int:
                     metrics[f"{name}.{mode}.{label}.{key}"] = value
                 if mode == "strict":
                     print(f"{name:7s} dev strict {label:8s} P={score.precision:.3f} R={score.recall:.3f} F1={score.f1:.3f}")
+    from notenlp.models.lifecycle import TRAIN_METRICS_ENV
+
+    metrics_file = os.environ.get(TRAIN_METRICS_ENV)
+    if metrics_file:
+        Path(metrics_file).write_text(json.dumps(metrics), encoding="utf-8")
     if not args.no_mlflow:
         log_and_register(out, model, params, metrics, counts, register=not args.no_register)
     return 0
