@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 ABBREVIATION_RE = re.compile(r"\s*\(\s*([A-Za-z0-9][\w\-+/.]{0,9}?)\s*\)")
 _MAX_ABBREVIATION = 10
-_BOUNDED = r"(?<![^\W_])(?:{})(?![^\W_])"
 
 
 @dataclass(slots=True)
@@ -75,10 +74,9 @@ def propagate(text: str, mentions: Sequence[Mention], *, repeat_mentions: bool =
                       if form not in forms}
     if not forms and not candidates:
         return list(mentions)
-    pattern = re.compile(_BOUNDED.format("|".join(
-        re.escape(form) for form in sorted({*forms, *candidates}, key=len, reverse=True))))
+    occurrences = _occurrences(text, {*forms, *candidates})
     if candidates and min_share > 0:
-        seen = Counter(m.group() for m in pattern.finditer(text))
+        seen = Counter(text[start:end] for start, end in occurrences)
         candidates = {form: value for form, value in candidates.items()
                       if sum(votes[form].values()) >= min_share * seen[form]}
     forms.update(candidates)
@@ -88,10 +86,31 @@ def propagate(text: str, mentions: Sequence[Mention], *, repeat_mentions: bool =
         label = forms.get(text[m.start:m.end], (m.label,))[0]
         result.append(m if label == m.label else Mention(m.start, m.end, label, m.score))
         taken[m.start:m.end] = [True] * (m.end - m.start)
-    for match in pattern.finditer(text):
-        start, end = match.span()
-        if match.group() in forms and not any(taken[start:end]):
-            label, score = forms[match.group()]
+    for start, end in occurrences:
+        form = text[start:end]
+        if form in forms and not any(taken[start:end]):
+            label, score = forms[form]
             result.append(Mention(start, end, label, score))
             taken[start:end] = [True] * (end - start)
     return sorted(result, key=lambda m: (m.start, m.end))
+
+
+def _occurrences(text: str, forms: set[str]) -> list[tuple[int, int]]:
+    """Non-overlapping whole-word occurrences of ``forms``, leftmost first and, at one start,
+    the longest form: what a regex alternation of the forms sorted longest first would find,
+    without compiling a new pattern for every document."""
+    found: list[tuple[int, int]] = []
+    for form in filter(None, forms):
+        start = text.find(form)
+        while start >= 0:
+            end = start + len(form)
+            if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                found.append((start, -end))
+            start = text.find(form, start + 1)
+    chosen: list[tuple[int, int]] = []
+    last_end = 0
+    for start, negative_end in sorted(found):
+        if start >= last_end:
+            chosen.append((start, -negative_end))
+            last_end = -negative_end
+    return chosen
