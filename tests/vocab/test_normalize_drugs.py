@@ -102,3 +102,10 @@ def test_two_strengths_of_one_drug_leave_the_bare_mention_at_the_ingredient(norm
 def test_strength_per_puff_or_actuation():
     for written in (["0.09", "mg", "puff"], ["0.09", "mg", "actuation"], ["90", "mcg", "puffs"]):
         assert drugs.parse_written_strength(written, 0).strength == "0.09 MG/ACTUAT"
+
+
+def test_entity_label_picks_the_abbreviation_sense(normalizer):
+    # MS: multiple sclerosis, mitral stenosis or morphine sulfate; a DRUG can only be the last.
+    assert concept(normalizer, "MS", "DRUG") == 1110410
+    # Two PROBLEM senses and no context: no guess.
+    assert concept(normalizer, "MS", "PROBLEM") is None

@@ -68,6 +68,12 @@ class Term:
     concept: ConceptRef
     terms: tuple[str, ...]
     reveals: tuple[str, ...] = ()  # imaging tests: first terms of the findings they may show
+    # Terms that name a different concept than ``concept`` (``CBC`` alone is the CBC panel, not the
+    # hemogram with differential that ``CBC with diff`` names).
+    term_concepts: tuple[tuple[str, ConceptRef], ...] = ()
+
+    def concept_of(self, term: str) -> ConceptRef:
+        return next((concept for written, concept in self.term_concepts if written == term), self.concept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +269,8 @@ class DemoResources:
         for item in clinical["tests"]:
             tests.setdefault(item["kind"], []).append(
                 Term(concepts[item["concept_id"]] if item["concept_id"] else NO_CONCEPT, tuple(item["terms"]),
-                     tuple(item.get("reveals", ()))))
+                     tuple(item.get("reveals", ())),
+                     tuple((t, concepts[c]) for t, c in item.get("term_concept_ids", {}).items())))
         bodies = {}
         for name, body in notes["bodies"].items():
             bodies[name] = {**body, "items": [parse_template(t) for t in body["items"]],
@@ -442,14 +449,14 @@ class NoteWriter:
         s.add_phi(text, subtype)
 
     # ---- entities ---------------------------------------------------------------------------
-    def _surface(self, s: _NoteState, item: Term, capitalize: bool) -> str:
+    def _surface(self, s: _NoteState, item: Term, capitalize: bool) -> tuple[str, ConceptRef]:
+        """The mention as written (variant, misspelling, capital) and the concept of the variant."""
         rng = s.rng
-        text = item.terms[0] if rng.random() > ABBREVIATION_RATE else rng.choice(item.terms)
-        if rng.random() < MISSPELLING_RATE:
-            text = self._misspell(rng, text)
+        term = item.terms[0] if rng.random() > ABBREVIATION_RATE else rng.choice(item.terms)
+        text = self._misspell(rng, term) if rng.random() < MISSPELLING_RATE else term
         if capitalize and text[:1].islower():
             text = text[0].upper() + text[1:]
-        return text
+        return text, item.concept_of(term)
 
     def _misspell(self, rng: Random, text: str) -> str:
         known = self.res.misspellings.get(text.lower())
@@ -577,7 +584,8 @@ class NoteWriter:
                 item, label = self._pick(s, kind, slot.flags)
             item = chosen or item
             s.used.add(id(item))
-            refs[slot.ref] = s.add_entity(self._surface(s, item, capitalize), label, item.concept, slot.flags)
+            surface, concept = self._surface(s, item, capitalize)
+            refs[slot.ref] = s.add_entity(surface, label, concept, slot.flags)
         else:
             s.add(self._literal(s, kind, capitalize))
 

@@ -166,6 +166,13 @@ class Lookup:
         if rule.get("case_sensitive", True) and " ".join(surface.split()) != rule.get("surface"):
             if surface.replace("-", " ").split() != rule.get("surface", "").replace("-", " ").split():
                 return None
+        if allowed_domains is not None:
+            # The entity's label is evidence too: a PROBLEM "PE" is not the physical exam.
+            fitting = [sense for sense in senses if self.allowed(sense, allowed_domains)]
+            if not fitting:
+                return None
+            if len(fitting) == 1:
+                return Resolved(fitting[0], self.allowed(fitting[0], allowed_domains), SCORES["abbreviation"])
         section = ""
         if doc is not None:
             found = doc.section_at(start)
