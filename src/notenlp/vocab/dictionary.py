@@ -180,7 +180,7 @@ def _load_json(name: str) -> dict[str, Any]:
 
 def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                        domains: tuple[str, ...] = DOMAINS, workers: int | None = None, sql_keys: bool = True,
-                       memory_limit: str = "3GB") -> dict[str, int]:
+                       memory_limit: str = "4GB") -> dict[str, int]:
     """Compile the dictionary artifact from a warehouse that holds the vocabulary tables.
 
     Names are keyed (``text.key`` of each ``text.name_variants``) in DuckDB SQL, each distinct string
@@ -302,21 +302,19 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                              concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id,
                              source_concept_id, kind, form) AS rank
                 -- one row per (key, kind, source, concept, rule); the other columns follow from the concepts
-                FROM (SELECT key, kind, nonstandard_source, source_concept_id, concept_id, domain_id, vocabulary_id,
-                             concept_code, concept_name, concept_class_id, min(form) AS form, extra
-                      FROM terms GROUP BY ALL)
+                FROM (SELECT key, kind, min(nonstandard_source) AS nonstandard_source, source_concept_id, concept_id,
+                             min(domain_id) AS domain_id, min(vocabulary_id) AS vocabulary_id,
+                             min(concept_code) AS concept_code, min(concept_name) AS concept_name,
+                             min(concept_class_id) AS concept_class_id, min(form) AS form, extra
+                      FROM terms GROUP BY key, kind, source_concept_id, concept_id, extra)
             )
             WHERE rank <= {MAX_CANDIDATES} OR kind IN ('abbreviation', 'strength')
             ORDER BY key, rank
         ) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)
     """)
-    stats = {
-        "names": source_terms,
-        "term_rows": term_rows,
-        "keys": con.execute(f"SELECT count(DISTINCT key) FROM read_parquet('{out_path}')").fetchone()[0],
-        "rows": con.execute(f"SELECT count(*) FROM read_parquet('{out_path}')").fetchone()[0],
-        "bytes": out_path.stat().st_size,
-    }
+    keys, rows = con.execute(f"SELECT count(DISTINCT key), count(*) FROM read_parquet('{out_path}')").fetchall()[0]
+    stats = {"names": source_terms, "term_rows": term_rows, "keys": keys, "rows": rows,
+             "bytes": out_path.stat().st_size}
     writer.close()
     con.close()
     scratch.cleanup()
