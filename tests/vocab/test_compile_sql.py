@@ -81,4 +81,4 @@ def test_compiled_dictionary_identical_with_and_without_sql_keys(tmp_path: Path)
     sql, python = (f"read_parquet('{tmp_path / name}')" for name in ("sql.parquet", "python.parquet"))
     assert con.execute(f"SELECT count(*) FROM {sql}").fetchall()[0][0] > 100_000
     for a, b in ((sql, python), (python, sql)):
-        assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchall() == [(0,)]
+        assert con.execute(f"SELECT * FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) LIMIT 5").fetchall() == []

@@ -256,7 +256,7 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
         UNION ALL
         SELECT DISTINCT term, source_class IN ({product_classes}) FROM src_terms
         WHERE domain_id = 'Drug' AND (source_class = 'Ingredient' OR (source_class IN ({product_classes})
-              AND (regexp_matches(term, '[0-9\]]') OR {SQL_PYTHON_ONLY})))"""
+              AND (regexp_matches(term, '[0-9\\]]') OR {SQL_PYTHON_ONLY})))"""
     con.execute("CREATE TABLE python_keys (term VARCHAR, product BOOLEAN, key VARCHAR, is_name BOOLEAN, "
                 "kind VARCHAR, form VARCHAR)")
     python_count = con.execute(f"SELECT count(*) FROM ({python_terms})").fetchall()[0][0]
@@ -373,7 +373,7 @@ class _NameIndex:
                FROM terms WHERE key IN (SELECT key FROM _wanted) AND concept_id <> 0
                  AND kind IN ('name', 'synonym', 'ingredient', 'variant')
                ORDER BY key, CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
-                        nonstandard_source, length(concept_name), concept_id"""
+                        nonstandard_source, length(concept_name), concept_id, source_concept_id"""
         ).fetchall()
         con.unregister("_wanted")
         self.by_key: dict[str, list[tuple]] = defaultdict(list)
