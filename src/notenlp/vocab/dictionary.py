@@ -300,7 +300,7 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                              CASE vocabulary_id {vocab_rank} ELSE 5 END,
                              -- a lab named without specimen is, by clinical convention, serum/plasma chemistry
                              concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id,
-                             source_concept_id, kind, form) AS rank
+                             source_concept_id, kind, form, extra) AS rank
                 -- one row per (key, kind, source, concept, rule); the other columns follow from the concepts
                 FROM (SELECT key, kind, min(nonstandard_source) AS nonstandard_source, source_concept_id, concept_id,
                              min(domain_id) AS domain_id, min(vocabulary_id) AS vocabulary_id,
