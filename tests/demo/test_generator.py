@@ -105,12 +105,25 @@ def test_concept_ids_exist_in_the_shipped_concept_table_with_matching_domain(gol
 def test_drugs_come_from_the_persons_drug_exposures(gold_200):
     drugs = _cdm("drug_exposure")
     by_person = drugs.groupby("person_id")["drug_concept_id"].agg(set).to_dict()
+    concepts = _cdm("concept").set_index("concept_id")
     persons = set(_cdm("person")["person_id"])
+    ingredient_mentions = 0
     for gold in gold_200:
         assert str(gold["person_id"]) in persons
+        exposures = by_person[str(gold["person_id"])]
+        exposure_names = " | ".join(concepts.loc[c, "concept_name"].lower() for c in exposures)
         for entity in gold["entities"]:
-            if entity["label"] == "DRUG":
-                assert str(entity["concept_id"]) in by_person[str(gold["person_id"])]
+            if entity["label"] != "DRUG":
+                continue
+            if str(entity["concept_id"]) in exposures:
+                continue
+            # A drug named without its strength anywhere in the note is its ingredient, of an exposure.
+            row = concepts.loc[str(entity["concept_id"])]
+            assert row["concept_class_id"] == "Ingredient"
+            assert row["concept_name"].lower() in exposure_names
+            assert not any(r["head"] == entity["id"] and r["type"] == "has_strength" for r in gold["relations"])
+            ingredient_mentions += 1
+    assert ingredient_mentions > 0
 
 
 def test_medication_lines_carry_attributes_and_names_drop_synthea_suffixes(gold_200):

@@ -77,3 +77,35 @@ def test_trigram_search_min_dice_keeps_the_unfiltered_order(tiny_dictionary):
             full = [hit for hit in dictionary.trigram_search(query, allowed, limit=1000) if hit[0] >= 0.5][:20]
             assert dictionary.trigram_search(query, allowed, min_dice=0.5) == full
     assert dictionary.trigram_search("atrial fibrilation", {"Condition"}, min_dice=0.5)[0][1] == "atrial fibrillation"
+
+
+def _doc_drugs(normalizer, text):
+    from notenlp.doc import Entity
+
+    entities = [Entity(i, i + len("metformin"), text[i:i + len("metformin")], "DRUG")
+                for i in range(len(text)) if text.lower().startswith("metformin", i)]
+    return [e.concept_id for e in normalizer(Doc(text=text, note_id="n", entities=entities)).entities]
+
+
+def test_drug_named_alone_takes_the_product_the_note_states(normalizer):
+    assert _doc_drugs(normalizer, "Metformin 850 mg tablet daily.\nMetformin was held for the CT.") == \
+        [1503327, 1503327]
+    assert _doc_drugs(normalizer, "Metformin was held. Restart metformin 500 mg PO BID.") == [1503328, 1503328]
+
+
+def test_two_strengths_of_one_drug_leave_the_bare_mention_at_the_ingredient(normalizer):
+    assert _doc_drugs(normalizer, "metformin 500 mg, then metformin 850 mg tablet. Tolerating metformin.") == \
+        [1503328, 1503327, 1503297]
+    assert _doc_drugs(normalizer, "Tolerating metformin well.") == [1503297]
+
+
+def test_strength_per_puff_or_actuation():
+    for written in (["0.09", "mg", "puff"], ["0.09", "mg", "actuation"], ["90", "mcg", "puffs"]):
+        assert drugs.parse_written_strength(written, 0).strength == "0.09 MG/ACTUAT"
+
+
+def test_entity_label_picks_the_abbreviation_sense(normalizer):
+    # MS: multiple sclerosis, mitral stenosis or morphine sulfate; a DRUG can only be the last.
+    assert concept(normalizer, "MS", "DRUG") == 1110410
+    # Two PROBLEM senses and no context: no guess.
+    assert concept(normalizer, "MS", "PROBLEM") is None

@@ -69,6 +69,12 @@ class Term:
     concept: ConceptRef
     terms: tuple[str, ...]
     reveals: tuple[str, ...] = ()  # imaging tests: first terms of the findings they may show
+    # Terms that name a different concept than ``concept`` (``CBC`` alone is the CBC panel, not the
+    # hemogram with differential that ``CBC with diff`` names).
+    term_concepts: tuple[tuple[str, ConceptRef], ...] = ()
+
+    def concept_of(self, term: str) -> ConceptRef:
+        return next((concept for written, concept in self.term_concepts if written == term), self.concept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,9 @@ class Drug:
     doses: tuple[str, ...]
     full_name: str  # the RxNorm string, used as a mention when it is short enough
     indications: frozenset[int]  # concept ids of the problems it treats
+    # The RxNorm ingredient, for a single-ingredient drug the vocabulary has it for: the concept of a
+    # mention when the note states no strength or full name of the product (see ``_text_supported_drugs``).
+    ingredient: ConceptRef = NO_CONCEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +153,18 @@ def clean_concept_name(name: str) -> str:
     return _SYNTHEA_SUFFIX.sub("", name)
 
 
-def _parse_drug(concept: ConceptRef, clinical: dict[str, Any]) -> Drug:
+def _ingredient_concept(ingredient: str, ingredients: dict[str, ConceptRef]) -> ConceptRef:
+    """``penicillin V potassium`` -> the Ingredient ``penicillin V``: the longest ingredient name that
+    the product's (salt-qualified) ingredient starts with, word by word."""
+    words = ingredient.lower().split()
+    for length in range(len(words), 0, -1):
+        found = ingredients.get(" ".join(words[:length]))
+        if found is not None:
+            return found
+    return NO_CONCEPT
+
+
+def _parse_drug(concept: ConceptRef, clinical: dict[str, Any], ingredient_concepts: dict[str, ConceptRef]) -> Drug:
     """Split an RxNorm drug name into ingredient names, strength and dose form."""
     name = concept.name
     brand_match = re.search(r"\[([^\]]+)\]", name)
@@ -172,7 +192,9 @@ def _parse_drug(concept: ConceptRef, clinical: dict[str, Any]) -> Drug:
     form = clinical["forms"][form_key]
     return Drug(concept, tuple(names) or (name,), tuple(strengths), tuple(form["form"]), tuple(form["route"]),
                 tuple(form["dose"]), "" if pack or len(name) > 60 else name,
-                frozenset(c for c in clinical["indications"].get(key, ()) if c))
+                frozenset(c for c in clinical["indications"].get(key, ()) if c),
+                _ingredient_concept(ingredients[0], ingredient_concepts) if len(ingredients) == 1 and not pack
+                else NO_CONCEPT)
 
 
 @dataclass(slots=True)
@@ -204,9 +226,12 @@ class DemoResources:
 
         clinical, notes, phi = load_json("clinical.json"), load_json("notes.json"), load_json("phi.json")
         cdm = resource_path("demo_cdm")
+        concept_rows = _read_csv_gz(cdm / "concept.csv.gz")
         concepts = {int(r["concept_id"]): ConceptRef(int(r["concept_id"]), r["vocabulary_id"], r["concept_code"],
                                                      clean_concept_name(r["concept_name"]))
-                    for r in _read_csv_gz(cdm / "concept.csv.gz")}
+                    for r in concept_rows}
+        ingredient_concepts = {r["concept_name"].lower(): concepts[int(r["concept_id"])] for r in concept_rows
+                               if r["concept_class_id"] == "Ingredient" and r["standard_concept"] == "S"}
 
         def term(concept_id: int, terms: list[str]) -> Term:
             concept = concepts[concept_id] if concept_id else NO_CONCEPT
@@ -224,7 +249,7 @@ class DemoResources:
         for row in _read_csv_gz(cdm / "drug_exposure.csv.gz"):
             concept_id = int(row["drug_concept_id"])
             if concept_id not in drugs:
-                drugs[concept_id] = _parse_drug(concepts[concept_id], clinical)
+                drugs[concept_id] = _parse_drug(concepts[concept_id], clinical, ingredient_concepts)
             by_person_drugs.setdefault(int(row["person_id"]), {})[concept_id] = drugs[concept_id]
         social_ids = set(clinical["social_condition_ids"])
         persons = []
@@ -245,7 +270,8 @@ class DemoResources:
         for item in clinical["tests"]:
             tests.setdefault(item["kind"], []).append(
                 Term(concepts[item["concept_id"]] if item["concept_id"] else NO_CONCEPT, tuple(item["terms"]),
-                     tuple(item.get("reveals", ()))))
+                     tuple(item.get("reveals", ())),
+                     tuple((t, concepts[c]) for t, c in item.get("term_concept_ids", {}).items())))
         bodies = {}
         for name, body in notes["bodies"].items():
             bodies[name] = {**body, "items": [parse_template(t) for t in body["items"]],
@@ -429,14 +455,14 @@ class NoteWriter:
         s.add_phi(text, subtype)
 
     # ---- entities ---------------------------------------------------------------------------
-    def _surface(self, s: _NoteState, item: Term, capitalize: bool) -> str:
+    def _surface(self, s: _NoteState, item: Term, capitalize: bool) -> tuple[str, ConceptRef]:
+        """The mention as written (variant, misspelling, capital) and the concept of the variant."""
         rng = s.rng
-        text = item.terms[0] if rng.random() > ABBREVIATION_RATE else rng.choice(item.terms)
-        if rng.random() < MISSPELLING_RATE:
-            text = self._misspell(rng, text)
+        term = item.terms[0] if rng.random() > ABBREVIATION_RATE else rng.choice(item.terms)
+        text = self._misspell(rng, term) if rng.random() < MISSPELLING_RATE else term
         if capitalize and text[:1].islower():
             text = text[0].upper() + text[1:]
-        return text
+        return text, item.concept_of(term)
 
     def _misspell(self, rng: Random, text: str) -> str:
         known = self.res.misspellings.get(text.lower())
@@ -573,7 +599,8 @@ class NoteWriter:
                 item, label = self._pick(s, kind, slot.flags)
             item = chosen or item
             s.used.add(id(item))
-            refs[slot.ref] = s.add_entity(self._surface(s, item, capitalize), label, item.concept, slot.flags)
+            surface, concept = self._surface(s, item, capitalize)
+            refs[slot.ref] = s.add_entity(surface, label, concept, slot.flags)
         else:
             s.add(self._literal(s, kind, capitalize))
 
@@ -714,10 +741,31 @@ class NoteWriter:
                "CATEGORY": spec["category"], "DESCRIPTION": state.description,
                "CGID": "" if type_name in ("discharge", "radiology") else rng.randint(14000, 21999),
                "ISERROR": 1 if rng.random() < ERROR_RATE else "", "TEXT": text}
+        _text_supported_drugs(state)
         gold = {"note_id": note_id, "person_id": person.person_id, "note_date": note_date.isoformat(),
                 "note_type": spec["category"], "text": text, "phi": state.phi, "sections": state.sections,
                 "entities": state.entities, "relations": state.relations}
         return {"row": row, "gold": gold}
+
+
+def _text_supported_drugs(state: _NoteState) -> None:
+    """A drug the note names only by name (no strength, no full RxNorm name, in any of its mentions)
+    is its RxNorm ingredient in the gold, not the person's product: the text does not say which product.
+
+    Mentions of a product whose strength the note states keep the product (they corefer with it).
+    """
+    by_concept = {drug.concept.concept_id: drug for drug in (*state.drugs, *state.person.drugs)}
+    strength_heads = {r["head"] for r in state.relations if r["type"] == "has_strength"}
+    stated: set[int] = set()
+    for entity in state.entities:
+        drug = by_concept.get(entity["concept_id"]) if entity["label"] == "DRUG" else None
+        if drug is not None and (entity["id"] in strength_heads or entity["text"] == drug.full_name):
+            stated.add(drug.concept.concept_id)
+    for entity in state.entities:
+        drug = by_concept.get(entity["concept_id"]) if entity["label"] == "DRUG" else None
+        if drug is not None and drug.concept.concept_id not in stated and drug.ingredient.concept_id:
+            entity.update(concept_id=drug.ingredient.concept_id, source_concept_id=drug.ingredient.concept_id,
+                          vocabulary_id=drug.ingredient.vocabulary_id, concept_code=drug.ingredient.concept_code)
 
 
 def _date_fields(day: date) -> dict[str, str]:

@@ -30,7 +30,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,53 +50,69 @@ PRODUCT_CLASSES = frozenset({
 })
 STRIP_SUFFIXES = ("symptom", "finding", "disorder")
 MAX_CANDIDATES = 8
-BATCH_ROWS = 200_000
+PYTHON_CHUNK_ROWS = 100_000
 COLUMNS = ("key", "kind", "rank", "source_concept_id", "concept_id", "domain_id", "vocabulary_id", "concept_code",
            "concept_name", "concept_class_id", "form", "extra")
 
 
-def _term_rows(row: tuple, kind: str) -> list[tuple]:
-    """Keys of one concept name/synonym: the name, its variants, and drug product keys."""
-    (term, source_concept_id, source_class, source_is_standard, concept_id, domain_id, vocabulary_id,
-     concept_code, concept_name, concept_class_id) = row
-    base = (source_concept_id, concept_id, domain_id, vocabulary_id, concept_code, concept_name, concept_class_id)
+def _variant_keys(term: str) -> list[tuple[str, bool]]:
+    """(key, is the term itself) of each written variant of a name; the reference for ``SQL_VARIANT_KEYS``."""
     out = []
     for i, variant in enumerate(text.name_variants(term, STRIP_SUFFIXES)):
-        out.append((text.key(variant), kind if i == 0 else "variant", not source_is_standard, *base, "", ""))
-    if domain_id == "Drug":
-        if source_class in PRODUCT_CLASSES:
-            pack_keys, pack_form = drugs.pack_ingredient_keys(term)
-            for key in pack_keys:
-                out.append((key, "ingredient", not source_is_standard, *base, pack_form, ""))
-            product = drugs.parse_product(term)
-            if product is not None:
-                if len(product.ingredients) == 1:
-                    ingredient = product.ingredients[0]
-                    out.append((drugs.strength_key(ingredient, product.strengths[0]), "strength",
-                                not source_is_standard, *base, product.form, ""))
-                    out.append((text.key(drugs.plain_ingredient(ingredient)), "ingredient",
-                                not source_is_standard, *base, product.form, ""))
-                else:
-                    combo = drugs.combo_key([text.key(drugs.plain_ingredient(i)) for i in product.ingredients])
-                    out.append((combo, "ingredient", not source_is_standard, *base, product.form, ""))
-            brand = drugs.brand_of(term)
-            if brand:
-                out.append((text.key(brand), "brand", not source_is_standard, *base,
-                            product.form if product else "", ""))
-        elif source_class == "Ingredient":
-            plain = text.key(drugs.plain_ingredient(term))
-            if plain != out[0][0]:
-                out.append((plain, "variant", not source_is_standard, *base, "", ""))
-    return [r for r in out if r[0]]
+        variant_key = text.key(variant)
+        if variant_key:
+            out.append((variant_key, i == 0))
+    return out
 
 
-def _compile_chunk(chunk: list[tuple]):
-    """Keys of a chunk of (term, kind, concept fields...) rows, as an Arrow table (runs in a worker)."""
-    rows: list[tuple] = []
-    for term, kind, *rest in chunk:
-        if term:
-            rows.extend(_term_rows((term, *rest), kind))
-    return _arrow_batch(rows)
+def _drug_keys(term: str, product: bool) -> list[tuple[str, str, str]]:
+    """(key, kind, form) a drug name adds: a product's ``ingredient @ strength``, plain ingredient (or
+    combination), pack and brand keys; an ingredient's name without its salt."""
+    if not product:
+        plain = text.key(drugs.plain_ingredient(term))
+        return [(plain, "variant", "")] if plain and plain != text.key(term) else []
+    out = []
+    pack_keys, pack_form = drugs.pack_ingredient_keys(term)
+    out.extend((key, "ingredient", pack_form) for key in pack_keys)
+    parsed = drugs.parse_product(term)
+    if parsed is not None:
+        if len(parsed.ingredients) == 1:
+            ingredient = parsed.ingredients[0]
+            out.append((drugs.strength_key(ingredient, parsed.strengths[0]), "strength", parsed.form))
+            out.append((text.key(drugs.plain_ingredient(ingredient)), "ingredient", parsed.form))
+        else:
+            out.append((drugs.combo_key([text.key(drugs.plain_ingredient(i)) for i in parsed.ingredients]),
+                        "ingredient", parsed.form))
+    brand = drugs.brand_of(term)
+    if brand:
+        out.append((text.key(brand), "brand", parsed.form if parsed else ""))
+    return [row for row in out if row[0]]
+
+
+def _python_keys(chunk: list[tuple[str, bool | None]]):
+    """Keys of a chunk of (term, drug kind) pairs as an Arrow table (runs in a worker process).
+
+    ``None``: the term's variant keys; True/False: the keys a drug product/ingredient name adds.
+    """
+    import pyarrow as pa
+
+    columns: dict[str, list] = {name: [] for name in ("term", "product", "key", "is_name", "kind", "form")}
+    for term, product in chunk:
+        if product is None:
+            rows = [(key, is_name, "", "") for key, is_name in _variant_keys(term)]
+        else:
+            rows = [(key, False, kind, form) for key, kind, form in _drug_keys(term, product)]
+        for key, is_name, kind, form in rows:
+            for name, value in zip(columns, (term, product, key, is_name, kind, form)):
+                columns[name].append(value)
+    return pa.table(columns, schema=_python_keys_schema())
+
+
+def _python_keys_schema():
+    import pyarrow as pa
+
+    return pa.schema([("term", pa.string()), ("product", pa.bool_()), ("key", pa.string()), ("is_name", pa.bool_()),
+                      ("kind", pa.string()), ("form", pa.string())])
 
 
 def _arrow_batch(rows: list[tuple]):
@@ -107,26 +123,84 @@ def _arrow_batch(rows: list[tuple]):
     return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
 
 
+# ``text.key`` and ``text.name_variants`` in DuckDB SQL, for terms of printable ASCII only (there Python's
+# ``\d``, ``\s``, ``isalpha`` and ``strip`` agree with RE2's and DuckDB's); other terms go through Python.
+# tests/vocab/test_compile_sql.py checks both give the same keys.
+SQL_PYTHON_ONLY = "regexp_matches(term, '[^ -~]')"
+_TOKEN_SQL = r"regexp_extract_all(s, '[A-Za-z][A-Za-z0-9]*|[0-9]+(?:\.[0-9]+)?')"
+_NORM_TOKEN_SQL = """CASE
+    WHEN length(w) <= 3 OR NOT regexp_full_match(w, '[a-z]+') THEN w
+    WHEN length(w) > 4 AND suffix(w, 'ies') THEN left(w, length(w) - 3) || 'y'
+    WHEN suffix(w, 'sses') OR suffix(w, 'xes') OR suffix(w, 'ches') OR suffix(w, 'shes') THEN left(w, length(w) - 2)
+    WHEN suffix(w, 's') AND NOT (suffix(w, 'ss') OR suffix(w, 'us') OR suffix(w, 'is') OR suffix(w, 'ys')
+                                 OR suffix(w, 'as') OR suffix(w, 'os')) THEN left(w, length(w) - 1)
+    ELSE w END"""
+
+
+def _sql_macros() -> list[str]:
+    suffixes = " ".join(
+        f"WHEN suffix(lower(base), ' {suffix}') THEN left(base, length(base) - {len(suffix) + 1})"
+        for suffix in STRIP_SUFFIXES)
+    return [
+        f"""CREATE OR REPLACE TEMP MACRO notenlp_key(s) AS array_to_string(list_transform(
+                list_transform({_TOKEN_SQL}, lambda t: lower(t)), lambda w: {_NORM_TOKEN_SQL}), ' ')""",
+        "CREATE OR REPLACE TEMP MACRO notenlp_words(s) AS length(list_filter(string_split(s, ' '), lambda x: x <> ''))",
+        # The variants of ``text.name_variants`` (before de-duplication), NULL where a rule does not apply.
+        f"""CREATE OR REPLACE TEMP MACRO notenlp_variants(name, base) AS list_filter([
+                name,
+                CASE WHEN base <> '' AND base <> name THEN base END,
+                CASE WHEN contains(name, '[') AND trim(split_part(name, '[', 1)) <> ''
+                     THEN trim(split_part(name, '[', 1)) END,
+                CASE {suffixes} END,
+                CASE WHEN contains(base, ' of ') AND NOT contains(base, ',')
+                          AND NOT contains(substr(base, instr(base, ' of ') + 4), ' of ')
+                          AND notenlp_words(substr(base, instr(base, ' of ') + 4)) <= 3
+                     THEN substr(base, instr(base, ' of ') + 4) || ' ' || left(base, instr(base, ' of ') - 1) END,
+                CASE WHEN contains(base, ', ') AND NOT contains(substr(base, instr(base, ', ') + 2), ', ')
+                          AND notenlp_words(substr(base, instr(base, ', ') + 2)) <= 3
+                     THEN substr(base, instr(base, ', ') + 2) || ' ' || left(base, instr(base, ', ') - 1) END
+            ], lambda v: v IS NOT NULL)""",
+        r"""CREATE OR REPLACE TEMP MACRO notenlp_variant_keys(name) AS list_transform(notenlp_variants(name,
+                CASE WHEN contains(name, '(') OR contains(name, '[')
+                     THEN trim(regexp_replace(name, '\s*[\(\[][^\)\]]*[\)\]]', '', 'g')) ELSE name END),
+                lambda v: notenlp_key(v))""",
+    ]
+
+
+SQL_VARIANT_KEYS = """
+    SELECT term, key, pos = 1 AS is_name FROM (
+        SELECT term, keys, unnest(keys) AS key, generate_subscripts(keys, 1) AS pos
+        FROM (SELECT term, notenlp_variant_keys(term) AS keys FROM {source}))
+    WHERE key <> '' AND list_position(keys, key) = pos"""
+
+
 def _load_json(name: str) -> dict[str, Any]:
     return json.loads(resource_path("vocab", name).read_text(encoding="utf-8"))
 
 
 def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
-                       domains: tuple[str, ...] = DOMAINS, workers: int | None = None) -> dict[str, int]:
+                       domains: tuple[str, ...] = DOMAINS, workers: int | None = None, sql_keys: bool = True,
+                       memory_limit: str = "4GB") -> dict[str, int]:
     """Compile the dictionary artifact from a warehouse that holds the vocabulary tables.
 
-    ``workers``: processes that normalize terms (default: the CPU count, at most 8).
+    Names are keyed (``text.key`` of each ``text.name_variants``) in DuckDB SQL, each distinct string
+    once; Python keys only what SQL cannot: names with characters outside printable ASCII, and drug
+    names to parse (``drugs``), in ``workers`` processes (default: the CPU count, at most 8).
+    ``sql_keys=False`` keys every name in Python: the reference the SQL keys are tested against.
+    ``memory_limit``: DuckDB's, beyond which it spills to the scratch folder.
     """
     import duckdb
 
     started = time.perf_counter()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    # A scratch database file, not memory: a full download's terms outgrow RAM.
+    # In memory up to memory_limit, spilled to the scratch folder beyond it: a full download outgrows RAM.
     scratch = tempfile.TemporaryDirectory(prefix="notenlp-dictionary-")
-    con = duckdb.connect(str(Path(scratch.name) / "compile.duckdb"))
+    con = duckdb.connect(config={"temp_directory": str(Path(scratch.name) / "spill")})
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
+    # DuckDB spills joins, sorts and windows to disk beyond this; the bar is 8 GB for the whole process.
+    con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("ATTACH ? AS vocab (READ_ONLY)", [str(warehouse_path)])
     domain_list = ", ".join(f"'{d}'" for d in domains)
     con.execute(f"""
@@ -154,46 +228,65 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
     con.execute("""CREATE TABLE terms (key VARCHAR, kind VARCHAR, nonstandard_source BOOLEAN,
         source_concept_id INTEGER, concept_id INTEGER, domain_id VARCHAR, vocabulary_id VARCHAR,
         concept_code VARCHAR, concept_name VARCHAR, concept_class_id VARCHAR, form VARCHAR, extra VARCHAR)""")
-    stream = con.execute("""
-        SELECT t.term, t.kind, s.source_concept_id, s.source_class, s.source_is_standard, s.concept_id, s.domain_id,
-               s.vocabulary_id, s.concept_code, s.concept_name, s.concept_class_id
-        FROM src s JOIN (
+    con.execute("""
+        CREATE TABLE src_terms AS
+        SELECT t.term, t.kind, s.* FROM src s JOIN (
             SELECT concept_id, concept_name AS term, 'name' AS kind FROM vocab.concept
             UNION ALL
             SELECT concept_id, concept_synonym_name, 'synonym' FROM vocab.concept_synonym
         ) t ON t.concept_id = s.source_concept_id
+        WHERE t.term <> ''
     """)
-    source_terms = 0
+    source_terms = con.execute("SELECT count(*) FROM src_terms").fetchall()[0][0]
+    log.info("%d names and synonyms to key (%.0fs)", source_terms, time.perf_counter() - started)
+    for macro in _sql_macros():
+        con.execute(macro)
+    product_classes = ", ".join(f"'{c}'" for c in sorted(PRODUCT_CLASSES))
+    # Distinct strings only: a name is keyed once however many concepts and synonyms share it.
+    con.execute("CREATE TABLE distinct_terms AS SELECT DISTINCT term FROM src_terms")
+    con.execute("CREATE TABLE variant_keys (term VARCHAR, key VARCHAR, is_name BOOLEAN)")
+    python_only = SQL_PYTHON_ONLY if sql_keys else "true"
+    con.execute("INSERT INTO variant_keys " + SQL_VARIANT_KEYS.format(
+        source=f"distinct_terms WHERE NOT ({python_only})"))
+    log.info("keyed names in SQL (%.0fs)", time.perf_counter() - started)
+    # Drug names only Python parses (RxNorm product grammar, salts, brands); a product name without a
+    # digit or a bracket has no strength, pack or brand to parse.
+    python_terms = f"""
+        SELECT term, NULL::BOOLEAN AS product FROM distinct_terms WHERE {python_only}
+        UNION ALL
+        SELECT DISTINCT term, source_class IN ({product_classes}) FROM src_terms
+        WHERE domain_id = 'Drug' AND (source_class = 'Ingredient' OR (source_class IN ({product_classes})
+              AND (regexp_matches(term, '[0-9\\]]') OR {SQL_PYTHON_ONLY})))"""
+    con.execute("CREATE TABLE python_keys (term VARCHAR, product BOOLEAN, key VARCHAR, is_name BOOLEAN, "
+                "kind VARCHAR, form VARCHAR)")
+    python_count = con.execute(f"SELECT count(*) FROM ({python_terms})").fetchall()[0][0]
+    _key_in_python(con, python_terms, python_count, workers)
+    log.info("keyed %d names in Python (%.0fs)", python_count, time.perf_counter() - started)
+    con.execute("""INSERT INTO variant_keys SELECT term, key, is_name FROM python_keys WHERE product IS NULL""")
+    con.execute(f"""
+        INSERT INTO terms
+        SELECT k.key, CASE WHEN k.is_name THEN s.kind ELSE 'variant' END, NOT s.source_is_standard,
+               s.source_concept_id, s.concept_id, s.domain_id, s.vocabulary_id, s.concept_code, s.concept_name,
+               s.concept_class_id, '', ''
+        FROM src_terms s JOIN variant_keys k ON k.term = s.term
+        UNION ALL
+        SELECT k.key, k.kind, NOT s.source_is_standard, s.source_concept_id, s.concept_id, s.domain_id,
+               s.vocabulary_id, s.concept_code, s.concept_name, s.concept_class_id, k.form, ''
+        FROM src_terms s JOIN python_keys k ON k.term = s.term AND k.product = (s.source_class IN ({product_classes}))
+        WHERE s.domain_id = 'Drug' AND (s.source_class = 'Ingredient' OR s.source_class IN ({product_classes}))
+    """)
+    for table in ("src_terms", "distinct_terms", "variant_keys", "python_keys"):
+        con.execute(f"DROP TABLE {table}")
+    log.info("%d keys of names (%.0fs)", con.execute("SELECT count(*) FROM terms").fetchall()[0][0],
+             time.perf_counter() - started)
     writer = con.cursor()
-
-    first = stream.fetchmany(BATCH_ROWS)
-
-    def chunks():
-        chunk = first
-        while chunk:
-            yield chunk
-            chunk = stream.fetchmany(BATCH_ROWS)
-
-    # Normalizing terms is Python work: spread it over processes (when there is more than one
-    # chunk of it), DuckDB does the rest.
-    workers = max(1, min(workers or os.cpu_count() or 1, 8)) if len(first) == BATCH_ROWS else 1
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
-    try:
-        batches = executor.map(_compile_chunk, chunks()) if executor else map(_compile_chunk, chunks())
-        for batch in batches:
-            source_terms += batch.num_rows
-            writer.register("_batch", batch)
-            writer.execute("INSERT INTO terms SELECT * FROM _batch")
-            writer.unregister("_batch")
-            log.info("compiled %d keys so far (%.0fs)", source_terms, time.perf_counter() - started)
-    finally:
-        if executor:
-            executor.shutdown()
     extra_rows = _curated_rows(con) + _abbreviated_rows(con)
     if extra_rows:
         writer.register("_batch", _arrow_batch(extra_rows))
         writer.execute("INSERT INTO terms SELECT * FROM _batch")
         writer.unregister("_batch")
+    term_rows = con.execute("SELECT count(*) FROM terms").fetchall()[0][0]
+    log.info("%d keys with lay terms and abbreviations; ranking (%.0fs)", term_rows, time.perf_counter() - started)
     vocab_rank = " ".join(f"WHEN '{v}' THEN {r}" for v, r in VOCABULARY_RANK.items())
     kind_rank = " ".join(f"WHEN '{k}' THEN {r}" for k, r in KIND_RANK.items())
     con.execute(f"""
@@ -206,25 +299,65 @@ def compile_dictionary(warehouse_path: str | Path, out_path: str | Path, *,
                     ORDER BY concept_id = 0, CASE kind {kind_rank} ELSE 9 END, nonstandard_source,
                              CASE vocabulary_id {vocab_rank} ELSE 5 END,
                              -- a lab named without specimen is, by clinical convention, serum/plasma chemistry
-                             concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id) AS rank
-                FROM (SELECT DISTINCT ON (key, kind, source_concept_id, concept_id, extra) * FROM terms)
+                             concept_name NOT LIKE '%Serum or Plasma%', length(concept_name), concept_id,
+                             source_concept_id, kind, form, extra) AS rank
+                -- one row per (key, kind, source, concept, rule); the other columns follow from the concepts
+                FROM (SELECT key, kind, min(nonstandard_source) AS nonstandard_source, source_concept_id, concept_id,
+                             min(domain_id) AS domain_id, min(vocabulary_id) AS vocabulary_id,
+                             min(concept_code) AS concept_code, min(concept_name) AS concept_name,
+                             min(concept_class_id) AS concept_class_id, min(form) AS form, extra
+                      FROM terms GROUP BY key, kind, source_concept_id, concept_id, extra)
             )
             WHERE rank <= {MAX_CANDIDATES} OR kind IN ('abbreviation', 'strength')
             ORDER BY key, rank
         ) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)
     """)
-    stats = {
-        "term_rows": source_terms,
-        "keys": con.execute(f"SELECT count(DISTINCT key) FROM read_parquet('{out_path}')").fetchone()[0],
-        "rows": con.execute(f"SELECT count(*) FROM read_parquet('{out_path}')").fetchone()[0],
-        "bytes": out_path.stat().st_size,
-    }
+    keys, rows = con.execute(f"SELECT count(DISTINCT key), count(*) FROM read_parquet('{out_path}')").fetchall()[0]
+    stats = {"names": source_terms, "term_rows": term_rows, "keys": keys, "rows": rows,
+             "bytes": out_path.stat().st_size}
     writer.close()
     con.close()
     scratch.cleanup()
     log.info("dictionary %s: %d keys, %d rows, %d bytes in %.1fs", out_path.name, stats["keys"], stats["rows"],
              stats["bytes"], time.perf_counter() - started)
     return stats
+
+
+def _key_in_python(con, query: str, count: int, workers: int | None) -> None:
+    """Run ``_python_keys`` over the (term, product) rows of ``query`` into ``python_keys``, in chunks
+    streamed from DuckDB, at most two chunks per worker in flight (bounded memory)."""
+    reader = con.cursor().sql(query).to_arrow_reader(PYTHON_CHUNK_ROWS)
+
+    def chunks():
+        for batch in reader:
+            yield list(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+
+    writer = con.cursor()
+
+    def insert(table) -> None:
+        writer.register("_keys", table)
+        writer.execute("INSERT INTO python_keys SELECT * FROM _keys")
+        writer.unregister("_keys")
+
+    workers = max(1, min(workers or os.cpu_count() or 1, 8)) if count > PYTHON_CHUNK_ROWS else 1
+    try:
+        if workers == 1:
+            for chunk in chunks():
+                insert(_python_keys(chunk))
+            return
+        pending: deque = deque()
+        done = 0
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
+            for chunk in chunks():
+                pending.append(executor.submit(_python_keys, chunk))
+                while len(pending) >= 2 * workers or (pending and pending[0].done()):
+                    insert(pending.popleft().result())
+                    done += 1
+                    log.info("keyed %d of %d names in Python", min(done * PYTHON_CHUNK_ROWS, count), count)
+            while pending:
+                insert(pending.popleft().result())
+    finally:
+        writer.close()
 
 
 class _NameIndex:
@@ -240,7 +373,7 @@ class _NameIndex:
                FROM terms WHERE key IN (SELECT key FROM _wanted) AND concept_id <> 0
                  AND kind IN ('name', 'synonym', 'ingredient', 'variant')
                ORDER BY key, CASE kind WHEN 'name' THEN 0 WHEN 'synonym' THEN 1 WHEN 'variant' THEN 2 ELSE 3 END,
-                        nonstandard_source, length(concept_name), concept_id"""
+                        nonstandard_source, length(concept_name), concept_id, source_concept_id"""
         ).fetchall()
         con.unregister("_wanted")
         self.by_key: dict[str, list[tuple]] = defaultdict(list)

@@ -156,6 +156,9 @@ def strength_key(ingredient: str, strength: str) -> str:
     return f"{text.key(plain_ingredient(ingredient))} @ {strength}"
 
 
+PER_UNITS = frozenset({"ML", "ACTUAT", "HR"})
+
+
 @dataclass
 class WrittenStrength:
     strength: str  # canonical "500 MG"
@@ -183,7 +186,8 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
         return None
     per = None
     end = i + 2
-    if end < len(tokens) and tokens[end].lower() in {"ml", "actuat", "hr"}:
+    # ``mg/ml``, ``mcg/puff``, ``mg/actuation``: a per-unit of volume, actuation or time.
+    if end < len(tokens) and data.units.get(tokens[end].lower(), ("",))[0] in PER_UNITS:
         per = data.units[tokens[end].lower()][0]
         end += 1
     strength = canonical_amount(float(number), unit_token, per)

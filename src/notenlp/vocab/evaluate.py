@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float, default=0.75, help="normalizer score threshold")
     parser.add_argument("--show-errors", type=int, default=0,
                         help="print this many wrong (mention, gold concept, predicted concept) rows")
+    parser.add_argument("--confusion", action="store_true",
+                        help="print the errors by label and kind (no concept, ingredient for a product, ...), "
+                             "drugs split by whether the note states a strength for them")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
 
 
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     normalizer = Normalizer(dictionary=args.dictionary, min_score=args.min_score)
     exact, names = exact_string_index(Path(args.dictionary) if args.dictionary else None)
     totals: dict[str, Counter] = defaultdict(Counter)
+    confusion: Counter = Counter()
     errors: list[dict[str, Any]] = []
     notes = 0
     for record in _gold_records(args):
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
                   entities=[Entity(e["start"], e["end"], e["text"], e["label"], section=e.get("section", ""))
                             for e in gold])
         normalizer(doc)
+        strength_heads = {r["head"] for r in record.get("relations", ()) if r.get("type") == "has_strength"}
+        stated = {e["concept_id"] for e in gold if e["id"] in strength_heads} if strength_heads else set()
         for g, predicted in zip(gold, doc.entities):
             for group in ("ALL", g["label"]):
                 totals[group]["n"] += 1
@@ -122,6 +128,14 @@ def run(args: argparse.Namespace) -> int:
                 exact_name = names.get(exact_id, ("", ""))
                 totals["DRUG (ingredient level)"]["exact_string"] += bool(exact_id) and \
                     drugs.ingredient_key(*exact_name) == drugs.ingredient_key(gold_name, gold_class)
+            if g["label"] == "DRUG":
+                group = "DRUG (strength in note)" if g["concept_id"] in stated else "DRUG (no strength in note)"
+                totals[group]["n"] += 1
+                totals[group]["normalizer"] += predicted.concept_id == g["concept_id"]
+                totals[group]["exact_string"] += exact.get(g["text"].lower()) == g["concept_id"]
+            if predicted.concept_id != g["concept_id"]:
+                confusion[(g["label"], _error_kind(g, predicted, names),
+                           ("yes" if g["concept_id"] in stated else "no") if g["label"] == "DRUG" else "")] += 1
             if predicted.concept_id != g["concept_id"] and len(errors) < args.show_errors:
                 errors.append({"mention": g["text"], "label": g["label"], "gold": g["concept_id"],
                                "predicted": predicted.concept_id, "predicted_name": predicted.concept_name,
@@ -133,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
             for group, c in sorted(totals.items(), key=lambda item: (item[0] != "ALL", item[0]))]
     print(f"top-1 concept accuracy on {notes} demo notes ({time.perf_counter() - started:.1f}s)")
     print(format_table(rows, ["mentions", "n", "normalizer", "exact_string"]))
+    if args.confusion and confusion:
+        print(format_table([{"label": label, "error": kind, "strength_in_note": in_note, "n": n}
+                            for (label, kind, in_note), n in confusion.most_common()],
+                           ["label", "error", "strength_in_note", "n"]))
     if errors:
         print(format_table(errors, ["mention", "label", "gold", "predicted", "predicted_name", "score"]))
     if not args.no_mlflow and rows:
@@ -140,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
         metrics = {}
         for row in rows:
-            name = row["mentions"].replace(" (ingredient level)", "_ingredient_level")
+            name = row["mentions"].replace(" (", "_").replace(")", "").replace(" ", "_")
             metrics[f"{name}_accuracy"] = row["normalizer"]
             metrics[f"{name}_exact_string_accuracy"] = row["exact_string"]
             metrics[f"{name}_n"] = row["n"]
@@ -149,3 +167,19 @@ def run(args: argparse.Namespace) -> int:
                         "min_score": args.min_score, "dictionary": args.dictionary or "default"},
                 tables={"accuracy": rows})
     return 0
+
+
+def _error_kind(gold: dict[str, Any], predicted: Entity, names: dict[int, tuple[str, str]]) -> str:
+    if not predicted.concept_id:
+        return "no concept"
+    if gold["label"] != "DRUG":
+        return "other concept"
+    gold_name, gold_class = names.get(gold["concept_id"], ("", ""))
+    name, concept_class = names.get(predicted.concept_id, ("", ""))
+    if drugs.ingredient_key(name, concept_class) != drugs.ingredient_key(gold_name, gold_class):
+        return "other drug"
+    if concept_class == "Ingredient":
+        return "ingredient for the product"
+    if gold_class == "Ingredient":
+        return "product for the ingredient"
+    return "other product of the ingredient"

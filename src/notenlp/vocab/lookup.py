@@ -166,6 +166,13 @@ class Lookup:
         if rule.get("case_sensitive", True) and " ".join(surface.split()) != rule.get("surface"):
             if surface.replace("-", " ").split() != rule.get("surface", "").replace("-", " ").split():
                 return None
+        if allowed_domains is not None:
+            # The entity's label is evidence too: a PROBLEM "PE" is not the physical exam.
+            fitting = [sense for sense in senses if self.allowed(sense, allowed_domains)]
+            if not fitting:
+                return None
+            if len(fitting) == 1:
+                return Resolved(fitting[0], self.allowed(fitting[0], allowed_domains), SCORES["abbreviation"])
         section = ""
         if doc is not None:
             found = doc.section_at(start)
@@ -205,7 +212,10 @@ class Lookup:
             products = [c for c in self.dictionary.candidates.get(f"{ingredient} @ {written.strength}", ())
                         if self.allowed(c, allowed_domains)]
             if products:
-                chosen = max(products, key=lambda c: drugs.form_score(c.form, written.form_words))
+                # A brand written with its strength (``OxyContin 10 mg``) is that brand's product.
+                brand_ids = {c.concept_id for c in candidates if c.kind == "brand"}
+                chosen = max(products, key=lambda c: (c.concept_id in brand_ids,
+                                                      drugs.form_score(c.form, written.form_words)))
                 return Resolved(chosen, "DRUG", score_factor)
         forms = written.form_words if written else drugs.written_forms(raw_after)
         # A shorthand that names the form (``levonorgestrel IUD``, ``nitro patch``) counts as written.
@@ -230,22 +240,34 @@ class Lookup:
 def propagate_products(entities: list, min_score: float = 1.0) -> None:
     """A drug named without strength takes the product the same note names with a strength.
 
-    ``Started lisinopril 20 mg daily ... lisinopril was held`` -> both lisinopril 20 MG Oral Tablet.
+    ``Started lisinopril 20 mg daily ... lisinopril was held`` -> both lisinopril 20 MG Oral Tablet:
+    a drug resolved to its ingredient, or to a product only guessed (score below ``min_score``),
+    refers to the one product of that ingredient the note states.
     """
-    by_ingredient: dict[str, object] = {}
+    by_ingredient: dict[str, set[int]] = {}
+    sources: dict[int, object] = {}
     for entity in entities:
         if entity.label == "DRUG" and entity.concept_id and entity.match_score >= min_score:
             key = drugs.ingredient_key(entity.concept_name)
-            product = drugs.parse_product(entity.concept_name)
-            if key and product is not None:
-                by_ingredient.setdefault(key, entity)
+            if key and _is_product(entity.concept_name):
+                by_ingredient.setdefault(key, set()).add(entity.concept_id)
+                sources.setdefault(entity.concept_id, entity)
     if not by_ingredient:
         return
     for entity in entities:
-        if entity.label != "DRUG" or not entity.concept_id or entity.match_score >= min_score:
+        if entity.label != "DRUG" or not entity.concept_id:
             continue
-        source = by_ingredient.get(drugs.ingredient_key(entity.concept_name) or "")
-        if source is not None and source is not entity:
+        if entity.match_score >= min_score and _is_product(entity.concept_name):
+            continue
+        stated = by_ingredient.get(drugs.ingredient_key(entity.concept_name) or "", set())
+        if len(stated) != 1:
+            continue  # two strengths of one drug in the note (a taper, a dose change): keep what the text says
+        source = sources[next(iter(stated))]
+        if source is not entity and source.concept_id != entity.concept_id:
             for name in ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name"):
                 setattr(entity, name, getattr(source, name))
             entity.match_score = round(min(source.match_score, 0.9), 4)
+
+
+def _is_product(concept_name: str) -> bool:
+    return drugs.parse_product(concept_name) is not None or concept_name.startswith("{")
