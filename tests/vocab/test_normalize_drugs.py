@@ -66,8 +66,36 @@ def test_spelling_correction_index(tiny_dictionary):
 
 
 def test_matcher_uses_form_written_after_drug(tiny_dictionary):
+    # The form is its own entity (FORM "IUD"); it still picks the drug's product.
     doc = DictionaryMatcher(dictionary=tiny_dictionary)(Doc(text="Has a levonorgestrel IUD in place."))
-    assert [(e.text, e.concept_id) for e in doc.entities] == [("levonorgestrel IUD", 19132304)]
+    assert [(e.text, e.concept_id) for e in doc.entities] == [("levonorgestrel", 19132304)]
+
+
+def _matched(tiny_dictionary, note):
+    doc = DictionaryMatcher(dictionary=tiny_dictionary)(Doc(text=note))
+    return [(e.text, e.label, e.concept_id) for e in doc.entities]
+
+
+def test_matcher_takes_a_written_combination_whole(tiny_dictionary):
+    assert _matched(tiny_dictionary, "Takes ethinyl estradiol-norgestimate daily.") == \
+        [("ethinyl estradiol-norgestimate", "DRUG", 19128022)]
+    assert _matched(tiny_dictionary, "Takes norgestimate / ethinyl estradiol daily.") == \
+        [("norgestimate / ethinyl estradiol", "DRUG", 19128022)]
+    assert _matched(tiny_dictionary, "Takes ethinyl estradiol and norgestimate.") == \
+        [("ethinyl estradiol and norgestimate", "DRUG", 19128022)]
+
+
+def test_combination_missing_from_the_vocabulary_takes_the_first_drug(tiny_dictionary):
+    assert _matched(tiny_dictionary, "On metformin/morphine.") == [("metformin/morphine", "DRUG", 1503297)]
+    # Two drugs listed with "and" are two drugs unless the vocabulary has them as one product.
+    assert _matched(tiny_dictionary, "On metformin and morphine.") == \
+        [("metformin", "DRUG", 1503297), ("morphine", "DRUG", 1110410)]
+
+
+def test_salt_after_a_drug_is_part_of_the_drug(tiny_dictionary):
+    assert _matched(tiny_dictionary, "metformin hydrochloride 850 mg tablet") == \
+        [("metformin hydrochloride", "DRUG", 1503327)]
+    assert _matched(tiny_dictionary, "Metformin HCl 500 mg PO") == [("Metformin HCl", "DRUG", 1503328)]
 
 
 def test_trigram_search_min_dice_keeps_the_unfiltered_order(tiny_dictionary):

@@ -31,6 +31,8 @@ class DrugData:
     salt_exceptions: frozenset[str]
     default_form_preference: tuple[str, ...]
     brands: dict[str, str]
+    combination_joiners: frozenset[str]
+    combination_words: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +45,8 @@ def drug_data() -> DrugData:
         salt_exceptions=frozenset(raw["salt_exceptions"]),
         default_form_preference=tuple(raw["default_form_preference"]),
         brands=dict(raw.get("brands", {})),
+        combination_joiners=frozenset(raw.get("combination_joiners", ())),
+        combination_words=frozenset(raw.get("combination_words", ())),
     )
 
 
@@ -157,6 +161,7 @@ def strength_key(ingredient: str, strength: str) -> str:
 
 
 PER_UNITS = frozenset({"ML", "ACTUAT", "HR"})
+RELEASE_WORDS = frozenset({"er", "xr", "sr", "xl", "dr", "ec"})
 
 
 @dataclass
@@ -172,7 +177,8 @@ def parse_written_strength(tokens: list[str], start: int, max_tokens: int = 6) -
     i = start
     limit = min(len(tokens), start + max_tokens)
     form_words: set[str] = set()
-    while i < limit and tokens[i].lower() in {"hcl", "sodium", "potassium", "er", "xr", "sr", "xl", "dr", "ec"}:
+    # A salt (``metformin hydrochloride 500 mg``) or release word may come between the drug and its strength.
+    while i < limit and (tokens[i].lower() in data.salts or tokens[i].lower() in RELEASE_WORDS):
         if tokens[i].lower() in data.forms:
             form_words.add(data.forms[tokens[i].lower()])
         i += 1

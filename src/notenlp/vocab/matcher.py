@@ -6,6 +6,12 @@ back to abbreviations (case and context rules) and, for long unknown words, to a
 spelling correction. A drug name followed by a strength (``metformin 500 mg tablet``) takes
 the RxNorm product's concept; the entity span stays the drug name (strength and form are
 their own entities).
+
+A combination written in the note (``amoxicillin-clavulanate``, ``ethinyl estradiol /
+norethindrone acetate``, ``hydrocodone and acetaminophen``) is one DRUG: the multi-ingredient
+concept when the vocabulary has it; else, for parts joined by ``-`` or ``/`` that are each a drug,
+the first-named ingredient's concept (clinicians name the principal drug first: hydrocodone in
+``hydrocodone-acetaminophen``). A salt after a drug name (``naproxen sodium``) is part of the drug.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from notenlp.doc import Doc, Entity
-from notenlp.vocab import text
+from notenlp.vocab import drugs, text
 from notenlp.vocab.dictionary import DOMAINS
 from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
 
@@ -21,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FUZZY_MIN_LENGTH = 7  # shorter words are too often another real word one edit away
 FUZZY_PENALTY = 0.1  # per corrected word
+MAX_COMBINATION_TOKENS = 10
 
 
 def entity_from(resolved: Resolved, doc_text: str, start: int, end: int, source: str) -> Entity:
@@ -70,6 +77,14 @@ class DictionaryMatcher:
             if len(words) > 1:
                 self._bigrams.add(f"{words[0]} {words[1]}")
         self._corrections: dict[str, str | None] = {}
+        data = drugs.drug_data()
+        self._salts = data.salts
+        self._brands = {text.key(brand): ingredients for brand, ingredients in data.brands.items()}
+        self._joiners = data.combination_joiners
+        self._combination_words = data.combination_words
+        self._combinations = {key for key in self._keys if " + " in key}
+        self._combination_first = {part.split(" ")[0] for key in self._combinations for part in key.split(" + ")}
+        self._combination_first.update(key.split(" ")[0] for key in self._brands)
 
     def _correct(self, word: str) -> str | None:
         if word in self._corrections:
@@ -117,10 +132,16 @@ class DictionaryMatcher:
                 if match is not None:
                     edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])
                     match[1].score *= 1.0 - FUZZY_PENALTY * edits
+            if (match is None and norms[i] in self._combination_first) or (match is not None and match[1].label == "DRUG"):
+                combination = self._combination_at(doc.text, tokens, raw, i)
+                if combination is not None and (match is None or combination[0] > match[0]):
+                    match = combination
             if match is None:
                 i += 1
                 continue
             length, resolved = match
+            if resolved.label == "DRUG":
+                length = self._with_salt(doc.text, tokens, raw, norms, i + length) - i
             if resolved.score >= self.min_score:
                 found.append(entity_from(resolved, doc.text, tokens[i][1], tokens[i + length - 1][2], "dictionary"))
             i += length
@@ -150,6 +171,79 @@ class DictionaryMatcher:
             if resolved is not None:
                 return length, resolved
         return None
+
+    def _part_ingredients(self, words: list[str]) -> list[str] | None:
+        """Plain-ingredient keys a combination part names (a brand or shorthand may name several)."""
+        part_key = text.key(" ".join(words))
+        if part_key in self._brands:
+            return [text.key(drugs.plain_ingredient(name)) for name in self._brands[part_key].split(" + ")]
+        ingredient = text.key(drugs.plain_ingredient(" ".join(words)))
+        return [ingredient] if ingredient else None
+
+    def _combination_at(self, doc_text: str, tokens, raw, i):
+        """(tokens, resolved) of the longest combination starting at token ``i``, else None."""
+        n = len(tokens)
+        parts: list[list[int]] = [[i]]
+        joined_by_word: list[bool] = []
+        j = i + 1
+        while j < min(n, i + MAX_COMBINATION_TOKENS):
+            gap = doc_text[tokens[j - 1][2]:tokens[j][1]]
+            if gap == " ":
+                if raw[j].lower() in self._combination_words and j + 1 < n and \
+                        doc_text[tokens[j][2]:tokens[j + 1][1]] == " ":
+                    parts.append([j + 1])
+                    joined_by_word.append(True)
+                    j += 2
+                    continue
+                parts[-1].append(j)
+            elif gap.strip() in self._joiners and "\n" not in gap:
+                parts.append([j])
+                joined_by_word.append(False)
+            else:
+                break
+            j += 1
+        if len(parts) < 2:
+            return None
+        # The last part may run past the drug (``amoxicillin-clavulanate 875 mg``): try its prefixes too.
+        for count in range(len(parts), 1, -1):
+            last = parts[count - 1]
+            for size in range(len(last), 0, -1):
+                words = [[raw[t] for t in part] for part in parts[:count - 1]] + [[raw[t] for t in last[:size]]]
+                found = self._combination(words, joined_by_word[:count - 1], raw[last[size - 1] + 1:last[size - 1] + 9])
+                if found is not None:
+                    return last[size - 1] + 1 - i, found
+        return None
+
+    def _combination(self, words: list[list[str]], joined_by_word: list[bool], raw_after: list[str]):
+        ingredients: list[str] = []
+        for part in words:
+            found = self._part_ingredients(part)
+            if not found:
+                return None
+            ingredients.extend(found)
+        key = drugs.combo_key(ingredients)
+        if key in self._combinations:
+            resolved = self.lookup.resolve_key(key, raw_after)
+            if resolved is not None and resolved.label == "DRUG":
+                return resolved
+        if any(joined_by_word) or len(words) != 2:
+            return None
+        # Not in the vocabulary as a combination: the first-named drug, when each part is a drug.
+        first, second = (self.lookup.resolve_key(text.key(" ".join(part)), []) for part in words)
+        if first is None or second is None or first.label != "DRUG" or second.label != "DRUG":
+            return None
+        return self.lookup.resolve_key(text.key(" ".join(words[0])), raw_after)
+
+    def _with_salt(self, doc_text: str, tokens, raw, norms, end: int) -> int:
+        """End of a drug name once the salt written after it (``naproxen sodium``) is taken in."""
+        j = end
+        while j < len(tokens) and norms[j] in self._salts and doc_text[tokens[j - 1][2]:tokens[j][1]] == " ":
+            j += 1
+        # ``lisinopril sodium 138``: a lab name and its value follow the drug, not a salt.
+        if j > end and j < len(tokens) and raw[j][0].isdigit() and \
+                (j + 1 >= len(tokens) or raw[j + 1].lower() not in drugs.drug_data().units):
+            return end
+        return j
 
     def __call__(self, doc: Doc) -> Doc:
         if doc.targets is not None:
