@@ -137,3 +137,10 @@ def test_entity_label_picks_the_abbreviation_sense(normalizer):
     assert concept(normalizer, "MS", "DRUG") == 1110410
     # Two PROBLEM senses and no context: no guess.
     assert concept(normalizer, "MS", "PROBLEM") is None
+
+
+def test_analyte_given_is_a_drug_and_measured_is_a_test():
+    matcher = DictionaryMatcher()  # the shipped demo vocabulary: potassium and sodium are lab tests there
+    found = [(e.text, e.label) for e in matcher(Doc(text="Potassium 3.1, sodium was low. Received potassium "
+                                                        "chloride 40 mEq; started calcium supplementation.")).entities]
+    assert found == [("Potassium", "TEST"), ("sodium", "TEST"), ("potassium chloride", "DRUG"), ("calcium", "DRUG")]

@@ -12,15 +12,21 @@ norethindrone acetate``, ``hydrocodone and acetaminophen``) is one DRUG: the mul
 concept when the vocabulary has it; else, for parts joined by ``-`` or ``/`` that are each a drug,
 the first-named ingredient's concept (clinicians name the principal drug first: hydrocodone in
 ``hydrocodone-acetaminophen``). A salt after a drug name (``naproxen sodium``) is part of the drug.
+An analyte the vocabulary knows as a lab test (potassium, sodium) is a DRUG where the words around
+it say the substance is given (``potassium chloride``, ``received potassium``), a TEST otherwise
+(``resources/vocab/analytes.json``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 
 from notenlp.doc import Doc, Entity
 from notenlp.vocab import drugs, text
-from notenlp.vocab.dictionary import DOMAINS
+from notenlp.vocab.dictionary import DOMAINS, Candidate
+from notenlp.resources import resource_path
 from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,21 @@ log = logging.getLogger(__name__)
 FUZZY_MIN_LENGTH = 7  # shorter words are too often another real word one edit away
 FUZZY_PENALTY = 0.1  # per corrected word
 MAX_COMBINATION_TOKENS = 10
+
+
+@dataclass(frozen=True)
+class AnalyteRules:
+    window: int
+    analytes: frozenset[str]
+    drug_before: frozenset[str]
+    drug_after: frozenset[str]
+    drug_salts: frozenset[str]
+
+    @classmethod
+    def load(cls, name: str = "analytes.json") -> "AnalyteRules":
+        raw = json.loads(resource_path("vocab", name).read_text(encoding="utf-8"))
+        return cls(int(raw["window"]), *(frozenset(raw[field]) for field in
+                                         ("analytes", "drug_before", "drug_after", "drug_salts")))
 
 
 def entity_from(resolved: Resolved, doc_text: str, start: int, end: int, source: str) -> Entity:
@@ -85,6 +106,7 @@ class DictionaryMatcher:
         self._combinations = {key for key in self._keys if " + " in key}
         self._combination_first = {part.split(" ")[0] for key in self._combinations for part in key.split(" + ")}
         self._combination_first.update(key.split(" ")[0] for key in self._brands)
+        self._analyte_rules = AnalyteRules.load()
 
     def _correct(self, word: str) -> str | None:
         if word in self._corrections:
@@ -140,7 +162,11 @@ class DictionaryMatcher:
                 i += 1
                 continue
             length, resolved = match
-            if resolved.label == "DRUG":
+            if resolved.label == "TEST" and length == 1 and norms[i] in self._analyte_rules.analytes:
+                given = self._substance_given(doc.text, tokens, raw, i)
+                if given is not None:
+                    length, resolved = given
+            elif resolved.label == "DRUG":
                 length = self._with_salt(doc.text, tokens, raw, norms, i + length) - i
             if resolved.score >= self.min_score:
                 found.append(entity_from(resolved, doc.text, tokens[i][1], tokens[i + length - 1][2], "dictionary"))
@@ -233,6 +259,32 @@ class DictionaryMatcher:
         if first is None or second is None or first.label != "DRUG" or second.label != "DRUG":
             return None
         return self.lookup.resolve_key(text.key(" ".join(words[0])), raw_after)
+
+    def _substance_given(self, doc_text: str, tokens, raw, i: int):
+        """(tokens, resolved DRUG) of an analyte that the words around it say is given, else None."""
+        rules = self._analyte_rules
+
+        def joined(a: int, b: int) -> bool:
+            return doc_text[tokens[a][2]:tokens[b][1]] in (" ", "-")
+
+        n = len(tokens)
+        before = [raw[j].lower() for j in range(i - 1, max(-1, i - 1 - rules.window), -1)
+                  if all(joined(k, k + 1) for k in range(j, i))]
+        after = [raw[j].lower() for j in range(i + 1, min(n, i + 1 + rules.window))
+                 if all(joined(k, k + 1) for k in range(i, j))]
+        if not (rules.drug_before.intersection(before) or rules.drug_after.intersection(after)):
+            return None
+        length = 1
+        if after and after[0] in rules.drug_salts:
+            length = 2  # ``potassium chloride``: the salt given is part of the drug
+        key = " ".join(text.norm_token(t) for t in raw[i:i + length])
+        drug = frozenset({"Drug"})
+        resolved = self.lookup.resolve_key(key, raw[i + length:i + length + 8], allowed_domains=drug) or \
+            self.lookup.resolve_key(text.norm_token(raw[i]), raw[i + length:i + length + 8], allowed_domains=drug)
+        if resolved is None:
+            # No drug concept by this name: a DRUG all the same, for the normalizer to place.
+            resolved = Resolved(Candidate(key, "name", 0, 0, "Drug", "", "", "", "", "", None), "DRUG", 0.9)
+        return length, resolved
 
     def _with_salt(self, doc_text: str, tokens, raw, norms, end: int) -> int:
         """End of a drug name once the salt written after it (``naproxen sodium``) is taken in."""
