@@ -144,3 +144,5 @@ def test_analyte_given_is_a_drug_and_measured_is_a_test():
     found = [(e.text, e.label) for e in matcher(Doc(text="Potassium 3.1, sodium was low. Received potassium "
                                                         "chloride 40 mEq; started calcium supplementation.")).entities]
     assert found == [("Potassium", "TEST"), ("sodium", "TEST"), ("potassium chloride", "DRUG"), ("calcium", "DRUG")]
+    # Neither a result nor a substance given: left to the NER model (here an initial, not potassium).
+    assert [e.label for e in matcher(Doc(text="Seen by Dr. K. Smith; f/u K.")).entities] == ["TEST"]

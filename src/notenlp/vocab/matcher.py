@@ -43,12 +43,14 @@ class AnalyteRules:
     drug_before: frozenset[str]
     drug_after: frozenset[str]
     drug_salts: frozenset[str]
+    test_before: frozenset[str]
+    test_after: frozenset[str]
 
     @classmethod
     def load(cls, name: str = "analytes.json") -> "AnalyteRules":
         raw = json.loads(resource_path("vocab", name).read_text(encoding="utf-8"))
         return cls(int(raw["window"]), *(frozenset(raw[field]) for field in
-                                         ("analytes", "drug_before", "drug_after", "drug_salts")))
+                                         ("analytes", "drug_before", "drug_after", "drug_salts", "test_before", "test_after")))
 
 
 def entity_from(resolved: Resolved, doc_text: str, start: int, end: int, source: str) -> Entity:
@@ -166,6 +168,9 @@ class DictionaryMatcher:
                 given = self._substance_given(doc.text, tokens, raw, i)
                 if given is not None:
                     length, resolved = given
+                elif not self._measured(doc.text, tokens, raw, i):
+                    i += 1
+                    continue
             elif resolved.label == "DRUG":
                 length = self._with_salt(doc.text, tokens, raw, norms, i + length) - i
             if resolved.score >= self.min_score:
@@ -285,6 +290,21 @@ class DictionaryMatcher:
             # No drug concept by this name: a DRUG all the same, for the normalizer to place.
             resolved = Resolved(Candidate(key, "name", 0, 0, "Drug", "", "", "", "", "", None), "DRUG", 0.9)
         return length, resolved
+
+    def _measured(self, doc_text: str, tokens, raw, i: int) -> bool:
+        """Whether a value or result word is written next to an analyte (``potassium 3.2``, ``check K``)."""
+        rules = self._analyte_rules
+        n = len(tokens)
+        after = []
+        for j in range(i + 1, min(n, i + 2 + rules.window)):
+            if "\n" in doc_text[tokens[j - 1][2]:tokens[j][1]]:
+                break
+            after.append(raw[j].lower())
+        if any(word[0].isdigit() for word in after) or rules.test_after.intersection(after[:rules.window]):
+            return True
+        before = [raw[j].lower() for j in range(max(0, i - rules.window), i)
+                  if "\n" not in doc_text[tokens[j][2]:tokens[i][1]]]
+        return bool(rules.test_before.intersection(before))
 
     def _with_salt(self, doc_text: str, tokens, raw, norms, end: int) -> int:
         """End of a drug name once the salt written after it (``naproxen sodium``) is taken in."""
