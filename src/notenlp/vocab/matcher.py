@@ -157,7 +157,7 @@ class DictionaryMatcher:
                     edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])
                     match[1].score *= 1.0 - FUZZY_PENALTY * edits
             if (match is None and norms[i] in self._combination_first) or (match is not None and match[1].label == "DRUG"):
-                combination = self._combination_at(doc.text, tokens, raw, i)
+                combination = self._combination_at(doc.text, tokens, raw, norms, i)
                 if combination is not None and (match is None or combination[0] > match[0]):
                     match = combination
             if match is None:
@@ -211,7 +211,7 @@ class DictionaryMatcher:
         ingredient = text.key(drugs.plain_ingredient(" ".join(words)))
         return [ingredient] if ingredient else None
 
-    def _combination_at(self, doc_text: str, tokens, raw, i):
+    def _combination_at(self, doc_text: str, tokens, raw, norms, i):
         """(tokens, resolved) of the longest combination starting at token ``i``, else None."""
         n = len(tokens)
         parts: list[list[int]] = [[i]]
@@ -222,12 +222,16 @@ class DictionaryMatcher:
             if gap == " ":
                 if raw[j].lower() in self._combination_words and j + 1 < n and \
                         doc_text[tokens[j][2]:tokens[j + 1][1]] == " ":
+                    if not self._may_start_drug(norms[j + 1]):
+                        break
                     parts.append([j + 1])
                     joined_by_word.append(True)
                     j += 2
                     continue
                 parts[-1].append(j)
             elif gap.strip() in self._joiners and "\n" not in gap:
+                if not self._may_start_drug(norms[j]):
+                    break
                 parts.append([j])
                 joined_by_word.append(False)
             else:
@@ -244,6 +248,9 @@ class DictionaryMatcher:
                 if found is not None:
                     return last[size - 1] + 1 - i, found
         return None
+
+    def _may_start_drug(self, word: str) -> bool:
+        return word in self._combination_first or word in self._max_tokens
 
     def _combination(self, words: list[list[str]], joined_by_word: list[bool], raw_after: list[str]):
         ingredients: list[str] = []
