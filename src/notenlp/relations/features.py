@@ -92,16 +92,11 @@ class Context:
             line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
         return cls(doc, text.lower(), sentence_of, line_of)
 
-    def same_scope(self, i: int, j: int) -> bool:
-        """Same list line; or same sentence when neither mention sits on a list line."""
-        if self.line_of[i] >= 0 or self.line_of[j] >= 0:
-            return self.line_of[i] == self.line_of[j]
-        return self.sentence_of[i] == self.sentence_of[j]
-
     def scope_members(self, i: int) -> list[int]:
         """Indices of the mentions that share a scope with mention ``i`` (itself included), in order.
 
-        ``same_scope`` is an equivalence: a list line key, or a sentence key when off list lines."""
+        Two mentions share a scope when they sit on the same list line, or in the same sentence when
+        neither sits on a list line: an equivalence, keyed by the list line, else by the sentence."""
         if not self.members:
             for k in range(len(self.line_of)):
                 self.members.setdefault(self._scope_key(k), []).append(k)
