@@ -65,7 +65,7 @@ class Context:
     members: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # scope key -> mentions, built once
     starts: list[int] = field(default_factory=list)  # entity starts, ascending
     by_start: list[tuple[int, str]] = field(default_factory=list)  # (end, label) in the order of ``starts``
-    words: dict[int, list[str]] = field(default_factory=dict)  # entity index -> its normalised words, as needed
+    windows: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # tokens of the text spans pairs asked for
 
     @classmethod
     def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
@@ -107,14 +107,6 @@ class Context:
                 labels.append(self.by_start[k][1])
         return labels
 
-    def entity_words(self, i: int) -> list[str]:
-        """Tokens of mention ``i``, lower-cased, numbers as ``<num>``."""
-        words = self.words.get(i)
-        if words is None:
-            entity = self.doc.entities[i]
-            words = self.words[i] = self.tokens(entity.start, entity.end)
-        return words
-
     def scope_members(self, i: int) -> list[int]:
         """Indices of the mentions that share a scope with mention ``i`` (itself included), in order.
 
@@ -139,8 +131,14 @@ class Context:
         return start, end if end >= 0 else len(self.lower)
 
     def tokens(self, start: int, end: int) -> list[str]:
-        """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized)."""
-        return [t if not t[0].isdigit() else "<num>" for t in TOKEN.findall(self.lower, max(0, start), end)]
+        """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized,
+        once per note: the windows around a mention recur in all its pairs). The list is shared: do not modify it."""
+        start = max(0, start)
+        tokens = self.windows.get((start, end))
+        if tokens is None:
+            tokens = self.windows[(start, end)] = [t if not t[0].isdigit() else "<num>"
+                                                   for t in TOKEN.findall(self.lower, start, end)]
+        return tokens
 
 
 def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[tuple[int, int]]:
@@ -238,7 +236,7 @@ class FeatureExtractor:
         for cue in self._cues(before + after):
             f[f"cue_around={cue}"] = 1.0
         for role, entity in (("head", head), ("tail", tail)):
-            words = ctx.entity_words(i if role == "head" else j)
+            words = ctx.tokens(entity.start, entity.end)
             if words:
                 f[f"{role}_last={words[-1]}"] = 1.0
             if role == "tail":  # what a problem is says whether it is an adverse event or an indication
