@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from notenlp.doc import Doc, Entity
@@ -43,14 +45,31 @@ class ModelNER:
         else:
             spans = split_sentences(doc.text)
         mentions = self.model.predict_document(doc.text, spans)
+        sentence_at = sentence_index(doc)
         for mention in mentions:
             if mention.label not in self.labels or mention.score < self.min_score:
                 continue
             entity = Entity(start=mention.start, end=mention.end, text=doc.text[mention.start:mention.end],
                             label=mention.label, source="model", score=round(mention.score, 4),
-                            sentence=doc.sentence_at(mention.start) if doc.sentences else -1)
+                            sentence=sentence_at(mention.start))
             merge(doc.entities, entity)
         return doc
+
+
+def sentence_index(doc: Doc) -> Callable[[int], int]:
+    """``doc.sentence_at`` (-1 without sentences), by bisection when the sentences are ordered and disjoint."""
+    sentences = doc.sentences
+    if not sentences:
+        return lambda offset: -1
+    if any(a.end > b.start for a, b in zip(sentences, sentences[1:])):
+        return doc.sentence_at
+    starts = [s.start for s in sentences]
+
+    def sentence_at(offset: int) -> int:
+        i = bisect.bisect_right(starts, offset) - 1
+        return i if i >= 0 and offset < sentences[i].end else -1
+
+    return sentence_at
 
 
 def merge(entities: list[Entity], new: Entity) -> None:

@@ -43,27 +43,28 @@ class AttributeLinker:
         self.max_preceding = int(linking["max_preceding_chars"])
         self.max_following = int(linking["max_following_chars"])
 
-    def _gap(self, ctx: Context, start: int, end: int) -> str:
-        """Text between two mentions with the other attribute mentions cut out."""
-        text = ctx.doc.text
+    @staticmethod
+    def _gap(text: str, attributes: list[tuple[int, int]], start: int, end: int) -> str:
+        """Text between two mentions with the other attribute mentions (``attributes``, in entity order) cut out."""
         pieces, cursor = [], start
-        for entity in ctx.doc.entities:
-            if entity.label in self.relation_of and start <= entity.start and entity.end <= end:
-                pieces.append(text[cursor:entity.start])
-                cursor = entity.end
+        for a_start, a_end in attributes:
+            if start <= a_start and a_end <= end:
+                pieces.append(text[cursor:a_start])
+                cursor = a_end
         pieces.append(text[cursor:end])
         return " ".join(p for p in pieces)
 
     def link(self, ctx: Context) -> list[tuple[int, int, str]]:
         """(drug index, attribute index, relation type) for every attribute with a drug in scope."""
         entities = ctx.doc.entities
-        drugs = [i for i, e in enumerate(entities) if e.label == DRUG]
+        text = ctx.doc.text
+        attributes = [(e.start, e.end) for e in entities if e.label in self.relation_of]
         links = []
         for j, attribute in enumerate(entities):
             relation = self.relation_of.get(attribute.label)
             if relation is None:
                 continue
-            in_scope = [i for i in drugs if ctx.same_scope(i, j)]
+            in_scope = [i for i in ctx.scope_members(j) if entities[i].label == DRUG]
             preceding = [i for i in in_scope if entities[i].end <= attribute.start
                          and attribute.start - entities[i].end <= self.max_preceding]
             following = [i for i in in_scope if entities[i].start >= attribute.end
@@ -71,9 +72,9 @@ class AttributeLinker:
             before = max(preceding, key=lambda i: entities[i].end, default=None)
             after = min(following, key=lambda i: entities[i].start, default=None)
             choice = None
-            if before is not None and self.preceding_gap.match(self._gap(ctx, entities[before].end, attribute.start)):
+            if before is not None and self.preceding_gap.match(self._gap(text, attributes, entities[before].end, attribute.start)):
                 choice = before
-            elif after is not None and self.following_gap.match(self._gap(ctx, attribute.end, entities[after].start)):
+            elif after is not None and self.following_gap.match(self._gap(text, attributes, attribute.end, entities[after].start)):
                 choice = after
             elif before is not None:
                 choice = before
@@ -130,8 +131,8 @@ class RelationExtractor:
         for i, j in candidate_pairs(ctx, self.heads, self.tails):
             head, tail = doc.entities[i], doc.entities[j]
             allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in self.classified]
-            if not allowed:
-                continue
+            if not allowed or all(self.suppressed(doc, head, tail, t) for t in allowed):
+                continue  # nothing it could be classified as would be kept: spare the features
             probabilities = self.model.probabilities(self.features.features(ctx, i, j), allowed)
             best = max((t for t in probabilities if t != NONE), key=probabilities.get, default=None)
             if best is None or probabilities[best] < self.thresholds[best]:

@@ -63,6 +63,9 @@ class Context:
     line_of: list[int]  # line number on a list line, else a key no other entity shares
     sentence_cues: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # filled as pairs need them
     members: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # scope key -> mentions, built once
+    starts: list[int] = field(default_factory=list)  # entity starts, ascending
+    by_start: list[tuple[int, str]] = field(default_factory=list)  # (end, label) in the order of ``starts``
+    windows: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # tokens of the text spans pairs asked for
 
     @classmethod
     def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
@@ -90,18 +93,25 @@ class Context:
             if line not in is_list:
                 is_list[line] = list_line is not None and list_line.match(text, line_starts[line]) is not None
             line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
-        return cls(doc, text.lower(), sentence_of, line_of)
+        ordered = sorted((e.start, e.end, e.label) for e in doc.entities)
+        return cls(doc, text.lower(), sentence_of, line_of, starts=[start for start, _, _ in ordered],
+                   by_start=[(end, label) for _, end, label in ordered])
 
-    def same_scope(self, i: int, j: int) -> bool:
-        """Same list line; or same sentence when neither mention sits on a list line."""
-        if self.line_of[i] >= 0 or self.line_of[j] >= 0:
-            return self.line_of[i] == self.line_of[j]
-        return self.sentence_of[i] == self.sentence_of[j]
+    def labels_between(self, start: int, end: int) -> list[str]:
+        """Labels of the mentions lying within [start, end)."""
+        labels = []
+        for k in range(bisect.bisect_left(self.starts, start), len(self.starts)):
+            if self.starts[k] > end:
+                break
+            if self.by_start[k][0] <= end:
+                labels.append(self.by_start[k][1])
+        return labels
 
     def scope_members(self, i: int) -> list[int]:
         """Indices of the mentions that share a scope with mention ``i`` (itself included), in order.
 
-        ``same_scope`` is an equivalence: a list line key, or a sentence key when off list lines."""
+        Two mentions share a scope when they sit on the same list line, or in the same sentence when
+        neither sits on a list line: an equivalence, keyed by the list line, else by the sentence."""
         if not self.members:
             for k in range(len(self.line_of)):
                 self.members.setdefault(self._scope_key(k), []).append(k)
@@ -121,8 +131,14 @@ class Context:
         return start, end if end >= 0 else len(self.lower)
 
     def tokens(self, start: int, end: int) -> list[str]:
-        """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized)."""
-        return [t if not t[0].isdigit() else "<num>" for t in TOKEN.findall(self.lower, max(0, start), end)]
+        """Lower-cased tokens of text[start:end], numbers as ``<num>`` (only the text a pair needs is tokenized,
+        once per note: the windows around a mention recur in all its pairs). The list is shared: do not modify it."""
+        start = max(0, start)
+        tokens = self.windows.get((start, end))
+        if tokens is None:
+            tokens = self.windows[(start, end)] = [t if not t[0].isdigit() else "<num>"
+                                                   for t in TOKEN.findall(self.lower, start, end)]
+        return tokens
 
 
 def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[tuple[int, int]]:
@@ -141,10 +157,6 @@ def _bucket(n: int, edges: Sequence[int] = (0, 1, 2, 3, 5, 8, 12, 20)) -> str:
         if n <= edge:
             return str(edge)
     return f">{edges[-1]}"
-
-
-def _normalise(token: str) -> str:
-    return "<num>" if token[0].isdigit() else token
 
 
 class FeatureExtractor:
@@ -192,7 +204,7 @@ class FeatureExtractor:
             f"scope={'sentence' if ctx.sentence_of[i] == ctx.sentence_of[j] else 'line'}": 1.0,
         }
         f.update(self._competition(ctx, i, j))
-        inside = [e.label for e in entities if e.start >= first.end and e.end <= second.start]
+        inside = ctx.labels_between(first.end, second.start)
         f[f"ents_between={_bucket(len(inside), (0, 1, 2))}"] = 1.0
         for label in set(inside):
             f[f"between_label={label}"] = 1.0
@@ -224,12 +236,12 @@ class FeatureExtractor:
         for cue in self._cues(before + after):
             f[f"cue_around={cue}"] = 1.0
         for role, entity in (("head", head), ("tail", tail)):
-            words = TOKEN.findall(ctx.lower, entity.start, entity.end)
+            words = ctx.tokens(entity.start, entity.end)
             if words:
-                f[f"{role}_last={_normalise(words[-1])}"] = 1.0
+                f[f"{role}_last={words[-1]}"] = 1.0
             if role == "tail":  # what a problem is says whether it is an adverse event or an indication
                 for word in words:
-                    f[f"tail_word={_normalise(word)}"] = 1.0
+                    f[f"tail_word={word}"] = 1.0
             for flag in ASSERTION_FLAGS:
                 if getattr(entity, flag):
                     f[f"{role}_{flag}"] = 1.0

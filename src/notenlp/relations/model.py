@@ -61,9 +61,9 @@ class RelationClassifier:
         Features are binary (every extractor feature has value 1.0): a present name adds its weights once.
         """
         rows = [w for w in map(self.weights.get, features) if w is not None]
-        totals = [b + sum(column) for b, column in zip(self.intercept, zip(*rows))] if rows else list(self.intercept)
         names = [NONE, *[t for t in allowed if t in self._index]]
-        scores = [totals[self._index[n]] if n in self._index else -math.inf for n in names]
+        columns = [self._index.get(n) for n in names]  # only the classes asked about are summed
+        scores = [-math.inf if k is None else self.intercept[k] + sum([w[k] for w in rows]) for k in columns]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         total = sum(exp)

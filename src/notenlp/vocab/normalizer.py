@@ -68,7 +68,7 @@ class Normalizer:
         allowed = frozenset(LABEL_DOMAINS.get(label, ())) & self.lookup.domains
         if not allowed:
             return None
-        raw = [t for t, _, _ in text.tokens_with_offsets(mention)]
+        raw = text.TOKEN_RE.findall(mention)
         if not raw:
             return None
         norms = [text.norm_token(t) for t in raw]
@@ -77,8 +77,8 @@ class Normalizer:
         context: list[str] = []
         if doc is not None:
             end = start + len(mention) if end is None else end
-            after = [t for t, _, _ in text.tokens_with_offsets(doc.text[end:end + 60])]
-            context = ([t for t, _, _ in text.tokens_with_offsets(doc.text[max(0, start - 60):start])][-8:]
+            after = text.TOKEN_RE.findall(doc.text, end, end + 60)
+            context = (text.TOKEN_RE.findall(doc.text, max(0, start - 60), start)[-8:]
                        + after[:8])
         for step in (self._exact, self._abbreviation, self._combination, self._drug_in_mention, self._bag,
                      self._corrected, self._inner, self._similar):

@@ -32,7 +32,7 @@ def norm_token(token: str) -> str:
 
 
 def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:
-    return [(m.group(), *m.span()) for m in TOKEN_RE.finditer(text)]
+    return [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
 
 
 def norm_tokens(text: str) -> list[str]:
