@@ -1,22 +1,6 @@
 """Span conventions of the medication attributes (n2c2 2018 / i2b2 2009 medication annotation)."""
 import pytest
 
-from notenlp.annotate.medications import MedicationAttributes
-from notenlp.annotate.sections import SectionDetector
-from notenlp.annotate.sentences import SentenceSplitter
-from notenlp.doc import Doc
-
-
-@pytest.fixture(scope="module")
-def attributes():
-    splitter, sections, medications = SentenceSplitter(), SectionDetector(), MedicationAttributes()
-
-    def run(text: str) -> list[tuple[str, str]]:
-        doc = medications(sections(splitter(Doc(text=text))))
-        return [(e.label, e.text) for e in doc.entities]
-
-    return run
-
 
 @pytest.mark.parametrize("text, expected", [
     ("Oxycodone 5 mg PO q6h prn pain", [("STRENGTH", "5 mg"), ("ROUTE", "PO"), ("FREQUENCY", "q6h prn")]),

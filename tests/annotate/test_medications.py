@@ -1,20 +1,7 @@
 import pytest
 
 from notenlp.annotate.medications import MedicationAttributes
-from notenlp.annotate.sections import SectionDetector
-from notenlp.annotate.sentences import SentenceSplitter
 from notenlp.doc import Doc, Span
-
-
-@pytest.fixture(scope="module")
-def attributes():
-    splitter, sections, medications = SentenceSplitter(), SectionDetector(), MedicationAttributes()
-
-    def run(text: str) -> list[tuple[str, str]]:
-        doc = medications(sections(splitter(Doc(text=text))))
-        return [(e.label, e.text) for e in doc.entities]
-
-    return run
 
 
 def test_medication_list(attributes):
