@@ -5,12 +5,11 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from notenlp.doc import Doc, Entity
 from notenlp.ner.model import NerModel
 from notenlp.ner.tokenize import split_sentences
-from notenlp.resources import resource_path
+from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,7 @@ class ModelNER:
     """
 
     def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0):
-        # A path that exists as given wins; otherwise it names a shipped resource ("ner/ner_crf.zip").
-        path = Path(model_path or DEFAULT_MODEL)
-        path = path if path.exists() else resource_path(*path.parts)
+        path = file_or_resource(model_path or DEFAULT_MODEL)
         self.model = NerModel.load(path)
         self.labels = set(labels) if labels is not None else set(self.model.labels)
         self.min_score = min_score

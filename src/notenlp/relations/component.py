@@ -18,7 +18,7 @@ from notenlp.attributes import DRUG, RELATION_TYPES
 from notenlp.doc import Doc, Entity, Relation
 from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs, entity_keys
 from notenlp.relations.model import NONE, RelationClassifier
-from notenlp.resources import resource_path
+from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,7 @@ DEFAULT_THRESHOLD = 0.5
 
 
 def load_rules(rules: str | Path = DEFAULT_RULES) -> dict[str, Any]:
-    path = Path(rules) if Path(rules).exists() else resource_path(*Path(rules).parts)
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(file_or_resource(rules).read_text(encoding="utf-8"))
 
 
 class AttributeLinker:
@@ -93,8 +92,7 @@ class RelationExtractor:
         self.features = FeatureExtractor(self.rules)
         self.model: RelationClassifier | None = None
         if model_path:  # None: attribute rules only
-            path = Path(model_path) if Path(model_path).exists() else resource_path(*Path(model_path).parts)
-            self.model = RelationClassifier.load(path)
+            self.model = RelationClassifier.load(file_or_resource(model_path))
         # A threshold given here applies to every type; else the model's own (chosen on dev data), else 0.5.
         tuned = self.model.metadata.get("thresholds", {}) if self.model is not None and threshold is None else {}
         self.thresholds = {t: float(tuned.get(t, DEFAULT_THRESHOLD if threshold is None else threshold))

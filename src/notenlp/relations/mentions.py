@@ -18,7 +18,7 @@ from typing import Any
 
 from notenlp.annotate.targets import has_targets
 from notenlp.doc import Doc, Entity
-from notenlp.resources import resource_path
+from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ class MentionRule:
 
 
 def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
-    path = Path(rules) if Path(rules).exists() else resource_path(*Path(rules).parts)
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(file_or_resource(rules).read_text(encoding="utf-8"))
     definitions = data.get("definitions", {})
 
     def expand(pattern: str) -> str:

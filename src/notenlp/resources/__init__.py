@@ -12,3 +12,9 @@ def resource_path(*parts: str) -> Path:
     if parts and Path(parts[-1]).is_absolute():
         return Path(parts[-1])
     return RESOURCE_DIR.joinpath(*parts)
+
+
+def file_or_resource(path: str | Path) -> Path:
+    """``path`` itself when it exists; otherwise it names a shipped resource ("ner/ner_crf.zip")."""
+    given = Path(path)
+    return given if given.exists() else resource_path(*given.parts)
