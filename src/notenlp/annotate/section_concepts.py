@@ -2,9 +2,9 @@
 
 The section rules (``resources/annotate/sections.json``) keep each section's LOINC code, not a
 concept id: OMOP concept ids are assigned by each Athena release, so they are looked up where
-every other concept id of a run comes from (as ``notenlp.vocab.lookup.resolve_dictionary_path``
-chooses): the warehouse's CONCEPT table when it holds a vocabulary (an Athena download loaded with
-LOINC), else the shipped demo vocabulary. A code the vocabulary does not hold gives 0, which is
+every other concept id of a run comes from (``notenlp.vocab.loader.loaded_vocabulary_warehouse``):
+the warehouse's CONCEPT table when it holds a vocabulary (an Athena download loaded with LOINC),
+else the shipped demo vocabulary. A code the vocabulary does not hold gives 0, which is
 what NOTE_NLP.section_concept_id holds for a section without a concept. The demo vocabulary (the
 Synthea27Nj rows: LOINC lab tests only) holds no section code, so demo runs write 0 throughout.
 """
@@ -32,24 +32,13 @@ def loinc_concept_ids(codes: Iterable[str], vocabulary: str | Path | None = None
     wanted = tuple(sorted({c.strip() for c in codes if c and c.strip()}))
     if not wanted:
         return {}
-    source = Path(vocabulary) if vocabulary else _loaded_vocabulary()
+    from notenlp.vocab import loader
+
+    source = Path(vocabulary) if vocabulary else (loader.loaded_vocabulary_warehouse() or Path(loader.DEMO_VOCAB_DIR))
     stamp = source.stat().st_mtime_ns if source.exists() else 0
     found = _lookup(wanted, str(source), stamp)
     log.info("LOINC section codes: %d of %d in the vocabulary at %s", len(found), len(wanted), source.name)
     return dict(found)
-
-
-def _loaded_vocabulary() -> Path:
-    from notenlp.config import Settings
-    from notenlp.vocab import loader
-
-    warehouse = Path(Settings.from_env().warehouse)
-    try:
-        if loader.has_vocabulary(warehouse):
-            return warehouse
-    except Exception as exc:  # a warehouse locked by a writer: the annotators fall back to the demo vocabulary too
-        log.warning("cannot read the vocabulary in the warehouse (%s); using the demo vocabulary", type(exc).__name__)
-    return Path(loader.DEMO_VOCAB_DIR)
 
 
 @lru_cache(maxsize=16)

@@ -203,6 +203,21 @@ def load_demo(con_or_path, *, icd10cm: bool = True) -> dict[str, int]:
             con.close()
 
 
+def loaded_vocabulary_warehouse() -> Path | None:
+    """The run's warehouse when it holds a loaded vocabulary, else None (callers use the demo vocabulary).
+
+    A warehouse that cannot be read (a writer holds its lock) counts as none, so that annotators
+    fall back to the demo vocabulary rather than fail."""
+    from notenlp.config import Settings
+
+    warehouse = Path(Settings.from_env().warehouse)
+    try:
+        return warehouse if has_vocabulary(warehouse) else None
+    except Exception as exc:
+        log.warning("cannot read the vocabulary in the warehouse (%s); using the demo vocabulary", type(exc).__name__)
+        return None
+
+
 def has_vocabulary(con_or_path) -> bool:
     """True when the warehouse holds a non-empty concept table."""
     path = Path(con_or_path) if isinstance(con_or_path, (str, Path)) else None

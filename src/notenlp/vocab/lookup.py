@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from notenlp.doc import Doc
-from notenlp.resources import resource_path
+from notenlp.resources import file_or_resource, resource_path
 from notenlp.vocab import drugs, loader
 from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
 
@@ -93,17 +93,9 @@ def warehouse_dictionary_path(warehouse: Path) -> Path:
 def resolve_dictionary_path(dictionary: str | None) -> Path:
     """An explicit artifact, else the warehouse's vocabulary, else the shipped demo vocabulary."""
     if dictionary:
-        return resource_path(dictionary) if not Path(dictionary).exists() else Path(dictionary)
-    from notenlp.config import Settings
-
-    warehouse = Path(Settings.from_env().warehouse)
-    try:
-        if loader.has_vocabulary(warehouse):
-            return warehouse_dictionary_path(warehouse)
-    except Exception as exc:  # a warehouse locked by a writer: fall back rather than fail the annotator
-        log.warning("cannot read the vocabulary in the warehouse (%s); using the demo vocabulary",
-                    type(exc).__name__)
-    return demo_dictionary_path()
+        return file_or_resource(dictionary)
+    warehouse = loader.loaded_vocabulary_warehouse()
+    return warehouse_dictionary_path(warehouse) if warehouse else demo_dictionary_path()
 
 
 @lru_cache(maxsize=4)
