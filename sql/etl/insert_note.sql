@@ -1,7 +1,8 @@
 -- load one night's de-identified notes into omop note; a note seen again replaces its earlier row.
--- parameters: $deid_notes (parquet glob of the deidentify stage for the night).
+-- parameters: $deid_notes (parquet glob of the deidentify stage for the night),
+--             $note_classes (sql/seeds/note_class_loinc.csv: source category -> LOINC document code).
 -- note_type_concept_id 32817 = 'EHR' (Type Concept); encoding 32678 = 'UTF-8'; language 4180186 = 'English language'.
--- note_class_concept_id is 0 ('no matching concept'): notenlp does not guess the LOINC document class.
+-- note_class_concept_id: the loaded vocabulary's LOINC concept of the category's document code, else 0.
 delete from note where note_id in (select note_id from read_parquet($deid_notes));
 
 insert into note (
@@ -13,6 +14,26 @@ with batch as (
     select * from read_parquet($deid_notes)
 ),
 
+note_classes as (
+    select note_type, loinc_code from read_csv($note_classes, header = true, all_varchar = true)
+),
+
+loinc_concepts as (
+    select concept_code, min(concept_id) as concept_id
+    from concept
+    where vocabulary_id = 'LOINC' and coalesce(invalid_reason, '') = ''
+    group by concept_code
+),
+
+classified as (
+    select
+        batch.*,
+        coalesce(loinc_concepts.concept_id, 0) as note_class_concept_id
+    from batch
+    left join note_classes on note_classes.note_type = lower(trim(batch.note_type))
+    left join loinc_concepts on loinc_concepts.concept_code = note_classes.loinc_code
+),
+
 final as (
     select
         note_id,
@@ -20,7 +41,7 @@ final as (
         note_date,
         note_datetime,
         32817 as note_type_concept_id,
-        0 as note_class_concept_id,
+        note_class_concept_id,
         left(note_title, 250) as note_title,
         note_text,
         32678 as encoding_concept_id,
@@ -31,7 +52,7 @@ final as (
         left(concat_ws(':', note_source, note_type), 50) as note_source_value,
         null::bigint as note_event_id,
         null::integer as note_event_field_concept_id
-    from batch
+    from classified
 )
 
 select * from final;

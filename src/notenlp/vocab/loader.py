@@ -67,6 +67,13 @@ def _create(con, table: str, columns: list[tuple[str, str]]) -> None:
     con.execute(f"CREATE TABLE {table} ({cols})")
 
 
+def ensure_concept_table(con) -> None:
+    """An empty CDM ``concept`` table when no vocabulary is loaded, so that SQL joining it finds no
+    concept (and writes 0) instead of failing; loading a vocabulary replaces it."""
+    cols = ", ".join(f"{name} {ctype}" for name, ctype in ddl_tables()["concept"])
+    con.execute(f"CREATE TABLE IF NOT EXISTS concept ({cols})")
+
+
 def _athena_file(athena_dir: Path, table: str) -> Path | None:
     for candidate in (f"{table.upper()}.csv", f"{table.upper()}.csv.gz", f"{table}.csv", f"{table}.csv.gz"):
         path = athena_dir / candidate

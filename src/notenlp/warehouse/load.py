@@ -10,9 +10,12 @@ import json
 import logging
 from pathlib import Path
 
-from notenlp.warehouse import connect, ensure_schema, run_sql_file
+from notenlp.vocab.loader import ensure_concept_table
+from notenlp.warehouse import SQL_DIR, connect, ensure_schema, run_sql_file
 
 log = logging.getLogger(__name__)
+
+NOTE_CLASSES = SQL_DIR / "seeds" / "note_class_loinc.csv"
 
 
 def _glob(path: Path) -> str:
@@ -40,7 +43,8 @@ def load_night(night) -> tuple[int, int]:
         con.execute("begin transaction")
         try:
             if _has_rows(con, notes):
-                run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"]})
+                ensure_concept_table(con)
+                run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"], "note_classes": str(NOTE_CLASSES)})
                 if _has_rows(con, entities):
                     run_sql_file(con, "etl/insert_note_nlp.sql", params)
                 else:
