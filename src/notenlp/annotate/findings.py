@@ -1,0 +1,156 @@
+"""``FindingMentions``: problem mentions of common findings and the problem boundary conventions.
+
+Pipeline factory ``notenlp.annotate.findings:FindingMentions``; config (optional):
+``{"rules": "annotate/findings.json"}``. It runs after the NER components (dictionary, model) and
+before the relation mentions and ConText. Three steps, in order:
+
+1. model mentions lose leading assertion cues and qualifiers (``denies rash`` -> ``rash``) and what
+   precedes a 'regarding', a colon or a '#' (``Dr. X re vomiting``, ``Chest: vomiting`` -> ``vomiting``), and a model mention that lists
+   alternatives (``GERD vs pulmonary embolism``) becomes one mention per alternative;
+2. common findings of the lexicon (``consolidation``, ``pneumothorax``, ``palpitations``) become
+   PROBLEM mentions where nothing else was found, replacing shorter PROBLEM or TEST mentions they
+   cover ('low blood pressure', 'elevated potassium') and model mentions of another label ('PTX'
+   guessed a drug);
+3. every PROBLEM mention takes in the site, type and course words just before it on the same line
+   (``productive cough``, ``lower extremity edema``, ``acute appendicitis``), never severity or size.
+
+Dictionary mentions keep their span in step 1 (a vocabulary term is what it says). Mentions that
+steps 1 and 2 create have no concept (the normalizer gives them one); a mention extended in step 3
+keeps its concept, that of the more general finding it names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from notenlp.annotate.phrases import phrase_regex
+from notenlp.annotate.targets import has_targets
+from notenlp.attributes import PROBLEM, TEST
+from notenlp.doc import Doc, Entity
+from notenlp.resources import file_or_resource
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES = "annotate/findings.json"
+MODEL_SOURCE = "model"
+REPLACEABLE = frozenset({PROBLEM, TEST})  # a finding phrase may hold an analyte: 'elevated potassium'
+SEPARATOR = r"[ \t]+"  # words of one mention: same line
+
+
+@dataclass(frozen=True)
+class FindingRules:
+    terms: re.Pattern[str]  # run on the lower-cased text
+    case_sensitive_terms: re.Pattern[str]
+    modifier_before: re.Pattern[str]  # a modifier ending where a mention starts
+    leading: re.Pattern[str]
+    cut_through: re.Pattern[str]
+    differential: re.Pattern[str]
+
+    @classmethod
+    def load(cls, rules: str | Path = DEFAULT_RULES) -> "FindingRules":
+        data = json.loads(file_or_resource(rules).read_text(encoding="utf-8"))
+        modifiers = phrase_regex(data["site_and_type_modifiers"], space=SEPARATOR)
+        leading = phrase_regex(data["leading_words"], space=SEPARATOR)
+        return cls(
+            terms=re.compile(phrase_regex(data["terms"], space=SEPARATOR)),
+            case_sensitive_terms=re.compile(phrase_regex(data["case_sensitive_terms"], space=SEPARATOR,
+                                                         casefold=False)),
+            modifier_before=re.compile(rf"(?:{modifiers}){SEPARATOR}$", re.IGNORECASE),
+            leading=re.compile(rf"(?:{leading})(?:{SEPARATOR}|$)", re.IGNORECASE),
+            cut_through=re.compile(rf"(?:{phrase_regex(data['cut_through'])}){SEPARATOR}", re.IGNORECASE),
+            differential=re.compile(rf"{SEPARATOR}(?:{phrase_regex(data['differential_separators'])}){SEPARATOR}",
+                                    re.IGNORECASE),
+        )
+
+
+def _overlapping(entities: list[Entity], start: int, end: int) -> list[Entity]:
+    return [e for e in entities if e.start < end and start < e.end]
+
+
+def _problem(doc: Doc, start: int, end: int, source: str) -> Entity:
+    return Entity(start, end, doc.text[start:end], PROBLEM, source=source)
+
+
+class FindingMentions:
+    """Adds common findings as PROBLEM mentions and applies the problem boundary conventions of
+    ``resources/annotate/findings.json``; docs with fixed targets pass through."""
+
+    def __init__(self, *, rules: str = DEFAULT_RULES):
+        self.rules = FindingRules.load(rules)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if has_targets(doc):
+            return doc
+        doc.entities = [part for e in doc.entities for part in self.clean_model_mention(doc, e)]
+        added = self.add_terms(doc)
+        extended = sum(self.extend(doc, e) for e in doc.entities if e.label == PROBLEM)
+        if added or extended:
+            log.debug("finding mentions: %d added, %d extended", added, extended)
+        return doc
+
+    def clean_model_mention(self, doc: Doc, entity: Entity) -> list[Entity]:
+        """A model PROBLEM mention without leading cues, split at listed alternatives."""
+        if entity.label != PROBLEM or entity.source != MODEL_SOURCE:
+            return [entity]
+        text = doc.text[entity.start:entity.end]
+        start = 0
+        for match in self.rules.cut_through.finditer(text):
+            start = match.end()
+        bounds, piece_start = [], start
+        for match in self.rules.differential.finditer(text, start):
+            bounds.append((piece_start, match.start()))
+            piece_start = match.end()
+        bounds.append((piece_start, len(text)))
+        parts = []
+        for s, e in bounds:
+            while match := self.rules.leading.match(text, s, e):
+                s = match.end()
+            if s >= e:
+                continue
+            if (s, e) == (0, len(text)):
+                parts.append(entity)
+            else:
+                parts.append(_problem(doc, entity.start + s, entity.start + e, MODEL_SOURCE))
+        return parts
+
+    def add_terms(self, doc: Doc) -> int:
+        matches = [m.span() for m in self.rules.terms.finditer(doc.text.lower())]
+        matches += [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
+        if len(doc.text.lower()) != len(doc.text):  # lower-casing changed offsets: keep only exact-case hits
+            matches = [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
+        added = 0
+        for start, end in sorted(matches, key=lambda span: (span[0] - span[1], span[0])):
+            overlapping = _overlapping(doc.entities, start, end)
+            if any(not self.replaceable(e, start, end) for e in overlapping):
+                continue  # what entity recognition found, as long or longer, or of another label, wins
+            doc.entities = [e for e in doc.entities if all(e is not o for o in overlapping)]
+            doc.entities.append(_problem(doc, start, end, "rule"))
+            added += 1
+        doc.entities.sort(key=lambda e: (e.start, e.end))
+        return added
+
+    @staticmethod
+    def replaceable(entity: Entity, start: int, end: int) -> bool:
+        """A finding term covering ``entity`` replaces it when ``entity`` is a shorter problem or test
+        mention, or any mention the statistical model guessed (a curated term is the surer of the two)."""
+        if (entity.start, entity.end) == (start, end) and entity.label == PROBLEM:
+            return False
+        covered = start <= entity.start and entity.end <= end
+        return covered and (entity.label in REPLACEABLE or entity.source == MODEL_SOURCE)
+
+    def extend(self, doc: Doc, entity: Entity) -> bool:
+        """Take in the site/type/course words just before ``entity`` not held by another mention."""
+        line_start = doc.text.rfind("\n", 0, entity.start) + 1
+        start = entity.start
+        while match := self.rules.modifier_before.search(doc.text, line_start, start):
+            if _overlapping(doc.entities, match.start(), start):
+                break
+            start = match.start()
+        if start == entity.start:
+            return False
+        entity.start, entity.text = start, doc.text[start:entity.end]
+        return True

@@ -1,0 +1,99 @@
+import pytest
+
+from notenlp.annotate.findings import FindingMentions
+from notenlp.doc import Doc, Entity, Span
+from notenlp.pipeline import load_config
+
+
+@pytest.fixture(scope="module")
+def findings():
+    return FindingMentions()
+
+
+def mention(text: str, phrase: str, label: str = "PROBLEM", source: str = "dictionary") -> Entity:
+    start = text.index(phrase)
+    return Entity(start, start + len(phrase), phrase, label, source=source)
+
+
+def run(findings, text: str, entities: list[Entity]) -> list[tuple[str, str, str]]:
+    doc = findings(Doc(text=text, entities=entities))
+    return [(e.text, e.label, e.source) for e in sorted(doc.entities, key=lambda e: e.start)]
+
+
+def test_common_imaging_findings_become_problems_with_their_type_words(findings):
+    text = "CXR showed pneumothorax. CT chest revealed focal consolidation and vascular congestion."
+    assert run(findings, text, []) == [("pneumothorax", "PROBLEM", "rule"), ("focal consolidation", "PROBLEM", "rule"),
+                                       ("vascular congestion", "PROBLEM", "rule")]
+
+
+def test_severity_and_size_stay_outside_the_mention(findings):
+    text = "CXR: mild cardiomegaly, new atelectasis, small effusion."
+    assert [t for t, _, _ in run(findings, text, [])] == ["cardiomegaly", "atelectasis", "effusion"]
+
+
+def test_site_type_and_course_words_extend_found_problems_and_keep_their_concept(findings):
+    text = "Productive cough improved. Lower extremity edema persists.\nacute appendicitis"
+    cough = mention(text, "cough")
+    cough.concept_id = 254761
+    doc = findings(Doc(text=text, entities=[cough, mention(text, "edema", source="model"),
+                                            mention(text, "appendicitis")]))
+    assert [e.text for e in doc.entities] == ["Productive cough", "Lower extremity edema", "acute appendicitis"]
+    assert doc.entities[0].concept_id == 254761
+
+
+def test_extension_stops_at_other_mentions_and_line_ends(findings):
+    text = "Lower extremity dopplers: deep\nvenous thrombosis. Lower extremity venous duplex edema"
+    dopplers = mention(text, "Lower extremity dopplers", "TEST", "rule")
+    duplex = mention(text, "extremity venous duplex", "TEST", "rule")
+    problems = [mention(text, "venous thrombosis"), mention(text, "edema")]
+    assert [t for t, _, _ in run(findings, text, [dopplers, duplex, *problems])] == [
+        "Lower extremity dopplers", "venous thrombosis", "extremity venous duplex", "edema"]
+
+
+def test_a_finding_term_replaces_the_shorter_problem_or_test_it_covers(findings):
+    text = "Allergies: Fentanyl -> low blood pressure. He reports elevated potassium."
+    found = [mention(text, "Fentanyl", "DRUG"), mention(text, "blood pressure", "TEST"),
+             mention(text, "potassium", "TEST", "rule")]
+    assert run(findings, text, found) == [("Fentanyl", "DRUG", "dictionary"), ("low blood pressure", "PROBLEM", "rule"),
+                                          ("elevated potassium", "PROBLEM", "rule")]
+
+
+def test_a_model_guess_of_another_label_gives_way_but_a_dictionary_mention_does_not(findings):
+    text = "Question PTX on CXR. PTX 175 mg/m2 given."
+    model_guess = mention(text, "PTX", "DRUG", "model")
+    second = text.rindex("PTX")
+    paclitaxel = Entity(second, second + 3, "PTX", "DRUG", source="dictionary")
+    assert run(findings, text, [model_guess, paclitaxel]) == [("PTX", "PROBLEM", "rule"), ("PTX", "DRUG", "dictionary")]
+
+
+def test_model_mentions_lose_cues_and_split_alternatives_dictionary_mentions_do_not(findings):
+    text = "Pt denies rash. Dr. Abernathy re vomiting. # GERD vs pulmonary embolism. CT chest: hemorrhage. Severe anxiety"
+    model = [mention(text, "denies rash", source="model"), mention(text, "Dr. Abernathy re vomiting", source="model"),
+             mention(text, "GERD vs pulmonary embolism", source="model"), mention(text, "chest: hemorrhage", source="model")]
+    dictionary = [mention(text, "Severe anxiety")]
+    assert [t for t, _, _ in run(findings, text, [*model, *dictionary])] == [
+        "rash", "vomiting", "GERD", "pulmonary embolism", "hemorrhage", "Severe anxiety"]
+
+
+def test_a_model_mention_of_cues_only_is_dropped(findings):
+    text = "Patient denies any. No new"
+    assert run(findings, text, [mention(text, "No new", source="model")]) == []
+
+
+def test_docs_with_fixed_targets_pass_through(findings):
+    text = "CXR showed pneumothorax."
+    doc = Doc(text=text, targets=[Span(0, 3)])
+    assert findings(doc).entities == []
+
+
+def test_the_annotate_pipeline_runs_findings_between_the_ner_and_the_relation_mentions():
+    names = [c["name"] for c in load_config("annotate")["components"]]
+    assert names.index("ner_model") < names.index("findings") < names.index("relation_mentions") < names.index("context")
+
+
+def test_imaging_reveals_a_finding_end_to_end(annotate_pipeline):
+    text = "Hospital course: CT chest was obtained and revealed pneumothorax. CXR showed focal consolidation.\n"
+    doc = annotate_pipeline(Doc(text=text)).finalize()
+    by_id = {e.id: e for e in doc.entities}
+    reveals = {(by_id[r.head].text, by_id[r.tail].text) for r in doc.relations if r.type == "reveals"}
+    assert {("CT chest", "pneumothorax"), ("CXR", "focal consolidation")} <= reveals
