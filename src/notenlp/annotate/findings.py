@@ -4,13 +4,15 @@ Pipeline factory ``notenlp.annotate.findings:FindingMentions``; config (optional
 ``{"rules": "annotate/findings.json"}``. It runs after the NER components (dictionary, model) and
 before the relation mentions and ConText. Three steps, in order:
 
-1. model mentions lose leading assertion cues and qualifiers (``denies rash`` -> ``rash``) and what
-   precedes a 'regarding', a colon or a '#' (``Dr. X re vomiting``, ``Chest: vomiting`` -> ``vomiting``), and a model mention that lists
+1. model mentions (problems, drugs) lose leading assertion cues and qualifiers (``denies rash`` ->
+   ``rash``, ``allergic to penicillin`` -> ``penicillin``) and what precedes a 'regarding', a colon or
+   a '#' (``Dr. X re vomiting``, ``Chest: vomiting`` -> ``vomiting``); a model mention that lists
    alternatives (``GERD vs pulmonary embolism``) becomes one mention per alternative;
 2. common findings of the lexicon (``consolidation``, ``pneumothorax``, ``palpitations``) become
-   PROBLEM mentions where nothing else was found, replacing shorter PROBLEM or TEST mentions they
-   cover ('low blood pressure', 'elevated potassium') and model mentions of another label ('PTX'
-   guessed a drug);
+   PROBLEM mentions where nothing else was found, also when a long word of theirs has two
+   neighbouring letters swapped (``pleural effsuion``); a finding replaces the shorter PROBLEM or
+   TEST mentions it covers (``low blood pressure``, ``elevated potassium``) and model mentions of
+   another label (``PTX`` guessed a drug);
 3. every PROBLEM mention takes in the site, type and course words just before it on the same line
    (``productive cough``, ``lower extremity edema``, ``acute appendicitis``), never severity or size.
 
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from notenlp.annotate.phrases import phrase_regex
 from notenlp.annotate.targets import has_targets
-from notenlp.attributes import PROBLEM, TEST
+from notenlp.attributes import DRUG, PROBLEM, TEST
 from notenlp.doc import Doc, Entity
 from notenlp.resources import file_or_resource
 
@@ -37,24 +39,38 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RULES = "annotate/findings.json"
 MODEL_SOURCE = "model"
+CLEANED = frozenset({PROBLEM, DRUG})  # model mentions that leading cues are taken off
 REPLACEABLE = frozenset({PROBLEM, TEST})  # a finding phrase may hold an analyte: 'elevated potassium'
 SEPARATOR = r"[ \t]+"  # words of one mention: same line
+TYPO_MIN_LENGTH = 7  # shorter words are too often another real word one swap away
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
 class FindingRules:
-    terms: re.Pattern[str]  # run on the lower-cased text
+    terms: re.Pattern[str]  # run on the lower-cased text, typos put right
     case_sensitive_terms: re.Pattern[str]
     modifier_before: re.Pattern[str]  # a modifier ending where a mention starts
     leading: re.Pattern[str]
     cut_through: re.Pattern[str]
     differential: re.Pattern[str]
+    swapped: dict[str, str]  # a long lexicon word with two neighbouring letters swapped -> the word
+
+    def spelled(self, text: str) -> str:
+        """``text`` lower-cased, with long words of the lexicon written with two neighbouring letters
+        swapped ('effsuion', 'hyoptension') put right; same length, so offsets hold."""
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            return text
+        return _WORD.sub(lambda m: self.swapped.get(m.group(), m.group()), lowered)
 
     @classmethod
     def load(cls, rules: str | Path = DEFAULT_RULES) -> "FindingRules":
         data = json.loads(file_or_resource(rules).read_text(encoding="utf-8"))
         modifiers = phrase_regex(data["site_and_type_modifiers"], space=SEPARATOR)
         leading = phrase_regex(data["leading_words"], space=SEPARATOR)
+        phrases = [*data["terms"], *data["site_and_type_modifiers"]]
+        words = {word for phrase in phrases for word in _WORD.findall(phrase.lower())}
         return cls(
             terms=re.compile(phrase_regex(data["terms"], space=SEPARATOR)),
             case_sensitive_terms=re.compile(phrase_regex(data["case_sensitive_terms"], space=SEPARATOR,
@@ -64,7 +80,26 @@ class FindingRules:
             cut_through=re.compile(rf"(?:{phrase_regex(data['cut_through'])}){SEPARATOR}", re.IGNORECASE),
             differential=re.compile(rf"{SEPARATOR}(?:{phrase_regex(data['differential_separators'])}){SEPARATOR}",
                                     re.IGNORECASE),
+            swapped=_swaps(words),
         )
+
+
+def _swaps(words: set[str]) -> dict[str, str]:
+    """Each long word with two neighbouring letters swapped, the commonest typing slip; never a
+    spelling that is itself a lexicon word or the swap of two words."""
+    swapped: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for word in words:
+        if len(word) < TYPO_MIN_LENGTH:
+            continue
+        for i in range(len(word) - 1):
+            typo = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+            if typo == word or typo in words:
+                continue
+            if swapped.get(typo, word) != word:
+                ambiguous.add(typo)
+            swapped[typo] = word
+    return {typo: word for typo, word in swapped.items() if typo not in ambiguous}
 
 
 def _overlapping(entities: list[Entity], start: int, end: int) -> list[Entity]:
@@ -86,15 +121,16 @@ class FindingMentions:
         if has_targets(doc):
             return doc
         doc.entities = [part for e in doc.entities for part in self.clean_model_mention(doc, e)]
-        added = self.add_terms(doc)
-        extended = sum(self.extend(doc, e) for e in doc.entities if e.label == PROBLEM)
+        spelled = self.rules.spelled(doc.text)
+        added = self.add_terms(doc, spelled)
+        extended = sum(self.extend(doc, e, spelled) for e in doc.entities if e.label == PROBLEM)
         if added or extended:
             log.debug("finding mentions: %d added, %d extended", added, extended)
         return doc
 
     def clean_model_mention(self, doc: Doc, entity: Entity) -> list[Entity]:
-        """A model PROBLEM mention without leading cues, split at listed alternatives."""
-        if entity.label != PROBLEM or entity.source != MODEL_SOURCE:
+        """A model problem or drug mention without leading cues, split at listed alternatives."""
+        if entity.label not in CLEANED or entity.source != MODEL_SOURCE:
             return [entity]
         text = doc.text[entity.start:entity.end]
         start = 0
@@ -114,14 +150,14 @@ class FindingMentions:
             if (s, e) == (0, len(text)):
                 parts.append(entity)
             else:
-                parts.append(_problem(doc, entity.start + s, entity.start + e, MODEL_SOURCE))
+                start, end = entity.start + s, entity.start + e
+                parts.append(Entity(start, end, doc.text[start:end], entity.label, source=MODEL_SOURCE))
         return parts
 
-    def add_terms(self, doc: Doc) -> int:
-        matches = [m.span() for m in self.rules.terms.finditer(doc.text.lower())]
-        matches += [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
-        if len(doc.text.lower()) != len(doc.text):  # lower-casing changed offsets: keep only exact-case hits
-            matches = [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
+    def add_terms(self, doc: Doc, spelled: str) -> int:
+        matches = [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
+        if len(doc.text.lower()) == len(doc.text):  # else lower-casing moved offsets: exact-case hits only
+            matches += [m.span() for m in self.rules.terms.finditer(spelled)]
         added = 0
         for start, end in sorted(matches, key=lambda span: (span[0] - span[1], span[0])):
             overlapping = _overlapping(doc.entities, start, end)
@@ -142,11 +178,11 @@ class FindingMentions:
         covered = start <= entity.start and entity.end <= end
         return covered and (entity.label in REPLACEABLE or entity.source == MODEL_SOURCE)
 
-    def extend(self, doc: Doc, entity: Entity) -> bool:
+    def extend(self, doc: Doc, entity: Entity, spelled: str) -> bool:
         """Take in the site/type/course words just before ``entity`` not held by another mention."""
         line_start = doc.text.rfind("\n", 0, entity.start) + 1
         start = entity.start
-        while match := self.rules.modifier_before.search(doc.text, line_start, start):
+        while match := self.rules.modifier_before.search(spelled, line_start, start):
             if _overlapping(doc.entities, match.start(), start):
                 break
             start = match.start()
