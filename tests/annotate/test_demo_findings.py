@@ -26,18 +26,26 @@ def test_common_imaging_findings_become_problems_with_their_type_words(findings)
                                        ("vascular congestion", "PROBLEM", "rule")]
 
 
+def test_a_term_with_another_sense_in_its_context_is_left_out(findings):
+    text = "During consolidation, methotrexate was given. Consolidation chemotherapy. CXR: consolidation."
+    assert [(e.start, e.text) for e in findings(Doc(text=text)).entities] == [(text.rindex("consolidation"),
+                                                                              "consolidation")]
+
+
 def test_severity_and_size_stay_outside_the_mention(findings):
     text = "CXR: mild cardiomegaly, new atelectasis, small effusion."
     assert [t for t, _, _ in run(findings, text, [])] == ["cardiomegaly", "atelectasis", "effusion"]
 
 
-def test_site_type_and_course_words_extend_found_problems_and_keep_their_concept(findings):
-    text = "Productive cough improved. Lower extremity edema persists.\nacute appendicitis"
+def test_site_and_type_words_extend_found_problems_and_keep_their_concept(findings):
+    text = "Productive cough improved. Lower extremity edema persists.\nacute appendicitis, severe hypocalcemia"
     cough = mention(text, "cough")
     cough.concept_id = 254761
-    doc = findings(Doc(text=text, entities=[cough, mention(text, "edema", source="model"),
-                                            mention(text, "appendicitis")]))
-    assert [e.text for e in doc.entities] == ["Productive cough", "Lower extremity edema", "acute appendicitis"]
+    found = [cough, mention(text, "edema", source="model"), mention(text, "appendicitis"),
+             mention(text, "severe hypocalcemia", source="model")]
+    doc = findings(Doc(text=text, entities=found))
+    assert [e.text for e in doc.entities] == ["Productive cough", "Lower extremity edema", "appendicitis",
+                                              "severe hypocalcemia"]
     assert doc.entities[0].concept_id == 254761
 
 

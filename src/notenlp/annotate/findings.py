@@ -4,7 +4,7 @@ Pipeline factory ``notenlp.annotate.findings:FindingMentions``; config (optional
 ``{"rules": "annotate/findings.json"}``. It runs after the NER components (dictionary, model) and
 before the relation mentions and ConText. Three steps, in order:
 
-1. model mentions (problems, drugs) lose leading assertion cues and qualifiers (``denies rash`` ->
+1. model mentions (problems, drugs) lose leading assertion and change cues (``denies rash`` ->
    ``rash``, ``allergic to penicillin`` -> ``penicillin``) and what precedes a 'regarding', a colon or
    a '#' (``Dr. X re vomiting``, ``Chest: vomiting`` -> ``vomiting``); a model mention that lists
    alternatives (``GERD vs pulmonary embolism``) becomes one mention per alternative;
@@ -13,8 +13,8 @@ before the relation mentions and ConText. Three steps, in order:
    neighbouring letters swapped (``pleural effsuion``); a finding replaces the shorter PROBLEM or
    TEST mentions it covers (``low blood pressure``, ``elevated potassium``) and model mentions of
    another label (``PTX`` guessed a drug);
-3. every PROBLEM mention takes in the site, type and course words just before it on the same line
-   (``productive cough``, ``lower extremity edema``, ``acute appendicitis``), never severity or size.
+3. every PROBLEM mention takes in the site and type words just before it on the same line
+   (``productive cough``, ``lower extremity edema``), never course, severity or size.
 
 Dictionary mentions keep their span in step 1 (a vocabulary term is what it says). Mentions that
 steps 1 and 2 create have no concept (the normalizer gives them one); a mention extended in step 3
@@ -55,6 +55,7 @@ class FindingRules:
     cut_through: re.Pattern[str]
     differential: re.Pattern[str]
     swapped: dict[str, str]  # a long lexicon word with two neighbouring letters swapped -> the word
+    other_senses: dict[str, tuple[re.Pattern[str], re.Pattern[str]]]  # term -> (followed by, preceded by)
 
     def spelled(self, text: str) -> str:
         """``text`` lower-cased, with long words of the lexicon written with two neighbouring letters
@@ -81,7 +82,18 @@ class FindingRules:
             differential=re.compile(rf"{SEPARATOR}(?:{phrase_regex(data['differential_separators'])}){SEPARATOR}",
                                     re.IGNORECASE),
             swapped=_swaps(words),
+            other_senses={term: (re.compile(rf"[ \t-]+{sense['followed_by']}(?!\w)"),
+                                 re.compile(rf"(?<!\w){sense['preceded_by']}[ \t]+$"))
+                          for sense in data.get("other_senses", ()) for term in sense["terms"]},
         )
+
+    def other_sense(self, spelled: str, start: int, end: int) -> bool:
+        """True when the words around a term match give it another sense than the finding."""
+        patterns = self.other_senses.get(" ".join(spelled[start:end].split()))
+        if patterns is None:
+            return False
+        followed_by, preceded_by = patterns
+        return bool(followed_by.match(spelled, end) or preceded_by.search(spelled, max(0, start - 30), start))
 
 
 def _swaps(words: set[str]) -> dict[str, str]:
@@ -157,7 +169,8 @@ class FindingMentions:
     def add_terms(self, doc: Doc, spelled: str) -> int:
         matches = [m.span() for m in self.rules.case_sensitive_terms.finditer(doc.text)]
         if len(doc.text.lower()) == len(doc.text):  # else lower-casing moved offsets: exact-case hits only
-            matches += [m.span() for m in self.rules.terms.finditer(spelled)]
+            matches += [m.span() for m in self.rules.terms.finditer(spelled)
+                        if not self.rules.other_sense(spelled, *m.span())]
         added = 0
         for start, end in sorted(matches, key=lambda span: (span[0] - span[1], span[0])):
             overlapping = _overlapping(doc.entities, start, end)
@@ -179,7 +192,7 @@ class FindingMentions:
         return covered and (entity.label in REPLACEABLE or entity.source == MODEL_SOURCE)
 
     def extend(self, doc: Doc, entity: Entity, spelled: str) -> bool:
-        """Take in the site/type/course words just before ``entity`` not held by another mention."""
+        """Take in the site and type words just before ``entity`` not held by another mention."""
         line_start = doc.text.rfind("\n", 0, entity.start) + 1
         start = entity.start
         while match := self.rules.modifier_before.search(spelled, line_start, start):
