@@ -44,6 +44,8 @@ REPLACEABLE = frozenset({PROBLEM, TEST})  # a finding phrase may hold an analyte
 SEPARATOR = r"[ \t]+"  # words of one mention: same line
 TYPO_MIN_LENGTH = 7  # shorter words are too often another real word one swap away
 _WORD = re.compile(r"[a-z]+")
+_LONG_WORD = re.compile(rf"[a-z]{{{TYPO_MIN_LENGTH},}}")
+MODIFIER_WINDOW = 60  # characters before a mention searched for its site and type words
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,13 @@ class FindingRules:
         lowered = text.lower()
         if len(lowered) != len(text):
             return text
-        return _WORD.sub(lambda m: self.swapped.get(m.group(), m.group()), lowered)
+        pieces, last = [], 0
+        for match in _LONG_WORD.finditer(lowered):
+            right = self.swapped.get(match.group())
+            if right is not None:
+                pieces += [lowered[last:match.start()], right]
+                last = match.end()
+        return "".join(pieces) + lowered[last:] if pieces else lowered
 
     @classmethod
     def load(cls, rules: str | Path = DEFAULT_RULES) -> "FindingRules":
@@ -193,7 +201,7 @@ class FindingMentions:
 
     def extend(self, doc: Doc, entity: Entity, spelled: str) -> bool:
         """Take in the site and type words just before ``entity`` not held by another mention."""
-        line_start = doc.text.rfind("\n", 0, entity.start) + 1
+        line_start = max(doc.text.rfind("\n", 0, entity.start) + 1, entity.start - MODIFIER_WINDOW)
         start = entity.start
         while match := self.rules.modifier_before.search(spelled, line_start, start):
             if _overlapping(doc.entities, match.start(), start):
