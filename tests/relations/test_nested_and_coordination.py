@@ -20,6 +20,13 @@ def test_a_drug_named_inside_an_adverse_problem_is_added_nested_and_the_problem_
                              ("renal toxicity", "PROBLEM"), ("drug-induced hepatitis", "PROBLEM")}
 
 
+def test_microbes_organs_and_exposures_are_not_nested_drugs():
+    doc = doc_with("Adenovirus-associated cystitis, optic nerve toxicity and radiation-induced pneumonitis.",
+                   [("Adenovirus-associated cystitis", "PROBLEM"), ("optic nerve toxicity", "PROBLEM"),
+                    ("radiation-induced pneumonitis", "PROBLEM")])
+    assert NestedDrugs().find(doc) == []
+
+
 def test_nested_drugs_only_come_from_problems_and_can_be_switched_off():
     text = "Vitamin D toxicity; lithium toxicity."
     finder = NestedDrugs()
@@ -69,6 +76,12 @@ def test_a_relation_passes_to_the_drugs_and_problems_coordinated_with_its_ends()
     # given: Ritalin -> Cataract: both of its neighbours ('(' before it, 'or' after it) get the problem
     assert coordinated_pairs(text, mentions, (3, 0)) == {("methylphenidate", "Cataract"), ("atomoxetine", "Cataract"),
                                                          ("Ritalin", "glaucoma")}
+
+
+def test_a_problem_abbreviation_in_parentheses_does_not_take_the_relation():
+    text = "Heparin-induced thrombocytopenia (HIT) was treated."
+    mentions = [("Heparin", "DRUG"), ("thrombocytopenia", "PROBLEM"), ("HIT", "PROBLEM")]
+    assert coordinated_pairs(text, mentions, (0, 1)) == set()
 
 
 def test_a_pair_the_classifier_already_gave_is_not_repeated():

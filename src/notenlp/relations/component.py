@@ -115,7 +115,8 @@ class RelationExtractor:
         self.exception_gap = re.compile(exception["gap_pattern"], re.IGNORECASE)
         coordination = self.rules.get("coordination", {})
         self.coordinated_types = set(coordination.get("types", ()))
-        self.coordination_gap = re.compile(coordination.get("gap_pattern", "(?!)"), re.IGNORECASE)
+        self.coordination_gaps = [re.compile(coordination.get(f"{end}_gap_pattern", "(?!)"), re.IGNORECASE)
+                                  for end in ("head", "tail")]
 
     def suppressed(self, doc: Doc, head: Entity, tail: Entity, relation: str) -> bool:
         """True when an assertion flag rules the relation out (negated drug, hypothetical problem, ...)."""
@@ -175,13 +176,13 @@ class RelationExtractor:
             if relation not in self.coordinated_types:
                 continue
             for end, other in ((0, i), (1, j)):
-                mention = entities[other]
+                mention, gap = entities[other], self.coordination_gaps[end]
                 for k in ctx.scope_members(other):
                     partner = entities[k]
                     if k == other or partner.label != mention.label:
                         continue
                     first, second = (partner, mention) if partner.start < mention.start else (mention, partner)
-                    if first.end > second.start or not self.coordination_gap.match(doc.text[first.end:second.start]):
+                    if first.end > second.start or not gap.match(doc.text[first.end:second.start]):
                         continue
                     pair = (k, j) if end == 0 else (i, k)
                     head, tail = entities[pair[0]], entities[pair[1]]

@@ -71,6 +71,7 @@ class NestedDrugs:
         self.outer_labels = frozenset(data["outer_labels"])
         self.pattern = re.compile(data["pattern"])
         self.not_drug = frozenset(data["not_drug"])
+        self.not_drug_endings = tuple(data.get("not_drug_endings", ()))
 
     def named_in(self, text: str, outer: Entity) -> list[tuple[int, int]]:
         """Offsets of the drugs that mention ``outer`` (of ``text``) names, if its label can name one."""
@@ -79,7 +80,8 @@ class NestedDrugs:
         spans = []
         for match in self.pattern.finditer(text[outer.start:outer.end].lower()):
             drug = match.group("drug")
-            if drug not in self.not_drug and drug.split("-")[0] not in self.not_drug:
+            if (drug not in self.not_drug and drug.split("-")[0] not in self.not_drug
+                    and not drug.endswith(self.not_drug_endings)):
                 spans.append((outer.start + match.start("drug"), outer.start + match.end("drug")))
         return spans
 
