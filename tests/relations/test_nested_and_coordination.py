@@ -99,3 +99,14 @@ def test_hyphenated_and_spaced_microgram_strengths_are_found():
     found = MedicationAttributes().find(Doc(text=text, sentences=[Span(0, len(text))]))
     assert {(e.text, e.label) for e in found if e.label == "STRENGTH"} == {
         ("450-mg", "STRENGTH"), ("20 micro g", "STRENGTH"), ("1-2 mg", "STRENGTH")}
+
+
+def test_inh_is_a_route_in_an_order_but_not_where_it_names_isoniazid():
+    found = {}
+    for text in ("albuterol 90 mcg 2 puffs INH q4h prn", "Effluvium following INH therapy.", "INH, which causes rashes.",
+                 "He was on INH and rifampin.", "INH-induced hepatitis.", "Started INH 300 mg daily."):
+        doc = Doc(text=text, sentences=[Span(0, len(text))])
+        found[text] = [e.text for e in MedicationAttributes().find(doc) if e.label == "ROUTE"]
+    assert found == {"albuterol 90 mcg 2 puffs INH q4h prn": ["INH"], "Effluvium following INH therapy.": [],
+                     "INH, which causes rashes.": [], "He was on INH and rifampin.": [], "INH-induced hepatitis.": [],
+                     "Started INH 300 mg daily.": []}
