@@ -22,3 +22,6 @@ def test_registered_model_loads_from_the_registry_and_predicts(tiny_model_path: 
                                          {"start": 30, "end": 38, "label": "PROBLEM"}]}
     assert model.predict([record]) == [[{"head": 0, "tail": 1, "type": "treats",
                                          "score": pytest.approx(1.0, abs=0.5)}]]
+    nested = {"text": "Lithium toxicity.", "entities": [{"start": 0, "end": 7, "label": "DRUG"},
+                                                         {"start": 0, "end": 16, "label": "PROBLEM"}]}
+    assert model.predict([nested]) == [[{"head": 0, "tail": 1, "type": "causes_adverse_event", "score": 1.0}]]

@@ -1,8 +1,10 @@
 """``RelationExtractor``: medication attributes by rule, clinical relations by a trained classifier.
 
 Pipeline factory ``notenlp.relations.component:RelationExtractor``; config (all optional):
-``{"model_path": "relations/model.json", "rules": "relations/rules.json", "threshold": null}``
-(null: the per-type thresholds the training recipe stored in the model, else 0.5).
+``{"model_path": "relations/model.json", "rules": "relations/rules.json", "threshold": null,
+"nested_drugs": "relations/nested_drugs.json"}`` (threshold null: the per-type thresholds the training
+recipe stored in the model, else 0.5). A drug named inside a problem by those rules ('lithium toxicity')
+causes it by definition; other overlapping mentions are never paired.
 Relations point at entities by the id ``Doc.finalize`` will remap (see ``features.entity_keys``).
 """
 
@@ -16,7 +18,9 @@ from typing import Any
 
 from notenlp.attributes import DRUG, RELATION_TYPES
 from notenlp.doc import Doc, Entity, Relation
-from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs, entity_keys
+from notenlp.relations.features import (ADMISSIBLE, Context, FeatureExtractor, candidate_pairs, entity_keys,
+                                       overlapping)
+from notenlp.relations.mentions import DEFAULT_NESTED_DRUGS, NestedDrugs
 from notenlp.relations.model import NONE, RelationClassifier
 from notenlp.resources import file_or_resource
 
@@ -25,6 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "relations/model.json"
 DEFAULT_RULES = "relations/rules.json"
 DEFAULT_THRESHOLD = 0.5
+ADVERSE_EVENT = "causes_adverse_event"
 
 
 def load_rules(rules: str | Path = DEFAULT_RULES) -> dict[str, Any]:
@@ -86,8 +91,9 @@ class RelationExtractor:
     """Appends ``Relation(head, tail, type, score)`` for attribute, adverse-event, treatment and test relations."""
 
     def __init__(self, *, model_path: str | None = DEFAULT_MODEL, rules: str = DEFAULT_RULES,
-                 threshold: float | None = None):
+                 threshold: float | None = None, nested_drugs: str | None = DEFAULT_NESTED_DRUGS):
         self.rules = load_rules(rules)
+        self.nested_drugs = NestedDrugs(nested_drugs) if nested_drugs else None
         self.linker = AttributeLinker(self.rules)
         self.features = FeatureExtractor(self.rules)
         self.model: RelationClassifier | None = None
@@ -107,6 +113,10 @@ class RelationExtractor:
         self.exception_types = set(exception["types"])
         self.exception_flags = set(exception["flags"])
         self.exception_gap = re.compile(exception["gap_pattern"], re.IGNORECASE)
+        coordination = self.rules.get("coordination", {})
+        self.coordinated_types = set(coordination.get("types", ()))
+        self.coordination_gaps = [re.compile(coordination.get(f"{end}_gap_pattern", "(?!)"), re.IGNORECASE)
+                                  for end in ("head", "tail")]
 
     def suppressed(self, doc: Doc, head: Entity, tail: Entity, relation: str) -> bool:
         """True when an assertion flag rules the relation out (negated drug, hypothetical problem, ...)."""
@@ -129,6 +139,8 @@ class RelationExtractor:
         for i, j in candidate_pairs(ctx, self.heads, self.tails):
             head, tail = doc.entities[i], doc.entities[j]
             allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in self.classified]
+            if overlapping(head, tail):
+                continue
             if not allowed or all(self.suppressed(doc, head, tail, t) for t in allowed):
                 continue  # nothing it could be classified as would be kept: spare the features
             probabilities = self.model.probabilities(self.features.features(ctx, i, j), allowed)
@@ -140,6 +152,46 @@ class RelationExtractor:
             found.append((i, j, best, probabilities[best]))
         return found
 
+    def nested(self, doc: Doc) -> list[tuple[int, int, str, float]]:
+        """(drug, problem) pairs where the problem names the drug as its cause ('lithium toxicity')."""
+        if self.nested_drugs is None:
+            return []
+        drugs = {(e.start, e.end): i for i, e in enumerate(doc.entities) if e.label == DRUG}
+        found = []
+        for j, problem in enumerate(doc.entities):
+            for start, end in self.nested_drugs.named_in(doc.text, problem):
+                i = drugs.get((start, end))
+                if i is not None and not self.suppressed(doc, doc.entities[i], problem, ADVERSE_EVENT):
+                    found.append((i, j, ADVERSE_EVENT, 1.0))
+        return found
+
+    def coordinated(self, ctx: Context, found: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+        """The pairs a relation's head or tail passes to the mention coordinated with it ('X and Y',
+        'X (Y)'), with the same type and score, that the classifier did not already give."""
+        doc = ctx.doc
+        entities = doc.entities
+        taken = {(i, j) for i, j, _, _ in found}
+        extra = []
+        for i, j, relation, score in found:
+            if relation not in self.coordinated_types:
+                continue
+            for end, other in ((0, i), (1, j)):
+                mention, gap = entities[other], self.coordination_gaps[end]
+                for k in ctx.scope_members(other):
+                    partner = entities[k]
+                    if k == other or partner.label != mention.label:
+                        continue
+                    first, second = (partner, mention) if partner.start < mention.start else (mention, partner)
+                    if first.end > second.start or not gap.match(doc.text[first.end:second.start]):
+                        continue
+                    pair = (k, j) if end == 0 else (i, k)
+                    head, tail = entities[pair[0]], entities[pair[1]]
+                    if pair in taken or self.suppressed(doc, head, tail, relation):
+                        continue
+                    taken.add(pair)
+                    extra.append((*pair, relation, score))
+        return extra
+
     def __call__(self, doc: Doc) -> Doc:
         if len(doc.entities) < 2:
             return doc
@@ -147,6 +199,7 @@ class RelationExtractor:
         ctx = self.features.context(doc)
         for i, j, relation in self.linker.link(ctx):
             doc.relations.append(Relation(head=keys[i], tail=keys[j], type=relation, score=1.0))
-        for i, j, relation, score in self.classify(ctx):
+        found = self.classify(ctx) + self.nested(doc)
+        for i, j, relation, score in found + self.coordinated(ctx, found):
             doc.relations.append(Relation(head=keys[i], tail=keys[j], type=relation, score=round(score, 4)))
         return doc

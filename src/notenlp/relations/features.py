@@ -152,6 +152,11 @@ def candidate_pairs(ctx: Context, heads: set[str], tails: set[str]) -> Iterator[
                 yield i, j
 
 
+def overlapping(a: Entity, b: Entity) -> bool:
+    """Whether two mentions share characters (a drug nested in a problem: 'lithium toxicity')."""
+    return a.start < b.end and b.start < a.end
+
+
 def _bucket(n: int, edges: Sequence[int] = (0, 1, 2, 3, 5, 8, 12, 20)) -> str:
     for edge in edges:
         if n <= edge:

@@ -1,10 +1,12 @@
 """``RelationMentions``: the mentions relation types need that entity recognition may miss.
 
 Pipeline factory ``notenlp.relations.mentions:RelationMentions``; config (optional):
-``{"rules": "relations/mentions.json"}``. It runs after the NER components and before ConText, so
-the mentions it adds get assertion flags and concepts like any other. Tests (labs, imaging) head
-``reveals``; dose descriptors ('overdose', 'high-dose') are the doses pharmacovigilance text gives.
-What entity recognition found wins: a match only replaces the mentions its rule names and covers.
+``{"rules": "relations/mentions.json", "nested_drugs": "relations/nested_drugs.json"}``. It runs after
+the NER components and before ConText, so the mentions it adds get assertion flags and concepts like
+any other. Tests (labs, imaging) head ``reveals``; dose descriptors ('overdose', 'high-dose') are the
+doses pharmacovigilance text gives. What entity recognition found wins: a match only replaces the
+mentions its rule names and covers. The one exception is a drug named inside a problem ('lithium
+toxicity'): it is added nested in the problem, which stays.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.annotate.targets import has_targets
+from notenlp.attributes import DRUG
 from notenlp.doc import Doc, Entity
 from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RULES = "relations/mentions.json"
+DEFAULT_NESTED_DRUGS = "relations/nested_drugs.json"
 _DEFINITION = re.compile(r"\{([A-Z]+)\}")
 
 
@@ -59,11 +63,40 @@ def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
     return compiled
 
 
-class RelationMentions:
-    """Adds TEST and dose-descriptor mentions from ``resources/relations/mentions.json``."""
+class NestedDrugs:
+    """Finds the drug a problem mention names ('lithium toxicity' -> 'lithium'), from ``nested_drugs.json``."""
 
-    def __init__(self, *, rules: str = DEFAULT_RULES):
+    def __init__(self, path: str | Path = DEFAULT_NESTED_DRUGS):
+        data: dict[str, Any] = json.loads(file_or_resource(path).read_text(encoding="utf-8"))
+        self.outer_labels = frozenset(data["outer_labels"])
+        self.pattern = re.compile(data["pattern"])
+        self.not_drug = frozenset(data["not_drug"])
+        self.not_drug_endings = tuple(data.get("not_drug_endings", ()))
+
+    def named_in(self, text: str, outer: Entity) -> list[tuple[int, int]]:
+        """Offsets of the drugs that mention ``outer`` (of ``text``) names, if its label can name one."""
+        if outer.label not in self.outer_labels:
+            return []
+        spans = []
+        for match in self.pattern.finditer(text[outer.start:outer.end].lower()):
+            drug = match.group("drug")
+            if (drug not in self.not_drug and drug.split("-")[0] not in self.not_drug
+                    and not drug.endswith(self.not_drug_endings)):
+                spans.append((outer.start + match.start("drug"), outer.start + match.end("drug")))
+        return spans
+
+    def find(self, doc: Doc) -> list[Entity]:
+        return [Entity(start, end, doc.text[start:end], DRUG, source="rule")
+                for outer in doc.entities for start, end in self.named_in(doc.text, outer)]
+
+
+class RelationMentions:
+    """Adds TEST and dose-descriptor mentions from ``resources/relations/mentions.json`` and the drugs
+    named inside problems (``nested_drugs.json``; ``nested_drugs=None``: none)."""
+
+    def __init__(self, *, rules: str = DEFAULT_RULES, nested_drugs: str | None = DEFAULT_NESTED_DRUGS):
         self.rules = load_mention_rules(rules)
+        self.nested_drugs = NestedDrugs(nested_drugs) if nested_drugs else None
 
     def find(self, text: str) -> list[tuple[int, int, MentionRule]]:
         """Non-overlapping matches, longest first (earlier rule on ties)."""
@@ -102,6 +135,13 @@ class RelationMentions:
                 doc.entities = [e for e in doc.entities if all(e is not r for r in replaced)]
             doc.entities.append(Entity(start, end, doc.text[start:end], rule.label, source="rule"))
             added += 1
+        if self.nested_drugs is not None:
+            drugs = {(e.start, e.end) for e in doc.entities if e.label == DRUG}
+            for drug in self.nested_drugs.find(doc):
+                if (drug.start, drug.end) not in drugs:
+                    doc.entities.append(drug)
+                    drugs.add((drug.start, drug.end))
+                    added += 1
         if added:
             log.debug("relation mentions: %d added", added)
         return doc

@@ -17,6 +17,7 @@ from notenlp.doc import Doc, Entity, Span
 
 MODEL_ARTIFACT = "relation_model"
 RULES_ARTIFACT = "relation_rules"
+NESTED_DRUGS_ARTIFACT = "relation_nested_drugs"
 
 
 class RelationPyfunc(mlflow.pyfunc.PythonModel):
@@ -24,7 +25,8 @@ class RelationPyfunc(mlflow.pyfunc.PythonModel):
         from notenlp.relations.component import RelationExtractor
 
         self.extractor = RelationExtractor(model_path=context.artifacts[MODEL_ARTIFACT],
-                                           rules=context.artifacts[RULES_ARTIFACT])
+                                           rules=context.artifacts[RULES_ARTIFACT],
+                                           nested_drugs=context.artifacts.get(NESTED_DRUGS_ARTIFACT))
 
     def predict(self, context, model_input, params=None):  # untyped: MLflow infers signatures from hints
         records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
@@ -42,12 +44,18 @@ class RelationPyfunc(mlflow.pyfunc.PythonModel):
         return out
 
 
-def log_and_register(model_path: str, rules_path: str, name: str = "notenlp-relations") -> str:
-    """Log the pyfunc under the active run and register it; returns the model URI."""
+def log_and_register(model_path: str, rules_path: str, name: str = "notenlp-relations",
+                     nested_drugs_path: str | None = None) -> str:
+    """Log the pyfunc under the active run and register it; returns the model URI.
+    ``nested_drugs_path``: the rules naming drugs inside problems (default: the shipped ones)."""
+    from notenlp.relations.mentions import DEFAULT_NESTED_DRUGS
+    from notenlp.resources import file_or_resource
+
+    nested = str(file_or_resource(nested_drugs_path or DEFAULT_NESTED_DRUGS))
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=RelationPyfunc(),
-        artifacts={MODEL_ARTIFACT: model_path, RULES_ARTIFACT: rules_path},
+        artifacts={MODEL_ARTIFACT: model_path, RULES_ARTIFACT: rules_path, NESTED_DRUGS_ARTIFACT: nested},
         registered_model_name=name,
         pip_requirements=["scikit-learn", "mlflow"],
     )

@@ -23,7 +23,7 @@ from notenlp.attributes import ASSERTION_FLAGS, DRUG, PROBLEM, PROCEDURE, TEST
 from notenlp.corpora import corpus_path
 from notenlp.doc import Doc, Entity
 from notenlp.relations.ade import AdeSentence, to_doc
-from notenlp.relations.features import ADMISSIBLE, TOKEN, FeatureExtractor, candidate_pairs
+from notenlp.relations.features import ADMISSIBLE, TOKEN, FeatureExtractor, candidate_pairs, overlapping
 from notenlp.relations.model import NONE
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def pair_examples(doc: Doc, gold: GoldSpans, extractor: FeatureExtractor, heads:
     for i, j in candidate_pairs(ctx, heads, tails):
         head, tail = doc.entities[i], doc.entities[j]
         allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in classified]
-        if not allowed:
+        if not allowed or overlapping(head, tail):  # nested mentions are related by rule, not classified
             continue
         label = by_span.get((head.start, head.end, tail.start, tail.end), NONE)
         if label == NONE and (text[head.start:head.end], text[tail.start:tail.end]) in related_words:
