@@ -91,49 +91,59 @@ class CompiledCRF:
 
     def emissions(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(tokens, tags) emission scores of all tokens of the sentences, concatenated."""
+        lengths = [len(s) for s in sentences]
         words = [w for sentence in sentences for w in sentence]
         n = len(words)
         known = self._word_id
-        ids = np.array([known.get(w) if w in known else self._word(w) for w in words], dtype=np.int64)
-        sentence_of = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+        if len(known) + n > _CACHE_LIMIT:  # never mid-note: rows already looked up would be reused
+            known.clear()
+        get = known.get
+        ids = [get(w) for w in words]
+        if None in ids:
+            ids = [self._word(w) if i is None else i for w, i in zip(words, ids)]
+        ids = np.array(ids, dtype=np.int64)
+        sentence_end = np.cumsum(lengths)
+        ends = np.repeat(sentence_end, lengths)
+        starts = ends - np.repeat(lengths, lengths)
         views = self._views
         scores = views[ids, 0] + self.bias
         positions = np.arange(n)
         for slot, k in enumerate(WINDOW_OFFSETS, start=1):
             neighbour = positions + k
-            valid = (neighbour >= 0) & (neighbour < n)
-            valid[valid] &= sentence_of[neighbour[valid]] == sentence_of[valid]
+            valid = (neighbour >= starts) & (neighbour < ends)
             scores[valid] += views[ids[neighbour[valid]], slot]
             if k in self.boundary:
                 scores[~valid] += self.boundary[k]
-        lowers = [w.lower() for w in words]
+        # Lowercased tokens with a space (never a token) after each sentence, so that neither
+        # gazetteer entries nor bigrams run across sentences; token i is at i + its sentence.
+        lowers: list[str] = []
+        for sentence in sentences:
+            lowers.extend([w.lower() for w in sentence])
+            lowers.append(" ")
+        sentence_number = np.arange(len(sentences))
+        token_at = np.arange(len(lowers)) - np.repeat(sentence_number, np.add(lengths, 1))
+        gazetteer = self.extractor.gazetteer_tags(lowers)
+        if any(gazetteer):
+            gazetteer_id = self.gazetteer_id
+            gid = np.array([0, *(gazetteer_id.get(t, 0) if t else 0 for t in gazetteer)])  # 0 before the first
+            at = positions + np.repeat(sentence_number, lengths) + 1
+            scores += self.gazetteer_rows[""][gid[at]]
+            scores += self.gazetteer_rows["-1:"][gid[at - 1]]
+            scores += self.gazetteer_rows["1:"][gid[at + 1]]
         bigrams = self.bigrams
         right_at, right_rows, left_at, left_rows = [], [], [], []
-        offset = 0
-        for sentence in sentences:
-            m = len(sentence)
-            low = lowers[offset:offset + m]
-            for i, key in enumerate(map("|".join, zip(low, low[1:])), start=offset + 1):
-                pair = bigrams.get(key)
-                if pair is not None:
-                    if pair[0] is not None:
-                        right_at.append(i)
-                        right_rows.append(pair[0])
-                    if pair[1] is not None:
-                        left_at.append(i - 1)
-                        left_rows.append(pair[1])
-            gazetteer = self.extractor.gazetteer_tags(low)
-            if any(t is not None for t in gazetteer):
-                gid = np.array([self.gazetteer_id.get(t, 0) if t else 0 for t in gazetteer])
-                block = scores[offset:offset + m]
-                block += self.gazetteer_rows[""][gid]
-                block[1:] += self.gazetteer_rows["-1:"][gid[:-1]]
-                block[:-1] += self.gazetteer_rows["1:"][gid[1:]]
-            offset += m
+        for j, pair in enumerate(map(bigrams.get, map("|".join, zip(lowers, lowers[1:])))):
+            if pair is not None:
+                if pair[0] is not None:
+                    right_at.append(j + 1)
+                    right_rows.append(pair[0])
+                if pair[1] is not None:
+                    left_at.append(j)
+                    left_rows.append(pair[1])
         if right_at:
-            scores[right_at] += np.array(right_rows)
+            scores[token_at[right_at]] += np.array(right_rows)
         if left_at:
-            scores[left_at] += np.array(left_rows)
+            scores[token_at[left_at]] += np.array(left_rows)
         return scores
 
     def decode(self, sentences: Sequence[Sequence[str]], *, with_marginals: bool = True) -> tuple[list[list[str]], list[list[float]] | None]:
