@@ -9,7 +9,7 @@ per token whose values reproduce those scores exactly (up to the 6-digit weight 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,7 +36,8 @@ class CompiledCRF:
         # Between sentences: a token scored so that only "O" is possible.
         separator = np.full(len(tags), -_SEPARATOR_MARGIN)
         separator[tags.index("O")] = 0.0
-        self.separator_values = (separator @ self.basis_inverse).tolist()
+        self.separator_values = separator @ self.basis_inverse
+        self.items = item_builder(self.basis)
         self.tags = tags
         self.extractor = extractor
         self.weights = weights
@@ -155,18 +156,13 @@ class CompiledCRF:
         sentences = [s for s in sentences]
         if not any(sentences):
             return [[] for _ in sentences], ([[] for _ in sentences] if with_marginals else None)
-        values = (self.emissions(sentences) @ self.basis_inverse).tolist()
-        names = self.basis
-        separator = dict(zip(names, self.separator_values))
-        items: list[dict[str, float]] = []
-        positions: list[int] = []
-        offset = 0
-        for sentence in sentences:
-            if items:
-                items.append(separator)
-            positions.append(len(items))
-            items.extend(dict(zip(names, row)) for row in values[offset:offset + len(sentence)])
-            offset += len(sentence)
+        lengths = np.array([len(s) for s in sentences])
+        starts = np.cumsum(lengths) - lengths
+        follows = np.cumsum(lengths > 0) - (lengths > 0) > 0  # tokens before it: a separator goes first
+        values = np.insert(self.emissions(sentences) @ self.basis_inverse, starts[follows], self.separator_values,
+                           axis=0)
+        items = self.items(values.tolist())
+        positions = (starts + np.cumsum(follows)).tolist()
         tagger = self.tagger
         path = tagger.tag(items)
         paths = [path[p:p + len(sentence)] for p, sentence in zip(positions, sentences)]
@@ -175,6 +171,15 @@ class CompiledCRF:
         marginals = [[1.0 if tag == "O" else tagger.marginal(tag, p + i) for i, tag in enumerate(sentence_path)]
                      for p, sentence_path in zip(positions, paths)]
         return paths, marginals
+
+
+def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[str, float]]]:
+    """Function of value rows to CRFsuite items ``{name: value}``. It is compiled for the
+    names (their reprs as literal keys) because a dict display over unpacked rows builds the
+    ~500 items of a note twice as fast as ``dict(zip(names, row))``."""
+    values = "".join(f"v{k}, " for k in range(len(names)))
+    fields = ", ".join(f"{name!r}: v{k}" for k, name in enumerate(names))
+    return eval(f"lambda rows: [{{{fields}}} for {values}in rows]")
 
 
 def choose_basis(attributes: list[str], weights: np.ndarray) -> tuple[list[str], np.ndarray]:
