@@ -183,14 +183,17 @@ def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[st
 
 
 def choose_basis(attributes: list[str], weights: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """``len(tags)`` attributes whose weight rows span the tag space (pivoted QR), and the
-    inverse of their weight matrix: values ``e @ inverse`` on them make CRFsuite score ``e``."""
+    """``len(tags) - 1`` attributes whose weight rows span the tag space together with the
+    all-ones row (pivoted QR of the rows less their means), and a matrix that maps emission
+    scores ``e`` to values on them that make CRFsuite score ``e`` less a constant per token.
+    A constant added to every tag of a token changes neither the path nor the marginals, so
+    CRFsuite reads one attribute less per token than there are tags."""
     from scipy.linalg import qr
 
     size = weights.shape[1]
-    _, _, pivots = qr(weights.T, mode="economic", pivoting=True)
-    chosen = list(pivots[:size])
-    basis = weights[chosen]
-    if np.linalg.matrix_rank(basis) < size:
+    _, _, pivots = qr((weights - weights.mean(axis=1, keepdims=True)).T, mode="economic", pivoting=True)
+    chosen = list(pivots[:size - 1])
+    square = np.vstack([weights[chosen], np.ones(size)])
+    if np.linalg.matrix_rank(square) < size:
         raise ValueError("the CRF weights do not span the tag space; train with more data or lower c1")
-    return [attributes[i] for i in chosen], np.linalg.inv(basis)
+    return [attributes[i] for i in chosen], np.linalg.inv(square)[:, :size - 1]
