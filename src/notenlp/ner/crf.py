@@ -83,10 +83,19 @@ class CompiledCRF:
             grown[: len(self._views)] = self._views
             self._views = grown
         rows = self.attribute_row
-        views = self.extractor._views(word)
-        for slot, attributes in enumerate(views):
-            hits = [rows[a] for a in attributes if a in rows]
-            self._views[index, slot] = self.weights[hits].sum(axis=0) if hits else 0.0
+        hits: list[int] = []
+        slots: list[int] = []
+        firsts: list[int] = []
+        for slot, attributes in enumerate(self.extractor._views(word)):
+            found = [rows[a] for a in attributes if a in rows]
+            if found:
+                slots.append(slot)
+                firsts.append(len(hits))
+                hits.extend(found)
+        table = self._views[index]
+        table[:] = 0.0
+        if hits:  # one sum per window slot, all in one call
+            table[slots] = np.add.reduceat(self.weights[hits], firsts, axis=0)
         self._word_id[word] = index
         return index
 
