@@ -10,6 +10,7 @@ per token whose values reproduce those scores exactly (up to the 6-digit weight 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
 
 import numpy as np
 
@@ -64,7 +65,9 @@ class CompiledCRF:
             for prefix in ("", "-1:", "1:")
         }
         self._word_id: dict[str, int] = {}
+        # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
         self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
+        self._reach = max(abs(k) for k in WINDOW_OFFSETS)
 
     def _row(self, attribute: str) -> np.ndarray:
         i = self.attribute_row.get(attribute)
@@ -77,7 +80,7 @@ class CompiledCRF:
             return index
         if len(self._word_id) >= _CACHE_LIMIT:
             self._word_id.clear()
-        index = len(self._word_id)
+        index = len(self._word_id) + 1
         if index >= len(self._views):
             grown = np.zeros((len(self._views) * 2, *self._views.shape[1:]))
             grown[: len(self._views)] = self._views
@@ -105,51 +108,54 @@ class CompiledCRF:
         words = [w for sentence in sentences for w in sentence]
         n = len(words)
         known = self._word_id
-        if len(known) + n > _CACHE_LIMIT:  # never mid-note: rows already looked up would be reused
+        if len(known) + n >= _CACHE_LIMIT:  # never mid-note: rows already looked up would be reused
             known.clear()
         get = known.get
         ids = [get(w) for w in words]
         if None in ids:
             ids = [self._word(w) if i is None else i for w, i in zip(words, ids)]
         ids = np.array(ids, dtype=np.int64)
-        sentence_end = np.cumsum(lengths)
-        ends = np.repeat(sentence_end, lengths)
-        starts = ends - np.repeat(lengths, lengths)
+        sentence_number = np.arange(len(sentences))
+        sentence_of = np.repeat(sentence_number, lengths)
+        positions = np.arange(n)
+        # Word ids with `reach` zero rows before, between and after the sentences.
+        reach = self._reach
+        at = positions + (sentence_of + 1) * reach
+        spaced = np.zeros(n + (len(sentences) + 1) * reach, dtype=np.int64)
+        spaced[at] = ids
         views = self._views
         scores = views[ids, 0] + self.bias
-        positions = np.arange(n)
         for slot, k in enumerate(WINDOW_OFFSETS, start=1):
-            neighbour = positions + k
-            valid = (neighbour >= starts) & (neighbour < ends)
-            scores[valid] += views[ids[neighbour[valid]], slot]
+            neighbour = spaced[at + k]
+            scores += views[neighbour, slot]
             if k in self.boundary:
-                scores[~valid] += self.boundary[k]
+                scores[neighbour == 0] += self.boundary[k]
         # Lowercased tokens with a space (never a token) after each sentence, so that neither
         # gazetteer entries nor bigrams run across sentences; token i is at i + its sentence.
         lowers: list[str] = []
         for sentence in sentences:
             lowers.extend([w.lower() for w in sentence])
             lowers.append(" ")
-        sentence_number = np.arange(len(sentences))
         token_at = np.arange(len(lowers)) - np.repeat(sentence_number, np.add(lengths, 1))
         gazetteer = self.extractor.gazetteer_tags(lowers)
         if any(gazetteer):
             gazetteer_id = self.gazetteer_id
             gid = np.array([0, *(gazetteer_id.get(t, 0) if t else 0 for t in gazetteer)])  # 0 before the first
-            at = positions + np.repeat(sentence_number, lengths) + 1
-            scores += self.gazetteer_rows[""][gid[at]]
-            scores += self.gazetteer_rows["-1:"][gid[at - 1]]
-            scores += self.gazetteer_rows["1:"][gid[at + 1]]
+            spot = positions + sentence_of + 1
+            scores += self.gazetteer_rows[""][gid[spot]]
+            scores += self.gazetteer_rows["-1:"][gid[spot - 1]]
+            scores += self.gazetteer_rows["1:"][gid[spot + 1]]
         bigrams = self.bigrams
         right_at, right_rows, left_at, left_rows = [], [], [], []
-        for j, pair in enumerate(map(bigrams.get, map("|".join, zip(lowers, lowers[1:])))):
-            if pair is not None:
-                if pair[0] is not None:
-                    right_at.append(j + 1)
-                    right_rows.append(pair[0])
-                if pair[1] is not None:
-                    left_at.append(j)
-                    left_rows.append(pair[1])
+        pairs = list(map(bigrams.get, map("|".join, zip(lowers, lowers[1:]))))
+        for j in compress(range(len(pairs)), pairs):
+            right, left = pairs[j]
+            if right is not None:
+                right_at.append(j + 1)
+                right_rows.append(right)
+            if left is not None:
+                left_at.append(j)
+                left_rows.append(left)
         if right_at:
             scores[token_at[right_at]] += np.array(right_rows)
         if left_at:
