@@ -73,3 +73,19 @@ def test_basis_values_reproduce_scores_up_to_a_constant_per_token():
 def test_basis_needs_weights_spanning_the_tags():
     with pytest.raises(ValueError):
         choose_basis(["a", "b", "c"], np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+
+
+def test_bigrams_with_a_bar_token_are_scored_like_the_feature_strings():
+    from notenlp.ner.corpora import LabelledText
+    from notenlp.ner.model import NerModel
+
+    texts = []
+    for i, (drug, problem) in enumerate([("aspirin", "pain"), ("heparin", "clot"), ("insulin", "diabetes")] * 3):
+        text = f"Meds | {drug} || for {problem} | daily ."
+        d, p = text.index(drug), text.index(problem)
+        texts.append(LabelledText(str(i), text, [(d, d + len(drug), "DRUG"), (p, p + len(problem), "PROBLEM")]))
+    model = NerModel.train(texts, {"max_iterations": 30, "c1": 0.0, "c2": 0.01, "gazetteer_folds": 1})
+    assert any(a.startswith("bg") and a.count("|") > 1 for a in model.crf.attribute_row)
+    sentences = [["Meds", "|", "aspirin", "|", "|", "for", "clot"], ["|"], ["|", "daily", "."], ["for", "pain"]]
+    expected = np.vstack([reference_emissions(model, words) for words in sentences])
+    assert np.allclose(model.crf.emissions(sentences), expected, rtol=0, atol=1e-9)

@@ -15,7 +15,6 @@ the marginals need both passes, while CRFsuite computes them in C from the items
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import compress
 
 import numpy as np
 
@@ -53,16 +52,28 @@ class CompiledCRF:
         row = self._row
         self.bias = row("bias")
         self.boundary = {-1: row("BOS"), 1: row("EOS")}
-        # "a|b" -> (weights for the token b, weights for the token a)
-        self.bigrams: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        # Bigram attributes "bg-=a|b" (weights for the token b) and "bg+=a|b" (for the token a),
+        # looked up for all adjacent tokens at once: lowercase forms get numbers (0: in no
+        # bigram), a pair of forms a code, and the codes are kept sorted beside their rows.
+        bigrams: dict[str, tuple[int, int]] = {}  # "a|b" -> (row for b, row for a), -1 for none
         for attribute, i in self.attribute_row.items():
             if attribute[:4] in ("bg-=", "bg+="):
-                right, left = self.bigrams.get(attribute[4:], (None, None))
-                if attribute[2] == "-":
-                    right = self.weights[i]
-                else:
-                    left = self.weights[i]
-                self.bigrams[attribute[4:]] = (right, left)
+                right, left = bigrams.get(attribute[4:], (-1, -1))
+                bigrams[attribute[4:]] = (i, left) if attribute[2] == "-" else (right, i)
+        self.bigram_form: dict[str, int] = {}
+        pairs: dict[tuple[int, int], tuple[int, int]] = {}
+        for key, found in bigrams.items():
+            parts = key.split("|")
+            for cut in range(1, len(parts)):  # a token may itself be "|": every split that gives the key
+                a, b = "|".join(parts[:cut]), "|".join(parts[cut:])
+                numbers = tuple(self.bigram_form.setdefault(f, len(self.bigram_form) + 1) for f in (a, b))
+                pairs[numbers] = found
+        self._pair_stride = len(self.bigram_form) + 1
+        ordered = sorted(pairs, key=lambda ab: ab[0] * self._pair_stride + ab[1])
+        self._pair_codes = np.array([a * self._pair_stride + b for a, b in ordered], dtype=np.int64)
+        with_zero = np.vstack([self.weights, zero]) if len(self.weights) else zero[None, :]
+        self._pair_right = with_zero[[pairs[ab][0] for ab in ordered]].reshape(len(ordered), size)
+        self._pair_left = with_zero[[pairs[ab][1] for ab in ordered]].reshape(len(ordered), size)
         gazetteer_tags = sorted({f"{p}-{label}" for label in set(extractor.gazetteer.values()) for p in "BI"})
         self.gazetteer_id = {t: i + 1 for i, t in enumerate(gazetteer_tags)}
         self.gazetteer_rows = {
@@ -72,6 +83,7 @@ class CompiledCRF:
         self._word_id: dict[str, int] = {}
         # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
         self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
+        self._form_of = np.zeros(1024, dtype=np.int64)  # word id -> its bigram form number
         self._reach = max(abs(k) for k in WINDOW_OFFSETS)
 
     def _row(self, attribute: str) -> np.ndarray:
@@ -90,6 +102,7 @@ class CompiledCRF:
             grown = np.zeros((len(self._views) * 2, *self._views.shape[1:]))
             grown[: len(self._views)] = self._views
             self._views = grown
+            self._form_of = np.concatenate([self._form_of, np.zeros_like(self._form_of)])
         rows = self.attribute_row
         hits: list[int] = []
         slots: list[int] = []
@@ -104,6 +117,7 @@ class CompiledCRF:
         table[:] = 0.0
         if hits:  # one sum per window slot, all in one call
             table[slots] = np.add.reduceat(self.weights[hits], firsts, axis=0)
+        self._form_of[index] = self.bigram_form.get(word.lower(), 0)
         self._word_id[word] = index
         return index
 
@@ -135,13 +149,12 @@ class CompiledCRF:
             scores += views[neighbour, slot]
             if k in self.boundary:
                 scores[neighbour == 0] += self.boundary[k]
-        # Lowercased tokens with a space (never a token) after each sentence, so that neither
-        # gazetteer entries nor bigrams run across sentences; token i is at i + its sentence.
+        # Lowercased tokens with a space (never a token) after each sentence, so that gazetteer
+        # entries do not run across sentences; token i is at i + its sentence.
         lowers: list[str] = []
         for sentence in sentences:
             lowers.extend([w.lower() for w in sentence])
             lowers.append(" ")
-        token_at = np.arange(len(lowers)) - np.repeat(sentence_number, np.add(lengths, 1))
         gazetteer = self.extractor.gazetteer_tags(lowers)
         if any(gazetteer):
             gazetteer_id = self.gazetteer_id
@@ -150,21 +163,17 @@ class CompiledCRF:
             scores += self.gazetteer_rows[""][gid[spot]]
             scores += self.gazetteer_rows["-1:"][gid[spot - 1]]
             scores += self.gazetteer_rows["1:"][gid[spot + 1]]
-        bigrams = self.bigrams
-        right_at, right_rows, left_at, left_rows = [], [], [], []
-        pairs = list(map(bigrams.get, map("|".join, zip(lowers, lowers[1:]))))
-        for j in compress(range(len(pairs)), pairs):
-            right, left = pairs[j]
-            if right is not None:
-                right_at.append(j + 1)
-                right_rows.append(right)
-            if left is not None:
-                left_at.append(j)
-                left_rows.append(left)
-        if right_at:
-            scores[token_at[right_at]] += np.array(right_rows)
-        if left_at:
-            scores[token_at[left_at]] += np.array(left_rows)
+        if len(self._pair_codes):
+            form = self._form_of[spaced]  # 0 in the gaps: no pair runs across sentences
+            code = form[:-1] * self._pair_stride + form[1:]
+            left_at = np.flatnonzero((form[:-1] > 0) & (form[1:] > 0))
+            row = np.minimum(np.searchsorted(self._pair_codes, code[left_at]), len(self._pair_codes) - 1)
+            hit = self._pair_codes[row] == code[left_at]
+            left_at, row = left_at[hit], row[hit]
+            token_of = np.zeros(len(spaced), dtype=np.int64)
+            token_of[at] = positions
+            scores[token_of[left_at + 1]] += self._pair_right[row]
+            scores[token_of[left_at]] += self._pair_left[row]
         return scores
 
     def decode(self, sentences: Sequence[Sequence[str]], *, with_marginals: bool = True) -> tuple[list[list[str]], list[list[float]] | None]:
