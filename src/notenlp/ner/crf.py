@@ -3,13 +3,18 @@
 A CRF's emission score is a sum of attribute weights, and most attributes depend only on
 one word form at one window position. Those sums are computed once per word form and kept
 in a table, so scoring a note is a few array lookups instead of building ~25 feature
-strings per token. CRFsuite then decodes from a handful of weighted "basis" attributes
-per token whose values reproduce those scores exactly (up to the 6-digit weight dump).
+strings per token. CRFsuite then decodes from ``len(tags) - 1`` weighted "basis"
+attributes per token whose values reproduce those scores up to a constant per token
+(which changes neither paths nor marginals) and the 6-digit weight dump.
+
+A NumPy Viterbi/forward-backward over all sentences of a note at once (one vectorised step
+per token position) was measured slower than this: ~45 steps a note at ~15 us each, and
+the marginals need both passes, while CRFsuite computes them in C from the items it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,7 +41,8 @@ class CompiledCRF:
         # Between sentences: a token scored so that only "O" is possible.
         separator = np.full(len(tags), -_SEPARATOR_MARGIN)
         separator[tags.index("O")] = 0.0
-        self.separator_values = (separator @ self.basis_inverse).tolist()
+        self.separator_values = separator @ self.basis_inverse
+        self.items = item_builder(self.basis)
         self.tags = tags
         self.extractor = extractor
         self.weights = weights
@@ -46,16 +52,28 @@ class CompiledCRF:
         row = self._row
         self.bias = row("bias")
         self.boundary = {-1: row("BOS"), 1: row("EOS")}
-        # "a|b" -> (weights for the token b, weights for the token a)
-        self.bigrams: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        # Bigram attributes "bg-=a|b" (weights for the token b) and "bg+=a|b" (for the token a),
+        # looked up for all adjacent tokens at once: lowercase forms get numbers (0: in no
+        # bigram), a pair of forms a code, and the codes are kept sorted beside their rows.
+        bigrams: dict[str, tuple[int, int]] = {}  # "a|b" -> (row for b, row for a), -1 for none
         for attribute, i in self.attribute_row.items():
             if attribute[:4] in ("bg-=", "bg+="):
-                right, left = self.bigrams.get(attribute[4:], (None, None))
-                if attribute[2] == "-":
-                    right = self.weights[i]
-                else:
-                    left = self.weights[i]
-                self.bigrams[attribute[4:]] = (right, left)
+                right, left = bigrams.get(attribute[4:], (-1, -1))
+                bigrams[attribute[4:]] = (i, left) if attribute[2] == "-" else (right, i)
+        self.bigram_form: dict[str, int] = {}
+        pairs: dict[tuple[int, int], tuple[int, int]] = {}
+        for key, found in bigrams.items():
+            parts = key.split("|")
+            for cut in range(1, len(parts)):  # a token may itself be "|": every split that gives the key
+                a, b = "|".join(parts[:cut]), "|".join(parts[cut:])
+                numbers = tuple(self.bigram_form.setdefault(f, len(self.bigram_form) + 1) for f in (a, b))
+                pairs[numbers] = found
+        self._pair_stride = len(self.bigram_form) + 1
+        ordered = sorted(pairs, key=lambda ab: ab[0] * self._pair_stride + ab[1])
+        self._pair_codes = np.array([a * self._pair_stride + b for a, b in ordered], dtype=np.int64)
+        with_zero = np.vstack([self.weights, zero]) if len(self.weights) else zero[None, :]
+        self._pair_right = with_zero[[pairs[ab][0] for ab in ordered]].reshape(len(ordered), size)
+        self._pair_left = with_zero[[pairs[ab][1] for ab in ordered]].reshape(len(ordered), size)
         gazetteer_tags = sorted({f"{p}-{label}" for label in set(extractor.gazetteer.values()) for p in "BI"})
         self.gazetteer_id = {t: i + 1 for i, t in enumerate(gazetteer_tags)}
         self.gazetteer_rows = {
@@ -63,7 +81,10 @@ class CompiledCRF:
             for prefix in ("", "-1:", "1:")
         }
         self._word_id: dict[str, int] = {}
+        # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
         self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
+        self._form_of = np.zeros(1024, dtype=np.int64)  # word id -> its bigram form number
+        self._reach = max(abs(k) for k in WINDOW_OFFSETS)
 
     def _row(self, attribute: str) -> np.ndarray:
         i = self.attribute_row.get(attribute)
@@ -76,64 +97,83 @@ class CompiledCRF:
             return index
         if len(self._word_id) >= _CACHE_LIMIT:
             self._word_id.clear()
-        index = len(self._word_id)
+        index = len(self._word_id) + 1
         if index >= len(self._views):
             grown = np.zeros((len(self._views) * 2, *self._views.shape[1:]))
             grown[: len(self._views)] = self._views
             self._views = grown
+            self._form_of = np.concatenate([self._form_of, np.zeros_like(self._form_of)])
         rows = self.attribute_row
-        views = self.extractor._views(word)
-        for slot, attributes in enumerate(views):
-            hits = [rows[a] for a in attributes if a in rows]
-            self._views[index, slot] = self.weights[hits].sum(axis=0) if hits else 0.0
+        hits: list[int] = []
+        slots: list[int] = []
+        firsts: list[int] = []
+        for slot, attributes in enumerate(self.extractor._views(word)):
+            found = [rows[a] for a in attributes if a in rows]
+            if found:
+                slots.append(slot)
+                firsts.append(len(hits))
+                hits.extend(found)
+        table = self._views[index]
+        table[:] = 0.0
+        if hits:  # one sum per window slot, all in one call
+            table[slots] = np.add.reduceat(self.weights[hits], firsts, axis=0)
+        self._form_of[index] = self.bigram_form.get(word.lower(), 0)
         self._word_id[word] = index
         return index
 
     def emissions(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(tokens, tags) emission scores of all tokens of the sentences, concatenated."""
+        lengths = [len(s) for s in sentences]
         words = [w for sentence in sentences for w in sentence]
         n = len(words)
         known = self._word_id
-        ids = np.array([known.get(w) if w in known else self._word(w) for w in words], dtype=np.int64)
-        sentence_of = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+        if len(known) + n >= _CACHE_LIMIT:  # never mid-note: rows already looked up would be reused
+            known.clear()
+        get = known.get
+        ids = [get(w) for w in words]
+        if None in ids:
+            ids = [self._word(w) if i is None else i for w, i in zip(words, ids)]
+        ids = np.array(ids, dtype=np.int64)
+        sentence_number = np.arange(len(sentences))
+        sentence_of = np.repeat(sentence_number, lengths)
+        positions = np.arange(n)
+        # Word ids with `reach` zero rows before, between and after the sentences.
+        reach = self._reach
+        at = positions + (sentence_of + 1) * reach
+        spaced = np.zeros(n + (len(sentences) + 1) * reach, dtype=np.int64)
+        spaced[at] = ids
         views = self._views
         scores = views[ids, 0] + self.bias
-        positions = np.arange(n)
         for slot, k in enumerate(WINDOW_OFFSETS, start=1):
-            neighbour = positions + k
-            valid = (neighbour >= 0) & (neighbour < n)
-            valid[valid] &= sentence_of[neighbour[valid]] == sentence_of[valid]
-            scores[valid] += views[ids[neighbour[valid]], slot]
+            neighbour = spaced[at + k]
+            scores += views[neighbour, slot]
             if k in self.boundary:
-                scores[~valid] += self.boundary[k]
-        lowers = [w.lower() for w in words]
-        bigrams = self.bigrams
-        right_at, right_rows, left_at, left_rows = [], [], [], []
-        offset = 0
+                scores[neighbour == 0] += self.boundary[k]
+        # Lowercased tokens with a space (never a token) after each sentence, so that gazetteer
+        # entries do not run across sentences; token i is at i + its sentence.
+        lowers: list[str] = []
         for sentence in sentences:
-            m = len(sentence)
-            low = lowers[offset:offset + m]
-            for i, key in enumerate(map("|".join, zip(low, low[1:])), start=offset + 1):
-                pair = bigrams.get(key)
-                if pair is not None:
-                    if pair[0] is not None:
-                        right_at.append(i)
-                        right_rows.append(pair[0])
-                    if pair[1] is not None:
-                        left_at.append(i - 1)
-                        left_rows.append(pair[1])
-            gazetteer = self.extractor.gazetteer_tags(low)
-            if any(t is not None for t in gazetteer):
-                gid = np.array([self.gazetteer_id.get(t, 0) if t else 0 for t in gazetteer])
-                block = scores[offset:offset + m]
-                block += self.gazetteer_rows[""][gid]
-                block[1:] += self.gazetteer_rows["-1:"][gid[:-1]]
-                block[:-1] += self.gazetteer_rows["1:"][gid[1:]]
-            offset += m
-        if right_at:
-            scores[right_at] += np.array(right_rows)
-        if left_at:
-            scores[left_at] += np.array(left_rows)
+            lowers.extend([w.lower() for w in sentence])
+            lowers.append(" ")
+        gazetteer = self.extractor.gazetteer_tags(lowers)
+        if any(gazetteer):
+            gazetteer_id = self.gazetteer_id
+            gid = np.array([0, *(gazetteer_id.get(t, 0) if t else 0 for t in gazetteer)])  # 0 before the first
+            spot = positions + sentence_of + 1
+            scores += self.gazetteer_rows[""][gid[spot]]
+            scores += self.gazetteer_rows["-1:"][gid[spot - 1]]
+            scores += self.gazetteer_rows["1:"][gid[spot + 1]]
+        if len(self._pair_codes):
+            form = self._form_of[spaced]  # 0 in the gaps: no pair runs across sentences
+            code = form[:-1] * self._pair_stride + form[1:]
+            left_at = np.flatnonzero((form[:-1] > 0) & (form[1:] > 0))
+            row = np.minimum(np.searchsorted(self._pair_codes, code[left_at]), len(self._pair_codes) - 1)
+            hit = self._pair_codes[row] == code[left_at]
+            left_at, row = left_at[hit], row[hit]
+            token_of = np.zeros(len(spaced), dtype=np.int64)
+            token_of[at] = positions
+            scores[token_of[left_at + 1]] += self._pair_right[row]
+            scores[token_of[left_at]] += self._pair_left[row]
         return scores
 
     def decode(self, sentences: Sequence[Sequence[str]], *, with_marginals: bool = True) -> tuple[list[list[str]], list[list[float]] | None]:
@@ -145,18 +185,13 @@ class CompiledCRF:
         sentences = [s for s in sentences]
         if not any(sentences):
             return [[] for _ in sentences], ([[] for _ in sentences] if with_marginals else None)
-        values = (self.emissions(sentences) @ self.basis_inverse).tolist()
-        names = self.basis
-        separator = dict(zip(names, self.separator_values))
-        items: list[dict[str, float]] = []
-        positions: list[int] = []
-        offset = 0
-        for sentence in sentences:
-            if items:
-                items.append(separator)
-            positions.append(len(items))
-            items.extend(dict(zip(names, row)) for row in values[offset:offset + len(sentence)])
-            offset += len(sentence)
+        lengths = np.array([len(s) for s in sentences])
+        starts = np.cumsum(lengths) - lengths
+        follows = np.cumsum(lengths > 0) - (lengths > 0) > 0  # tokens before it: a separator goes first
+        values = np.insert(self.emissions(sentences) @ self.basis_inverse, starts[follows], self.separator_values,
+                           axis=0)
+        items = self.items(values.tolist())
+        positions = (starts + np.cumsum(follows)).tolist()
         tagger = self.tagger
         path = tagger.tag(items)
         paths = [path[p:p + len(sentence)] for p, sentence in zip(positions, sentences)]
@@ -167,15 +202,27 @@ class CompiledCRF:
         return paths, marginals
 
 
+def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[str, float]]]:
+    """Function of value rows to CRFsuite items ``{name: value}``. It is compiled for the
+    names (their reprs as literal keys) because a dict display over unpacked rows builds the
+    ~500 items of a note twice as fast as ``dict(zip(names, row))``."""
+    values = "".join(f"v{k}, " for k in range(len(names)))
+    fields = ", ".join(f"{name!r}: v{k}" for k, name in enumerate(names))
+    return eval(f"lambda rows: [{{{fields}}} for {values}in rows]")
+
+
 def choose_basis(attributes: list[str], weights: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """``len(tags)`` attributes whose weight rows span the tag space (pivoted QR), and the
-    inverse of their weight matrix: values ``e @ inverse`` on them make CRFsuite score ``e``."""
+    """``len(tags) - 1`` attributes whose weight rows span the tag space together with the
+    all-ones row (pivoted QR of the rows less their means), and a matrix that maps emission
+    scores ``e`` to values on them that make CRFsuite score ``e`` less a constant per token.
+    A constant added to every tag of a token changes neither the path nor the marginals, so
+    CRFsuite reads one attribute less per token than there are tags."""
     from scipy.linalg import qr
 
     size = weights.shape[1]
-    _, _, pivots = qr(weights.T, mode="economic", pivoting=True)
-    chosen = list(pivots[:size])
-    basis = weights[chosen]
-    if np.linalg.matrix_rank(basis) < size:
+    _, _, pivots = qr((weights - weights.mean(axis=1, keepdims=True)).T, mode="economic", pivoting=True)
+    chosen = list(pivots[:size - 1])
+    square = np.vstack([weights[chosen], np.ones(size)])
+    if np.linalg.matrix_rank(square) < size:
         raise ValueError("the CRF weights do not span the tag space; train with more data or lower c1")
-    return [attributes[i] for i in chosen], np.linalg.inv(basis)
+    return [attributes[i] for i in chosen], np.linalg.inv(square)[:, :size - 1]

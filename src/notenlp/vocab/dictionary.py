@@ -30,7 +30,8 @@ import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -566,20 +567,16 @@ class Dictionary:
             self._trigrams = (dict(postings), keys, sizes)
         postings, keys, sizes = self._trigrams
         grams = _trigrams(query)
-        counts: dict[int, int] = defaultdict(int)
         if min_dice > 0:
             needed = math.ceil(min_dice * len(grams) / (2 - min_dice) - 1e-9)
             by_rarity = sorted(grams, key=lambda gram: len(postings.get(gram, ())))
-            rare = by_rarity[:len(grams) - max(needed, 1) + 1]
-            for gram in rare:
-                for i in postings.get(gram, ()):
-                    counts[i] += 1
-            for i in counts:
-                counts[i] += len(grams & _trigrams(keys[i])) - counts[i]
+            split = len(grams) - max(needed, 1) + 1
+            rare, common = by_rarity[:split], by_rarity[split:]
+            counts = Counter(chain.from_iterable(postings.get(gram, ()) for gram in rare))
+            for i in counts:  # a trigram of a key is a 3-character substring of the padded key
+                counts[i] += sum(map(f"  {keys[i]} ".__contains__, common))
         else:
-            for gram in grams:
-                for i in postings.get(gram, ()):
-                    counts[i] += 1
+            counts = Counter(chain.from_iterable(postings.get(gram, ()) for gram in grams))
         scored = []
         for i, shared in counts.items():
             dice = 2 * shared / (len(grams) + sizes[i])
