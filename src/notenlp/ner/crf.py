@@ -181,15 +181,16 @@ def weight_table(state_features: dict[tuple[str, str], float], tags: list[str]) 
 
 def fold_domain(state_features: dict[tuple[str, str], float], domain: str | None) -> dict[tuple[str, str], float]:
     """Shared (attribute, tag) weights plus, under the shared attribute's name, those of
-    ``domain``'s copies; other domains' copies are dropped."""
-    prefix = f"{domain}{DOMAIN_MARK}" if domain else None
+    ``domain``'s copies; other domains' copies are dropped. ``"a+b"`` adds the mean of the
+    copies of a and b (a text between two conventions)."""
+    share = {name: 1.0 / len(domain.split("+")) for name in domain.split("+")} if domain else {}
     folded: dict[tuple[str, str], float] = {}
     for (attribute, tag), weight in state_features.items():
         head, mark, rest = attribute.partition(DOMAIN_MARK)
         if mark and head and head.isidentifier():
-            if prefix is None or not attribute.startswith(prefix):
+            if head not in share:
                 continue
-            attribute = rest
+            attribute, weight = rest, weight * share[head]
         folded[(attribute, tag)] = folded.get((attribute, tag), 0.0) + weight
     return folded
 

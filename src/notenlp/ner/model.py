@@ -78,12 +78,12 @@ class NerModel:
     """Tags text with PROBLEM/DRUG/TEST/PROCEDURE mentions. Load once per process; not thread-safe."""
 
     def __init__(self, meta: dict[str, Any], crf_bytes: bytes, domain: str | None = None):
-        """``domain``: the annotation convention to tag by, one of ``meta["domains"]`` (default:
-        ``meta["default_domain"]``; "" for the shared weights only)."""
+        """``domain``: the annotation convention to tag by, one of ``meta["domains"]`` or several
+        joined by "+" (their mean); default ``meta["default_domain"]``, "" for the shared weights only."""
         self.meta = meta
         self.labels: list[str] = meta["labels"]
         self.domain = meta.get("default_domain") if domain is None else domain
-        if self.domain and self.domain not in meta.get("domains", ()):
+        if self.domain and not set(self.domain.split("+")) <= set(meta.get("domains", ())):
             raise ValueError(f"NER model has no domain {self.domain!r} (it has {meta.get('domains', [])})")
         gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
         self._crf_bytes = crf_bytes
@@ -142,7 +142,7 @@ class NerModel:
             trainer.train(model_file)
             domains = sorted({domain for _, _, domain in sequences if domain})
             default_domain = params.get("default_domain") or ""
-            if default_domain and default_domain not in domains:
+            if default_domain and not set(default_domain.split("+")) <= set(domains):
                 raise ValueError(f"default domain {default_domain!r} is not one of the training domains {domains}")
             meta = {"format_version": FORMAT_VERSION, "params": params, "suffix_groups": suffix_groups,
                     "domains": domains, "default_domain": default_domain,
