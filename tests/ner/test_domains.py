@@ -39,6 +39,8 @@ def test_fold_domain_adds_the_chosen_domain_and_drops_the_others():
     assert fold_domain(weights, "a") == {("w=x", "B-DRUG"): 1.5, ("w=y", "O"): 0.25, ("w=@", "O"): 0.125,
                                          ("bg-=a|b@c", "O"): 0.75}
     assert fold_domain(weights, "a+b")[("w=x", "B-DRUG")] == 1.0 + (0.5 - 2.0) / 2
+    assert fold_domain(weights, "a+a+b+b")[("w=x", "B-DRUG")] == pytest.approx(1.0 + (0.5 - 2.0) / 2)
+    assert fold_domain(weights, "a+a+b")[("w=x", "B-DRUG")] == pytest.approx(1.0 + (2 * 0.5 - 2.0) / 3)
     assert fold_domain(weights, None) == {("w=x", "B-DRUG"): 1.0, ("w=@", "O"): 0.125, ("bg-=a|b@c", "O"): 0.75}
 
 

@@ -182,8 +182,9 @@ def weight_table(state_features: dict[tuple[str, str], float], tags: list[str]) 
 def fold_domain(state_features: dict[tuple[str, str], float], domain: str | None) -> dict[tuple[str, str], float]:
     """Shared (attribute, tag) weights plus, under the shared attribute's name, those of
     ``domain``'s copies; other domains' copies are dropped. ``"a+b"`` adds the mean of the
-    copies of a and b (a text between two conventions)."""
-    share = {name: 1.0 / len(domain.split("+")) for name in domain.split("+")} if domain else {}
+    copies of a and b (a text between two conventions); a name given twice counts twice."""
+    names = domain.split("+") if domain else []
+    share = {name: names.count(name) / len(names) for name in names}
     folded: dict[tuple[str, str], float] = {}
     for (attribute, tag), weight in state_features.items():
         head, mark, rest = attribute.partition(DOMAIN_MARK)
