@@ -13,8 +13,8 @@ from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc, Entity
 from notenlp.evaluation.metrics import format_table, span_scores
 from notenlp.ner.corpora import (
-    BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade, read_demo_gold,
-    read_pubtator, split_by_document,
+    BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade,
+    read_demo_gold, read_pubtator, split_by_document,
 )
 from notenlp.ner.component import merge
 from notenlp.ner.document import Mention

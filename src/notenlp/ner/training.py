@@ -17,8 +17,8 @@ from typing import Any
 from notenlp.attributes import PROBLEM
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.ner.corpora import (
-    BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade, read_pubtator,
-    split_by_document,
+    BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, LabelledText, demo_record, read_ade,
+    read_pubtator, split_by_document,
 )
 from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.model import DEFAULT_PARAMS, NerModel
