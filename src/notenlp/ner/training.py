@@ -31,7 +31,8 @@ EXPERIMENT = "notenlp-ner"
 REGISTERED_MODEL = "notenlp-ner"
 DEMO_TRAIN_SEED = 1
 # Clinical notes follow none of the corpora's conventions: the annotate pipeline tags by the mean of
-# the three domains' weights (demo gold combined F1 0.810 vs 0.806 for "bc5cdr" and 0.759 for "ade").
+# the three domains' weights (demo gold combined F1 0.810 vs 0.806 for "bc5cdr" and 0.759 for "ade",
+# measured on a model without the morphology features).
 DEFAULT_DOMAIN = "bc5cdr+ncbi+ade"  # demo notes for training use another seed than the demo gold scored by `notenlp evaluate`
 
 
@@ -105,7 +106,7 @@ def train_all(root: Path, params: dict[str, Any], demo_notes: int) -> tuple[NerM
 
     With ``domains`` (default) each corpus is its own domain (:data:`CORPUS_DOMAINS`): the
     features get per-corpus copies, so the conventions stop pulling the shared weights apart
-    (BC5CDR dev disease F1 0.767 -> 0.795, NCBI 0.821 -> 0.837 with gold ADE spans)."""
+    (BC5CDR dev disease F1 0.767 -> 0.795, NCBI 0.821 -> 0.837, the domain copies alone)."""
     parts = training_parts(root, demo_notes)
     counts = {k: len(v) for k, v in parts.items()}
     texts = [d.text for docs in parts.values() for d in docs] + unlabelled_texts(root)
