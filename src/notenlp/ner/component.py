@@ -27,12 +27,15 @@ class ModelNER:
     alone.
     """
 
-    def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0):
+    def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0,
+                 domain: str | None = None):
+        """``domain``: the annotation convention to tag by (see :class:`NerModel`); default the model's."""
         path = file_or_resource(model_path or DEFAULT_MODEL)
-        self.model = NerModel.load(path)
+        self.model = NerModel.load(path, domain)
         self.labels = set(labels) if labels is not None else set(self.model.labels)
         self.min_score = min_score
-        log.info("NER model %s loaded (labels %s)", path.name, ", ".join(sorted(self.labels)))
+        log.info("NER model %s loaded (labels %s, domain %s)", path.name, ", ".join(sorted(self.labels)),
+                 self.model.domain or "shared")
 
     def __call__(self, doc: Doc) -> Doc:
         if doc.targets is not None:

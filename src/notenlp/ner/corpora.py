@@ -24,6 +24,8 @@ CORPUS_FILES = {
     "ncbi": ("ncbi-disease/NCBItrainset_corpus.txt", "ncbi-disease/NCBIdevelopset_corpus.txt"),
     "ade": ("ade-corpus-v2", "ade-corpus-v2"),
 }
+# Annotation convention (domain) of each corpus: the model keeps per-domain weights besides the shared ones.
+CORPUS_DOMAINS = {"bc5cdr": "bc5cdr", "ncbi": "ncbi", "ade": "ade", "demo": "demo"}
 # Labels each corpus annotates exhaustively; predictions of other labels are not scored against it.
 CORPUS_LABELS = {"bc5cdr": (DRUG, PROBLEM), "ncbi": (PROBLEM,), "ade": (DRUG, PROBLEM)}
 
@@ -33,6 +35,7 @@ class LabelledText:
     doc_id: str
     text: str
     mentions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, label)
+    domain: str | None = None  # annotation convention the mentions follow (see notenlp.ner.features.DOMAIN_MARK)
 
 
 def read_pubtator(path: str | Path, label_map: dict[str, str]) -> list[LabelledText]:

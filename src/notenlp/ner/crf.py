@@ -18,26 +18,28 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from notenlp.ner.features import WINDOW_OFFSETS, FeatureExtractor
+from notenlp.ner.features import DOMAIN_MARK, WINDOW_OFFSETS, FeatureExtractor
 
 _CACHE_LIMIT = 300_000
 _SEPARATOR_MARGIN = 50.0
 
 
 class CompiledCRF:
-    def __init__(self, model_bytes: bytes, extractor: FeatureExtractor):
+    def __init__(self, model_bytes: bytes, extractor: FeatureExtractor, domain: str | None = None):
+        """``domain``: whose domain-conjoined weights (``<domain>@<attribute>``) are added to the
+        shared ones, folded into one table so that tagging costs the same as without domains."""
         import pycrfsuite
 
         self.tagger = pycrfsuite.Tagger()
         self.tagger.open_inmemory(model_bytes)
         info = self.tagger.info()
         tags = self.tagger.labels()
-        attributes = sorted({a for a, _ in info.state_features})
-        row_of = {a: i for i, a in enumerate(attributes)}
-        weights = np.zeros((len(attributes), len(tags)))
-        for (attribute, tag), weight in info.state_features.items():
-            weights[row_of[attribute], tags.index(tag)] = weight
+        attributes, weights = weight_table(fold_domain(info.state_features, None), tags)
+        # CRFsuite scores the basis attributes with their own (shared) weights.
         self.basis, self.basis_inverse = choose_basis(attributes, weights)
+        if domain:
+            attributes, weights = weight_table(fold_domain(info.state_features, domain), tags)
+        row_of = {a: i for i, a in enumerate(attributes)}
         # Between sentences: a token scored so that only "O" is possible.
         separator = np.full(len(tags), -_SEPARATOR_MARGIN)
         separator[tags.index("O")] = 0.0
@@ -209,6 +211,33 @@ def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[st
     values = "".join(f"v{k}, " for k in range(len(names)))
     fields = ", ".join(f"{name!r}: v{k}" for k, name in enumerate(names))
     return eval(f"lambda rows: [{{{fields}}} for {values}in rows]")
+
+
+def weight_table(state_features: dict[tuple[str, str], float], tags: list[str]) -> tuple[list[str], np.ndarray]:
+    """Sorted attributes and their (attributes, tags) weight matrix."""
+    attributes = sorted({a for a, _ in state_features})
+    row_of = {a: i for i, a in enumerate(attributes)}
+    weights = np.zeros((len(attributes), len(tags)))
+    for (attribute, tag), weight in state_features.items():
+        weights[row_of[attribute], tags.index(tag)] = weight
+    return attributes, weights
+
+
+def fold_domain(state_features: dict[tuple[str, str], float], domain: str | None) -> dict[tuple[str, str], float]:
+    """Shared (attribute, tag) weights plus, under the shared attribute's name, those of
+    ``domain``'s copies; other domains' copies are dropped. ``"a+b"`` adds the mean of the
+    copies of a and b (a text between two conventions); a name given twice counts twice."""
+    names = domain.split("+") if domain else []
+    share = {name: names.count(name) / len(names) for name in names}
+    folded: dict[tuple[str, str], float] = {}
+    for (attribute, tag), weight in state_features.items():
+        head, mark, rest = attribute.partition(DOMAIN_MARK)
+        if mark and head and head.isidentifier():
+            if head not in share:
+                continue
+            attribute, weight = rest, weight * share[head]
+        folded[(attribute, tag)] = folded.get((attribute, tag), 0.0) + weight
+    return folded
 
 
 def choose_basis(attributes: list[str], weights: np.ndarray) -> tuple[list[str], np.ndarray]:

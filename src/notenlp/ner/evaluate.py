@@ -13,8 +13,8 @@ from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc, Entity
 from notenlp.evaluation.metrics import format_table, span_scores
 from notenlp.ner.corpora import (
-    BC5CDR_LABELS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade, read_demo_gold,
-    read_pubtator, split_by_document,
+    BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade,
+    read_demo_gold, read_pubtator, split_by_document,
 )
 from notenlp.ner.component import merge
 from notenlp.ner.document import Mention
@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gold", type=Path, default=None,
                         help="gold file (default: the corpus dev part in the corpora folder; demo: demo/gold.jsonl)")
     parser.add_argument("--model", default=None, help="NER model file (default: the shipped model)")
+    parser.add_argument("--domain", default=None,
+                        help="annotation convention the model tags by, one of the model's training domains "
+                             "(default: the corpus's own when the model was trained on it, else the model's default; "
+                             "'' for the shared weights only)")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N texts (0: all)")
     parser.add_argument("--speed-notes", type=int, default=300,
                         help=f"also time the ModelNER component on N notes of ~{NOTE_CHARS} chars built from the gold texts")
@@ -107,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         docs = docs[: args.limit]
     labels = CORPUS_LABELS.get(args.corpus, NER_LABELS)
     model_path = Path(args.model) if args.model else resource_path("ner", "ner_crf.zip")
-    model = NerModel.load(model_path)
+    domain = args.domain if args.domain is not None else corpus_domain(model_path, args.corpus)
+    model = NerModel.load(model_path, domain)
     baseline_name, baseline = dictionary_baseline(model)
 
     gold = [(k, s, e, label) for k, d in enumerate(docs) for s, e, label in d.mentions if label in labels]
@@ -125,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     chars = sum(len(d.text) for d in docs)
     tokens = sum(len(tokenize(d.text)) for d in docs)
     print(f"NER on {args.corpus} ({len(docs)} texts, {len(gold)} gold mentions of {', '.join(labels)})")
-    print(f"model: {model_path.name}; baseline: {baseline_name}; combined: the baseline's entities, then the "
+    print(f"model: {model_path.name} (domain: {model.domain or 'shared weights'}); baseline: {baseline_name}; combined: the baseline's entities, then the "
           f"CRF's merged in as the annotate pipeline's ner_model does")
     rows, metrics = [], {}
     for system, spans in systems.items():
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
           f"{speed['crf.texts_per_s']:.0f} texts/s (= {speed[f'crf.notes_per_s_{NOTE_CHARS}_chars']:.0f} notes/s of "
           f"{NOTE_CHARS} chars); {speed['crf.tokens_per_cpu_s']:.0f} tokens per CPU second")
     if args.speed_notes:
-        speed.update(component_speed(model_path, docs, args.speed_notes))
+        speed.update(component_speed(model_path, docs, args.speed_notes, model.domain))
         for cache in ("cold", "warm"):
             print(f"ModelNER component, {args.speed_notes} notes of {NOTE_CHARS} chars, sentences given, {cache} word "
                   f"cache: {speed[f'component.{cache}.notes_per_s']:.0f} notes/s, "
@@ -155,12 +160,18 @@ def run(args: argparse.Namespace) -> int:
                   f"({speed[f'component.{cache}.notes_per_cpu_s']:.0f} notes per CPU second)")
     metrics.update(speed)
     log_run(EXPERIMENT, f"ner-{args.corpus}", metrics=metrics,
-            params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "baseline": baseline_name},
+            params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "domain": model.domain, "baseline": baseline_name},
             tables={"ner_scores": rows})
     return 0
 
 
-def component_speed(model_path: Path, docs: list[LabelledText], n: int) -> dict[str, float]:
+def corpus_domain(model_path: Path, corpus: str) -> str | None:
+    """The corpus's own domain when the model was trained on it, else None (the model's default)."""
+    domain = CORPUS_DOMAINS.get(corpus)
+    return domain if domain in NerModel.read_meta(model_path).get("domains", ()) else None
+
+
+def component_speed(model_path: Path, docs: list[LabelledText], n: int, domain: str | None = None) -> dict[str, float]:
     """notes/s of the pipeline component on notes of about NOTE_CHARS characters (gold texts
     joined by newlines), with sentences already split as the annotate pipeline gives them."""
     from notenlp.doc import Span
@@ -174,7 +185,7 @@ def component_speed(model_path: Path, docs: list[LabelledText], n: int) -> dict[
             current = ""
             if len(notes) == n:
                 break
-    component = ModelNER(model_path=str(model_path))
+    component = ModelNER(model_path=str(model_path), domain=domain)
     prepared = [[Span(s, e) for s, e in split_sentences(text)] for text in notes]
     tokens = sum(len(tokenize(text)) for text in notes)
     speed = {}

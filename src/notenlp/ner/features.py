@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from notenlp.resources import resource_path
 
 WINDOW_OFFSETS = (-2, -1, 1, 2)
+# "<domain>@<feature>": a training sentence of a domain (a corpus's annotation convention) carries
+# a copy of each feature conjoined with the domain (Daume III, "Frustratingly easy domain
+# adaptation", ACL 2007), so the shared weights learn what the corpora agree on and the domain
+# copies what one convention adds (BC5CDR tags symptoms, NCBI does not, ADE tags whole
+# adverse-effect phrases). The tagger adds the copies of the domain it is asked for.
+DOMAIN_MARK = "@"
 GAZETTEER_MAX_TOKENS = 8
 _CACHE_LIMIT = 300_000
 _SHAPE_TABLE = str.maketrans(
@@ -37,11 +43,17 @@ class FeatureExtractor:
     """Turns a token sequence into CRFsuite attribute lists; caches per word form."""
 
     def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None,
-                 clusters: dict[str, list[int]] | None = None):
+                 clusters: dict[str, list[int]] | None = None, lexicon: dict[str, int] | None = None,
+                 morphology: Callable[[str], str | None] | None = None):
+        """``lexicon``: lowercased word -> band of its frequency in a condition vocabulary
+        (:func:`notenlp.ner.lexicon.icd10cm_word_bands`); ``morphology``: word -> what its
+        spelling says about its label (:mod:`notenlp.ner.morphology`), None for nothing."""
         self.suffix_groups = {group: tuple(sorted(set(endings), key=len, reverse=True))
                               for group, endings in suffix_groups.items()}
         self.gazetteer = gazetteer or {}
         self.clusters = clusters or {}
+        self.lexicon = lexicon or {}
+        self.morphology = morphology
         lengths: dict[str, set[int]] = {}
         for key in self.gazetteer:
             lengths.setdefault(key[0], set()).add(len(key))
@@ -73,6 +85,13 @@ class FeatureExtractor:
                 if lower.endswith(endings):
                     feats.append(f"g={group}")
         feats.extend(f"k{level}={cluster}" for level, cluster in enumerate(self.clusters.get(lower, ())))
+        band = self.lexicon.get(lower)
+        if band is not None:
+            feats.append(f"lx={band}")
+        if self.morphology is not None:
+            spelled = self.morphology(word)
+            if spelled is not None:
+                feats.append(f"mo={spelled}")
         feats.append(f"len={min(len(word), 12) // 3}")
         return feats
 
@@ -80,7 +99,7 @@ class FeatureExtractor:
         views = self._cache.get(word)
         if views is None:
             feats = self.word_features(word)
-            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1")]
+            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo")]
             views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
@@ -112,7 +131,15 @@ class FeatureExtractor:
                 i += 1
         return tags
 
-    def sequence(self, words: Sequence[str]) -> list[list[str]]:
+    def sequence(self, words: Sequence[str], domain: str | None = None) -> list[list[str]]:
+        """Attribute lists of the tokens; with ``domain``, each also carries its domain copies."""
+        out = self._sequence(words)
+        if domain:
+            prefix = f"{domain}{DOMAIN_MARK}"
+            out = [feats + [prefix + f for f in feats] for feats in out]
+        return out
+
+    def _sequence(self, words: Sequence[str]) -> list[list[str]]:
         n = len(words)
         views = [self._views(w) for w in words]
         lowers = [w.lower() for w in words]

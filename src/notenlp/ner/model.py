@@ -17,12 +17,15 @@ from notenlp.ner.clusters import learn_clusters
 from notenlp.ner.crf import CompiledCRF
 from notenlp.ner.document import Mention, propagate
 from notenlp.ner.features import FeatureExtractor, build_gazetteer, load_suffix_groups
+from notenlp.ner.lexicon import icd10cm_word_bands
+from notenlp.ner.morphology import MorphologyScorer, jackknife_bands, train_scorer, word_labels
 from notenlp.ner.tokenize import Token, split_sentences, tokenize
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.01, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True}
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.05, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True,
+                                  "lexicon": True, "morphology": True}
 
 
 def bio_tags(tokens: Sequence[Token], mentions: Iterable[tuple[int, int, str]]) -> list[str]:
@@ -53,8 +56,8 @@ def decode(tokens: Sequence[Token], tags: Sequence[str]) -> list[tuple[int, int,
     return chunks
 
 
-def training_sequences(docs: Iterable[LabelledText]) -> list[tuple[list[str], list[str]]]:
-    """(words, BIO tags) per sentence of each labelled text."""
+def training_sequences(docs: Iterable[LabelledText]) -> list[tuple[list[str], list[str], str | None]]:
+    """(words, BIO tags, domain of the text) per sentence of each labelled text."""
     sequences = []
     for doc in docs:
         keep = [(s, e) for s, e, _ in doc.mentions]
@@ -62,7 +65,7 @@ def training_sequences(docs: Iterable[LabelledText]) -> list[tuple[list[str], li
             tokens = tokenize(doc.text, start, end)
             if tokens:
                 inside = [m for m in doc.mentions if start <= m[0] and m[1] <= end]
-                sequences.append(([t[0] for t in tokens], bio_tags(tokens, inside)))
+                sequences.append(([t[0] for t in tokens], bio_tags(tokens, inside), doc.domain))
     return sequences
 
 
@@ -74,13 +77,20 @@ def mention_tokens(words: Sequence[str], tags: Sequence[str]) -> list[tuple[tupl
 class NerModel:
     """Tags text with PROBLEM/DRUG/TEST/PROCEDURE mentions. Load once per process; not thread-safe."""
 
-    def __init__(self, meta: dict[str, Any], crf_bytes: bytes):
+    def __init__(self, meta: dict[str, Any], crf_bytes: bytes, domain: str | None = None):
+        """``domain``: the annotation convention to tag by, one of ``meta["domains"]`` or several
+        joined by "+" (their mean); default ``meta["default_domain"]``, "" for the shared weights only."""
         self.meta = meta
         self.labels: list[str] = meta["labels"]
+        self.domain = meta.get("default_domain") if domain is None else domain
+        if self.domain and not set(self.domain.split("+")) <= set(meta.get("domains", ())):
+            raise ValueError(f"NER model has no domain {self.domain!r} (it has {meta.get('domains', [])})")
         gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
         self._crf_bytes = crf_bytes
-        extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"))
-        self.crf = CompiledCRF(crf_bytes, extractor)
+        morphology = MorphologyScorer(meta["morphology"]).band if meta.get("morphology") else None
+        extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"), meta.get("lexicon"),
+                                     morphology)
+        self.crf = CompiledCRF(crf_bytes, extractor, self.domain or None)
 
     # -- training ---------------------------------------------------------------------------------
     @classmethod
@@ -90,43 +100,62 @@ class NerModel:
 
         Gazetteer features of the training data come from the other folds (jackknife), so the
         CRF learns how far to trust a gazetteer hit on text it has not seen. Word clusters
-        (see :mod:`notenlp.ner.clusters`) are learned from the training texts unless given."""
+        (see :mod:`notenlp.ner.clusters`) are learned from the training texts unless given.
+        Texts with a ``domain`` also train that domain's feature copies; ``params["default_domain"]``
+        is the one the model tags by unless told otherwise."""
         import pycrfsuite
 
         params = {**DEFAULT_PARAMS, **(params or {})}
         suffix_groups = load_suffix_groups()
         sequences = training_sequences(docs)
         folds = max(1, int(params["gazetteer_folds"]))
-        full_gazetteer = build_gazetteer(m for words, tags in sequences for m in mention_tokens(words, tags))
+        full_gazetteer = build_gazetteer(m for words, tags, _ in sequences for m in mention_tokens(words, tags))
         if clusters is None:
-            clusters = learn_clusters(words for words, _ in sequences) if params["clusters"] else {}
+            clusters = learn_clusters(words for words, _, _ in sequences) if params["clusters"] else {}
+        lexicon = icd10cm_word_bands() if params["lexicon"] else {}
+        scorer, morphology = None, None
+        if params["morphology"]:
+            labelled = word_labels((words, tags) for words, tags, _ in sequences)
+            scorer = train_scorer(labelled)
+            held_out = jackknife_bands(labelled)
+
+            def morphology(word: str) -> str | None:
+                lower = word.lower()
+                return held_out[lower] if lower in held_out else scorer.band(word)
         trainer = pycrfsuite.Trainer(verbose=False)
         trainer.set_params({"c1": params["c1"], "c2": params["c2"], "max_iterations": params["max_iterations"],
                             "feature.possible_transitions": True})
         started = time.perf_counter()
         for fold in range(folds):
             if folds > 1:
-                others = (m for k, (words, tags) in enumerate(sequences) if k % folds != fold
+                others = (m for k, (words, tags, _) in enumerate(sequences) if k % folds != fold
                           for m in mention_tokens(words, tags))
-                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters)
+                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters, lexicon, morphology)
             else:
-                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters)
-            for k, (words, tags) in enumerate(sequences):
+                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters, lexicon, morphology)
+            for k, (words, tags, domain) in enumerate(sequences):
                 if folds == 1 or k % folds == fold:
-                    trainer.append(extractor.sequence(words), tags)
+                    trainer.append(extractor.sequence(words, domain), tags)
         log.info("features of %d sentences in %.1fs; training the CRF", len(sequences), time.perf_counter() - started)
         with tempfile.TemporaryDirectory() as tmp:
             model_file = os.path.join(tmp, "ner.crfsuite")
             trainer.train(model_file)
+            domains = sorted({domain for _, _, domain in sequences if domain})
+            default_domain = params.get("default_domain") or ""
+            if default_domain and not set(default_domain.split("+")) <= set(domains):
+                raise ValueError(f"default domain {default_domain!r} is not one of the training domains {domains}")
             meta = {"format_version": FORMAT_VERSION, "params": params, "suffix_groups": suffix_groups,
+                    "domains": domains, "default_domain": default_domain,
                     "gazetteer": {" ".join(k): v for k, v in sorted(full_gazetteer.items())}, "clusters": clusters,
-                    "training": {"sentences": len(sequences), "tokens": sum(len(w) for w, _ in sequences),
+                    "lexicon": lexicon,
+                    "morphology": scorer.state if scorer is not None else None,
+                    "training": {"sentences": len(sequences), "tokens": sum(len(w) for w, _, _ in sequences),
                                  "seconds": round(time.perf_counter() - started, 1),
                                  "iterations": (trainer.logparser.last_iteration or {}).get("num"),
                                  "loss": (trainer.logparser.last_iteration or {}).get("loss"),
                                  "active_features": (trainer.logparser.last_iteration or {}).get("active_features")}}
             crf_bytes = Path(model_file).read_bytes()
-        labels = sorted({t[2:] for _, tags in sequences for t in tags if t != "O"})
+        labels = sorted({t[2:] for _, tags, _ in sequences for t in tags if t != "O"})
         return cls({**meta, "labels": labels}, crf_bytes)
 
     # -- persistence ------------------------------------------------------------------------------
@@ -140,12 +169,21 @@ class NerModel:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "NerModel":
+    def load(cls, path: str | Path, domain: str | None = None) -> "NerModel":
+        with zipfile.ZipFile(path) as archive:
+            return cls(cls.read_meta(path), archive.read("model.crfsuite"), domain)
+
+    def with_domain(self, domain: str | None) -> "NerModel":
+        """The same model tagging by another domain's weights."""
+        return NerModel(self.meta, self._crf_bytes, domain)
+
+    @staticmethod
+    def read_meta(path: str | Path) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             meta = json.loads(archive.read("meta.json"))
-            if meta.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"NER model format {meta.get('format_version')} is not {FORMAT_VERSION}")
-            return cls(meta, archive.read("model.crfsuite"))
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"NER model format {meta.get('format_version')} is not {FORMAT_VERSION}")
+        return meta
 
     # -- tagging ----------------------------------------------------------------------------------
     def predict(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *, with_scores: bool = True) -> list[Mention]:
