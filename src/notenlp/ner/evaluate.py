@@ -1,5 +1,6 @@
 """``notenlp evaluate ner``: strict and lenient mention F1 per label of the CRF alone, beside a
-dictionary baseline and the two combined as in the annotate pipeline."""
+dictionary baseline, the two combined as in the annotate pipeline, and the whole annotate
+pipeline (which adds the rule components: findings, medication attributes, relation mentions)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the corpus's own when the model was trained on it, else the model's default; "
                              "'' for the shared weights only)")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N texts (0: all)")
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="skip the 'pipeline' row: the entities of the whole annotate pipeline, as NOTE_NLP gets them "
+                             "(its NER model tags in the pipeline's configured domain, not the corpus's)")
     parser.add_argument("--speed-notes", type=int, default=300,
                         help=f"also time the ModelNER component on N notes of ~{NOTE_CHARS} chars built from the gold texts")
 
@@ -126,12 +130,15 @@ def run(args: argparse.Namespace) -> int:
         "combined": [(k, s, e, label) for k, (d, spans, ms) in enumerate(zip(docs, found, mentions))
                      for s, e, label in combine(d.text, spans, ms)],
     }
+    if not args.no_pipeline:
+        systems["pipeline"] = pipeline_entities(docs)
 
     chars = sum(len(d.text) for d in docs)
     tokens = sum(len(tokenize(d.text)) for d in docs)
     print(f"NER on {args.corpus} ({len(docs)} texts, {len(gold)} gold mentions of {', '.join(labels)})")
     print(f"model: {model_path.name} (domain: {model.domain or 'shared weights'}); baseline: {baseline_name}; combined: the baseline's entities, then the "
-          f"CRF's merged in as the annotate pipeline's ner_model does")
+          f"CRF's merged in as the annotate pipeline's ner_model does"
+          + ("" if args.no_pipeline else "; pipeline: the whole annotate pipeline's entities"))
     rows, metrics = [], {}
     for system, spans in systems.items():
         spans = [span for span in spans if span[3] in labels]
@@ -163,6 +170,19 @@ def run(args: argparse.Namespace) -> int:
             params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "domain": model.domain, "baseline": baseline_name},
             tables={"ner_scores": rows})
     return 0
+
+
+def pipeline_entities(docs: list[LabelledText]) -> list[tuple[int, int, int, str]]:
+    """(text number, start, end, label) of the entities the annotate pipeline writes for each text."""
+    from notenlp.pipeline import Pipeline
+
+    pipeline = Pipeline.from_config("annotate")
+    found = []
+    for k, doc in enumerate(docs):
+        found.extend((k, e.start, e.end, e.label) for e in pipeline(Doc(text=doc.text, note_id=k)).entities)
+        if (k + 1) % 500 == 0:
+            log.info("annotate pipeline: %d/%d texts", k + 1, len(docs))
+    return found
 
 
 def corpus_domain(model_path: Path, corpus: str) -> str | None:
