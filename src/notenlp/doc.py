@@ -68,6 +68,11 @@ class Entity:
         return {flag: getattr(self, flag) for flag in ASSERTION_FLAGS}
 
 
+def overlapping_entities(entities: list[Entity], start: int, end: int) -> list[Entity]:
+    """The entities that share at least one character with ``[start, end)``."""
+    return [e for e in entities if e.start < end and start < e.end]
+
+
 @dataclass(slots=True)
 class Relation:
     head: int  # Entity.id

@@ -32,7 +32,7 @@ from pathlib import Path
 from notenlp.annotate.phrases import phrase_regex
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG, PROBLEM, TEST
-from notenlp.doc import Doc, Entity
+from notenlp.doc import Doc, Entity, overlapping_entities
 from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
@@ -122,10 +122,6 @@ def _swaps(words: set[str]) -> dict[str, str]:
     return {typo: word for typo, word in swapped.items() if typo not in ambiguous}
 
 
-def _overlapping(entities: list[Entity], start: int, end: int) -> list[Entity]:
-    return [e for e in entities if e.start < end and start < e.end]
-
-
 def _problem(doc: Doc, start: int, end: int, source: str) -> Entity:
     return Entity(start, end, doc.text[start:end], PROBLEM, source=source)
 
@@ -181,7 +177,7 @@ class FindingMentions:
                         if not self.rules.other_sense(spelled, *m.span())]
         added = 0
         for start, end in sorted(matches, key=lambda span: (span[0] - span[1], span[0])):
-            overlapping = _overlapping(doc.entities, start, end)
+            overlapping = overlapping_entities(doc.entities, start, end)
             if any(not self.replaceable(e, start, end) for e in overlapping):
                 continue  # what entity recognition found, as long or longer, or of another label, wins
             doc.entities = [e for e in doc.entities if all(e is not o for o in overlapping)]
@@ -204,7 +200,7 @@ class FindingMentions:
         line_start = max(doc.text.rfind("\n", 0, entity.start) + 1, entity.start - MODIFIER_WINDOW)
         start = entity.start
         while match := self.rules.modifier_before.search(spelled, line_start, start):
-            if _overlapping(doc.entities, match.start(), start):
+            if overlapping_entities(doc.entities, match.start(), start):
                 break
             start = match.start()
         if start == entity.start:

@@ -6,7 +6,7 @@ import bisect
 import logging
 from collections.abc import Callable
 
-from notenlp.doc import Doc, Entity
+from notenlp.doc import Doc, Entity, overlapping_entities
 from notenlp.ner.model import NerModel
 from notenlp.ner.tokenize import split_sentences
 from notenlp.resources import file_or_resource
@@ -77,7 +77,7 @@ def merge(entities: list[Entity], new: Entity) -> None:
     entities that it outgrows. A shorter dictionary hit inside a model mention ("pain" in
     "chest pain") is a partial match: letting it win cost strict F1 on BC5CDR, NCBI Disease and
     the demo gold alike."""
-    overlapping = [e for e in entities if e.start < new.end and new.start < e.end]
+    overlapping = overlapping_entities(entities, new.start, new.end)
     length = new.end - new.start
     if any(e.end - e.start >= length for e in overlapping):
         return

@@ -20,7 +20,7 @@ from typing import Any
 
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG
-from notenlp.doc import Doc, Entity
+from notenlp.doc import Doc, Entity, overlapping_entities
 from notenlp.resources import file_or_resource
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class RelationMentions:
             return doc
         added = 0
         for start, end, rule in self.find(doc.text):
-            overlapping = [e for e in doc.entities if e.start < end and start < e.end]
+            overlapping = overlapping_entities(doc.entities, start, end)
             if any(e.label == rule.label and e.start <= start and end <= e.end for e in overlapping):
                 continue  # already there, as long or longer
             replaced = [e for e in overlapping if e.label in rule.replaces and start <= e.start and e.end <= end]
