@@ -110,3 +110,28 @@ def test_inh_is_a_route_in_an_order_but_not_where_it_names_isoniazid():
     assert found == {"albuterol 90 mcg 2 puffs INH q4h prn": ["INH"], "Effluvium following INH therapy.": [],
                      "INH, which causes rashes.": [], "He was on INH and rifampin.": [], "INH-induced hepatitis.": [],
                      "Started INH 300 mg daily.": []}
+
+
+def attribute_links(text: str, mentions: list[tuple[str, str]]) -> set[tuple[str, str, str]]:
+    doc = doc_with(text, mentions, sentences=[Span(0, len(text))])
+    return named(RelationExtractor(model_path=None)(doc).finalize())
+
+
+def test_a_parenthesised_alias_shares_every_attribute_of_its_drug():
+    text = "She took lamotrigine (LTG) 25 mg orally."
+    assert attribute_links(text, [("lamotrigine", "DRUG"), ("LTG", "DRUG"), ("25 mg", "STRENGTH"), ("orally", "ROUTE")]) == {
+        ("LTG", "has_strength", "25 mg"), ("lamotrigine", "has_strength", "25 mg"),
+        ("LTG", "has_route", "orally"), ("lamotrigine", "has_route", "orally")}
+
+
+def test_a_dose_without_a_number_outside_a_coordination_describes_each_drug_but_a_number_does_not():
+    shared = attribute_links("Overdose with lamotrigine (LTG) and valproic acid.",
+                             [("Overdose", "DOSE"), ("lamotrigine", "DRUG"), ("LTG", "DRUG"), ("valproic acid", "DRUG")])
+    assert shared == {("lamotrigine", "has_dose", "Overdose"), ("LTG", "has_dose", "Overdose"),
+                      ("valproic acid", "has_dose", "Overdose")}
+    numbered = attribute_links("Took 25 mg sertraline and lamotrigine.",
+                               [("25 mg", "STRENGTH"), ("sertraline", "DRUG"), ("lamotrigine", "DRUG")])
+    assert numbered == {("sertraline", "has_strength", "25 mg")}
+    inside = attribute_links("Oral indomethacin and low dose cyclophosphamide.",
+                             [("indomethacin", "DRUG"), ("low dose", "DOSE"), ("cyclophosphamide", "DRUG")])
+    assert inside == {("cyclophosphamide", "has_dose", "low dose")}

@@ -46,6 +46,11 @@ class AttributeLinker:
         self.following_gap = re.compile(linking["following_adjacent_gap"], re.IGNORECASE)
         self.max_preceding = int(linking["max_preceding_chars"])
         self.max_following = int(linking["max_following_chars"])
+        sharing = linking.get("sharing", {})
+        self.alias_gap = re.compile(sharing.get("alias_gap", "(?!)"))
+        self.coordination_gap = re.compile(sharing.get("coordination_gap", "(?!)"), re.IGNORECASE)
+        self.coordinated_labels = set(sharing.get("coordinated_labels", ()))
+        self.coordinated_text = re.compile(sharing.get("coordinated_text", "(?!)"))
 
     @staticmethod
     def _gap(text: str, attributes: list[tuple[int, int]], start: int, end: int) -> str:
@@ -84,7 +89,47 @@ class AttributeLinker:
                 choice = before
             if choice is not None:
                 links.append((choice, j, relation))
-        return links
+        return links + self.shared(ctx, links)
+
+    def shared(self, ctx: Context, links: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """The links an attribute passes on: to its drug's parenthesised alias, and, for a dose without a
+        number written outside a coordination of drugs, to every drug of the coordination."""
+        entities = ctx.doc.entities
+        taken = {(i, j) for i, j, _ in links}
+        groups: dict[int, tuple[list[int], list[int]]] = {}
+        extra = []
+        for i, j, relation in links:
+            if i not in groups:
+                groups.update(self._drug_groups(ctx, i))
+            aliases, coordination = groups[i]
+            attribute = entities[j]
+            partners = aliases
+            if (attribute.label in self.coordinated_labels and self.coordinated_text.match(attribute.text)
+                    and not entities[coordination[0]].start < attribute.start < entities[coordination[-1]].end):
+                partners = coordination
+            for k in partners:
+                if (k, j) not in taken:
+                    taken.add((k, j))
+                    extra.append((k, j, relation))
+        return extra
+
+    def _drug_groups(self, ctx: Context, i: int) -> dict[int, tuple[list[int], list[int]]]:
+        """Each drug in the scope of mention ``i`` -> (its alias run, its coordination run), both in text
+        order and holding the drug itself: runs of drugs joined by '(' (aliases), or by '(' , 'and', 'or'."""
+        entities, text = ctx.doc.entities, ctx.doc.text
+        drugs = sorted((k for k in ctx.scope_members(i) if entities[k].label == DRUG), key=lambda k: entities[k].start)
+        alias_runs, coordination_runs = [[drugs[0]]], [[drugs[0]]]
+        for previous, k in zip(drugs, drugs[1:]):
+            apart = entities[previous].end <= entities[k].start
+            gap = text[entities[previous].end:entities[k].start] if apart else ""
+            alias = apart and self.alias_gap.match(gap) is not None
+            (alias_runs[-1].append(k) if alias else alias_runs.append([k]))
+            if alias or (apart and self.coordination_gap.match(gap)):
+                coordination_runs[-1].append(k)
+            else:
+                coordination_runs.append([k])
+        alias_of = {k: run for run in alias_runs for k in run}
+        return {k: (alias_of[k], run) for run in coordination_runs for k in run}
 
 
 class RelationExtractor:
