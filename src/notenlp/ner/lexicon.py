@@ -29,13 +29,17 @@ def _band(count: int) -> int:
     return min(int(math.log10(count) + (count > 1)), 4)
 
 
+def icd10cm_titles() -> list[str]:
+    """The titles of all ICD-10-CM codes and categories."""
+    import simple_icd_10_cm as icd
+
+    return [icd.get_description(code) for code in icd.get_all_codes(True)]
+
+
 @functools.lru_cache(maxsize=1)
 def icd10cm_word_bands() -> dict[str, int]:
     """Lowercased word of the ICD-10-CM titles -> band of its title count (0: once, 1: under 10, ...)."""
-    import simple_icd_10_cm as icd
-
-    counts = Counter(word.lower() for code in icd.get_all_codes(True)
-                     for word in _WORD.findall(icd.get_description(code)) if not word.isdigit())
+    counts = Counter(word.lower() for title in icd10cm_titles() for word in _WORD.findall(title) if not word.isdigit())
     return {word: _band(count) for word, count in counts.items() if len(word) > 1}
 
 
@@ -43,13 +47,11 @@ def icd10cm_word_bands() -> dict[str, int]:
 def icd10cm_pair_bands() -> dict[str, int]:
     """"first second" (lowercased adjacent tokens of the ICD-10-CM titles, as the NER tokenizer
     splits them, both with a letter) -> band of its title count."""
-    import simple_icd_10_cm as icd
-
     from notenlp.ner.tokenize import tokenize
 
     counts: Counter[str] = Counter()
-    for code in icd.get_all_codes(True):
-        words = [token[0].lower() for token in tokenize(icd.get_description(code))]
+    for title in icd10cm_titles():
+        words = [token[0].lower() for token in tokenize(title)]
         counts.update(f"{a} {b}" for a, b in zip(words, words[1:]) if _LETTER.search(a) and _LETTER.search(b))
     return {pair: _band(count) for pair, count in counts.items()}
 

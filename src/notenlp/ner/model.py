@@ -24,7 +24,7 @@ from notenlp.ner.tokenize import Token, split_sentences, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.01, "c2": 0.05, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True,
+DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.05, "c2": 0.2, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True,
                                   "lexicon": True, "morphology": True, "pairs": True, "drug_names": True}
 
 
