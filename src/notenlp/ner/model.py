@@ -24,6 +24,8 @@ from notenlp.ner.tokenize import Token, split_sentences, tokenize
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# c1 0.05 / c2 0.2 beside 0.01 / 0.05, on the ICD-10-CM pair and drug-name features: BC5CDR dev
+# chemical F1 0.906 / 0.906, disease 0.822 / 0.815, NCBI 0.849 / 0.842.
 DEFAULT_PARAMS: dict[str, Any] = {"c1": 0.05, "c2": 0.2, "max_iterations": 100, "gazetteer_folds": 2, "clusters": True,
                                   "lexicon": True, "morphology": True, "pairs": True, "drug_names": True}
 
