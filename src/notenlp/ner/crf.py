@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from notenlp.ner.features import DOMAIN_MARK, WINDOW_OFFSETS, FeatureExtractor
+from notenlp.ner.features import DOMAIN_MARK, PAIR_AFTER, PAIR_BEFORE, WINDOW_OFFSETS, FeatureExtractor
 
 _CACHE_LIMIT = 300_000
 _SEPARATOR_MARGIN = 50.0
@@ -55,16 +55,21 @@ class CompiledCRF:
         self.bias = row("bias")
         self.boundary = {-1: row("BOS"), 1: row("EOS")}
         # Bigram attributes "bg-=a|b" (weights for the token b) and "bg+=a|b" (for the token a),
-        # looked up for all adjacent tokens at once: lowercase forms get numbers (0: in no
-        # bigram), a pair of forms a code, and the codes are kept sorted beside their rows.
-        bigrams: dict[str, tuple[int, int]] = {}  # "a|b" -> (row for b, row for a), -1 for none
+        # and the condition-vocabulary pair bands of (a, b), are looked up for all adjacent tokens
+        # at once: lowercase forms get numbers (0: in no pair), a pair of forms a code, and the
+        # codes are kept sorted beside the summed weights of their rows.
+        rows_of_pair: dict[str, tuple[list[int], list[int]]] = {}  # "a|b" -> (rows for b, rows for a)
         for attribute, i in self.attribute_row.items():
             if attribute[:4] in ("bg-=", "bg+="):
-                right, left = bigrams.get(attribute[4:], (-1, -1))
-                bigrams[attribute[4:]] = (i, left) if attribute[2] == "-" else (right, i)
+                rows_of_pair.setdefault(attribute[4:], ([], []))[attribute[2] != "-"].append(i)
+        for pair, band in extractor.pairs.items():
+            for side, prefix in enumerate((PAIR_BEFORE, PAIR_AFTER)):
+                i = self.attribute_row.get(f"{prefix}{band}")
+                if i is not None:
+                    rows_of_pair.setdefault("|".join(pair), ([], []))[side].append(i)
         self.bigram_form: dict[str, int] = {}
-        pairs: dict[tuple[int, int], tuple[int, int]] = {}
-        for key, found in bigrams.items():
+        pairs: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        for key, found in rows_of_pair.items():
             parts = key.split("|")
             for cut in range(1, len(parts)):  # a token may itself be "|": every split that gives the key
                 a, b = "|".join(parts[:cut]), "|".join(parts[cut:])
@@ -73,9 +78,8 @@ class CompiledCRF:
         self._pair_stride = len(self.bigram_form) + 1
         ordered = sorted(pairs, key=lambda ab: ab[0] * self._pair_stride + ab[1])
         self._pair_codes = np.array([a * self._pair_stride + b for a, b in ordered], dtype=np.int64)
-        with_zero = np.vstack([self.weights, zero]) if len(self.weights) else zero[None, :]
-        self._pair_right = with_zero[[pairs[ab][0] for ab in ordered]].reshape(len(ordered), size)
-        self._pair_left = with_zero[[pairs[ab][1] for ab in ordered]].reshape(len(ordered), size)
+        self._pair_right = np.array([self.weights[pairs[ab][0]].sum(axis=0) for ab in ordered]).reshape(len(ordered), size)
+        self._pair_left = np.array([self.weights[pairs[ab][1]].sum(axis=0) for ab in ordered]).reshape(len(ordered), size)
         gazetteer_tags = sorted({f"{p}-{label}" for label in set(extractor.gazetteer.values()) for p in "BI"})
         self.gazetteer_id = {t: i + 1 for i, t in enumerate(gazetteer_tags)}
         self.gazetteer_rows = {

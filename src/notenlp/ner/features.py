@@ -20,6 +20,8 @@ WINDOW_OFFSETS = (-2, -1, 1, 2)
 # copies what one convention adds (BC5CDR tags symptoms, NCBI does not, ADE tags whole
 # adverse-effect phrases). The tagger adds the copies of the domain it is asked for.
 DOMAIN_MARK = "@"
+# Condition-vocabulary word pair with the token before / after: "<prefix><band>"
+PAIR_BEFORE, PAIR_AFTER = "pb-=", "pb+="
 GAZETTEER_MAX_TOKENS = 8
 _CACHE_LIMIT = 300_000
 _SHAPE_TABLE = str.maketrans(
@@ -44,16 +46,22 @@ class FeatureExtractor:
 
     def __init__(self, suffix_groups: dict[str, list[str]], gazetteer: dict[tuple[str, ...], str] | None = None,
                  clusters: dict[str, list[int]] | None = None, lexicon: dict[str, int] | None = None,
-                 morphology: Callable[[str], str | None] | None = None):
+                 morphology: Callable[[str], str | None] | None = None, pairs: dict[str, int] | None = None,
+                 drug_names: Iterable[str] = ()):
         """``lexicon``: lowercased word -> band of its frequency in a condition vocabulary
         (:func:`notenlp.ner.lexicon.icd10cm_word_bands`); ``morphology``: word -> what its
-        spelling says about its label (:mod:`notenlp.ner.morphology`), None for nothing."""
+        spelling says about its label (:mod:`notenlp.ner.morphology`), None for nothing;
+        ``pairs``: "first second" lowercased word pair -> band of its frequency in the condition
+        vocabulary (:func:`notenlp.ner.lexicon.icd10cm_pair_bands`); ``drug_names``: lowercase
+        one-word drug names (:func:`notenlp.ner.lexicon.drug_name_words`)."""
         self.suffix_groups = {group: tuple(sorted(set(endings), key=len, reverse=True))
                               for group, endings in suffix_groups.items()}
         self.gazetteer = gazetteer or {}
         self.clusters = clusters or {}
         self.lexicon = lexicon or {}
         self.morphology = morphology
+        self.drug_names = frozenset(drug_names)
+        self.pairs = {tuple(pair.split(" ")): band for pair, band in (pairs or {}).items()}
         lengths: dict[str, set[int]] = {}
         for key in self.gazetteer:
             lengths.setdefault(key[0], set()).add(len(key))
@@ -88,6 +96,8 @@ class FeatureExtractor:
         band = self.lexicon.get(lower)
         if band is not None:
             feats.append(f"lx={band}")
+        if lower in self.drug_names:
+            feats.append("dn")
         if self.morphology is not None:
             spelled = self.morphology(word)
             if spelled is not None:
@@ -99,7 +109,7 @@ class FeatureExtractor:
         views = self._cache.get(word)
         if views is None:
             feats = self.word_features(word)
-            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo")]
+            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo", "dn")]
             views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
@@ -144,6 +154,7 @@ class FeatureExtractor:
         views = [self._views(w) for w in words]
         lowers = [w.lower() for w in words]
         gaz = self.gazetteer_tags(lowers)
+        pairs = self.pairs
         out: list[list[str]] = []
         for i in range(n):
             feats = ["bias", *views[i][0]]
@@ -157,6 +168,12 @@ class FeatureExtractor:
                 feats.append(f"bg-={lowers[i - 1]}|{lowers[i]}")
             if i + 1 < n:
                 feats.append(f"bg+={lowers[i]}|{lowers[i + 1]}")
+            band = pairs.get((lowers[i - 1], lowers[i])) if i > 0 else None
+            if band is not None:
+                feats.append(f"{PAIR_BEFORE}{band}")
+            band = pairs.get((lowers[i], lowers[i + 1])) if i + 1 < n else None
+            if band is not None:
+                feats.append(f"{PAIR_AFTER}{band}")
             if gaz[i] is not None:
                 feats.append(f"gz={gaz[i]}")
             if i > 0 and gaz[i - 1] is not None:
