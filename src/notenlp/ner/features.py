@@ -8,8 +8,9 @@ list concatenations per token plus the sentence-level bigram and gazetteer featu
 from __future__ import annotations
 
 import json
-import re
+import string
 from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
 
 from notenlp.resources import resource_path
 
@@ -22,11 +23,11 @@ WINDOW_OFFSETS = (-2, -1, 1, 2)
 DOMAIN_MARK = "@"
 GAZETTEER_MAX_TOKENS = 8
 _CACHE_LIMIT = 300_000
-_SHAPE_TABLE = str.maketrans(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-    "x" * 26 + "X" * 26 + "d" * 10,
-)
-_REPEATS = re.compile(r"(.)\1+")
+# ASCII letters and digits to x/X/d, other ASCII characters to "."; the rest are "u" (word_shape).
+_SHAPE_TABLE = str.maketrans({chr(c): "x" if chr(c) in string.ascii_lowercase else "X" if chr(c) in string.ascii_uppercase
+                              else "d" if chr(c) in string.digits else "." for c in range(128)})
+# Features of a word that its neighbours see as well (at +-1; at +-2 only the first, the word itself).
+CONTEXT_PREFIXES = ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo")
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "kappa", "lambda", "mu", "omega", "sigma", "theta"}
 
 
@@ -36,7 +37,12 @@ def load_suffix_groups(path: str = "ner/features.json") -> dict[str, list[str]]:
 
 def word_shape(word: str) -> str:
     shape = word.translate(_SHAPE_TABLE)
-    return "".join(c if c in "xXd" else ("." if c.isascii() else "u") for c in shape)
+    return shape if shape.isascii() else "".join(c if c.isascii() else "u" for c in shape)
+
+
+def context_features(feats: Sequence[str]) -> list[str]:
+    """The word features (in order) that the window positions around the word carry."""
+    return [f for f in feats if f[:2] in CONTEXT_PREFIXES]
 
 
 class FeatureExtractor:
@@ -64,7 +70,7 @@ class FeatureExtractor:
     def word_features(self, word: str) -> list[str]:
         lower = word.lower()
         shape = word_shape(word)
-        short_shape = _REPEATS.sub(r"\1", shape)
+        short_shape = "".join(c for c, _ in groupby(shape))  # runs collapsed: "Xxxxdd" -> "Xxd"
         feats = [f"w={lower}", f"sh={shape}", f"ss={short_shape}"]
         if len(word) > 2:
             n = len(lower)
@@ -99,7 +105,7 @@ class FeatureExtractor:
         views = self._cache.get(word)
         if views is None:
             feats = self.word_features(word)
-            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo")]
+            context = context_features(feats)
             views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
