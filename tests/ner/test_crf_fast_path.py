@@ -52,10 +52,10 @@ def test_empty_sentences_get_empty_results(tiny_model):
 
 
 def test_item_builder_keys_any_attribute_name():
-    names = ["w=it's", 'sh="x"', "-1:w=a\\b"]
-    rows = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.25]]
-    assert item_builder(names)(rows) == [dict(zip(names, row)) for row in rows]
-    assert item_builder(["bias"])([[3.0]]) == [{"bias": 3.0}]
+    names = ["w=it's", 'sh="x"', "-1:w=a\\b", "w=\u00e9t\u00e9"]
+    rows = [[0.5, -1.0, 2.0, 4.0], [1.0, 0.0, -0.25, 0.125]]
+    assert item_builder(names)(rows) == [{n.encode("utf-8"): v for n, v in zip(names, row)} for row in rows]
+    assert item_builder(["bias"])([[3.0]]) == [{b"bias": 3.0}]
 
 
 def test_basis_values_reproduce_scores_up_to_a_constant_per_token():

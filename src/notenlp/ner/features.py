@@ -115,27 +115,32 @@ class FeatureExtractor:
     def gazetteer_tags(self, lowers: Sequence[str]) -> list[str | None]:
         """Longest-match BIO tags of the gazetteer over the token sequence."""
         tags: list[str | None] = [None] * len(lowers)
-        if not self.gazetteer:
-            return tags
-        gaz, first, n, i = self.gazetteer, self._gazetteer_first, len(lowers), 0
-        while i < n:
-            lengths = first.get(lowers[i])
-            if lengths is None:
-                i += 1
+        for i, length, label in self.gazetteer_matches(lowers):
+            tags[i] = f"B-{label}"
+            for j in range(i + 1, i + length):
+                tags[j] = f"I-{label}"
+        return tags
+
+    def gazetteer_matches(self, lowers: Sequence[str]) -> list[tuple[int, int, str]]:
+        """(first token, tokens, label) of the gazetteer entries found left to right, longest first."""
+        first = self._gazetteer_first
+        if not first:
+            return []
+        gaz, n, cursor = self.gazetteer, len(lowers), 0
+        found = []
+        # Only tokens that start an entry can start a match; the others are passed over in one comprehension.
+        for i in [i for i, lower in enumerate(lowers) if lower in first]:
+            if i < cursor:
                 continue
-            for length in lengths:
+            for length in first[lowers[i]]:
                 if i + length > n:
                     continue
                 label = gaz.get(tuple(lowers[i:i + length]))
                 if label is not None:
-                    tags[i] = f"B-{label}"
-                    for j in range(i + 1, i + length):
-                        tags[j] = f"I-{label}"
-                    i += length
+                    found.append((i, length, label))
+                    cursor = i + length
                     break
-            else:
-                i += 1
-        return tags
+        return found
 
     def sequence(self, words: Sequence[str], domain: str | None = None) -> list[list[str]]:
         """Attribute lists of the tokens; with ``domain``, each also carries its domain copies."""
