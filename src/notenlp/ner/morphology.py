@@ -54,9 +54,7 @@ class MorphologyScorer:
     def probabilities(self, word: str) -> list[float]:
         """Softmax over the labels of the bias plus the summed weights of the word's n-grams."""
         rows = [row for row in map(self.weights.get, ngrams(word)) if row is not None]
-        sums = list(rows[0]) if rows else [0.0] * len(self.bias)
-        for row in rows[1:]:
-            sums = [s + w for s, w in zip(sums, row)]
+        sums = [sum(column) for column in zip(*rows)] if rows else [0.0] * len(self.bias)
         scores = [b + s for b, s in zip(self.bias, sums)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
