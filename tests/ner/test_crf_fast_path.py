@@ -52,10 +52,10 @@ def test_empty_sentences_get_empty_results(tiny_model):
 
 
 def test_item_builder_keys_any_attribute_name():
-    names = ["w=it's", 'sh="x"', "-1:w=a\\b"]
-    rows = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.25]]
-    assert item_builder(names)(rows) == [dict(zip(names, row)) for row in rows]
-    assert item_builder(["bias"])([[3.0]]) == [{"bias": 3.0}]
+    names = ["w=it's", 'sh="x"', "-1:w=a\\b", "w=\u00e9t\u00e9"]
+    rows = [[0.5, -1.0, 2.0, 4.0], [1.0, 0.0, -0.25, 0.125]]
+    assert item_builder(names)(rows) == [{n.encode("utf-8"): v for n, v in zip(names, row)} for row in rows]
+    assert item_builder(["bias"])([[3.0]]) == [{b"bias": 3.0}]
 
 
 def test_basis_values_reproduce_scores_up_to_a_constant_per_token():
@@ -89,3 +89,16 @@ def test_bigrams_with_a_bar_token_are_scored_like_the_feature_strings():
     sentences = [["Meds", "|", "aspirin", "|", "|", "for", "clot"], ["|"], ["|", "daily", "."], ["for", "pain"]]
     expected = np.vstack([reference_emissions(model, words) for words in sentences])
     assert np.allclose(model.crf.emissions(sentences), expected, rtol=0, atol=1e-9)
+
+
+def test_many_new_word_forms_in_one_note_are_scored_like_the_feature_strings(tiny_model):
+    """New forms are added to the emission table together (past its first 1024 rows here), repeats included."""
+    crf = tiny_model.crf
+    crf._word_id.clear()
+    words = [f"{stem}{k}" for k in range(700) for stem in ("zelpril", "Kitis")] + ["insulin", "zelpril3", "of"]
+    sentences = [words[i:i + 40] for i in range(0, len(words), 40)]
+    scores = crf.emissions(sentences)
+    expected = np.vstack([reference_emissions(tiny_model, s) for s in sentences])
+    assert np.allclose(scores, expected, rtol=0, atol=1e-9)
+    assert np.allclose(crf.emissions(SENTENCES), np.vstack([reference_emissions(tiny_model, s) for s in SENTENCES]),
+                       rtol=0, atol=1e-9)

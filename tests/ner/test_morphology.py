@@ -49,3 +49,16 @@ def test_band_is_a_word_feature():
     extractor = FeatureExtractor({}, morphology=lambda word: "DRUG2" if word.endswith("pril") else None)
     feats = extractor.sequence(["took", "lisinopril"])
     assert "mo=DRUG2" in feats[1] and "1:mo=DRUG2" in feats[0] and not any(f.startswith("mo=") for f in feats[0])
+
+
+def test_probabilities_are_the_softmax_of_bias_plus_summed_ngram_weights():
+    import numpy as np
+
+    scorer = MorphologyScorer(train_scorer(vocabulary(), c=10.0).state)
+    index = {g: i for i, g in enumerate(scorer.state["ngrams"])}
+    weights, bias = np.asarray(scorer.state["weights"]), np.asarray(scorer.state["bias"])
+    for word in ["zelpril", "Benitis", "morning", "xqzv", "capsartanemia"]:
+        rows = [index[g] for g in ngrams(word) if g in index]
+        scores = bias + (weights[rows].sum(axis=0) if rows else 0.0)
+        expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        assert scorer.probabilities(word) == expected.tolist()

@@ -120,7 +120,7 @@ class ConTextRules:
             for match in regex.finditer(text if cased else lowered, start, end):
                 rule = self.pattern_rules[int(match.lastgroup[1:])]
                 found.append(Trigger(match.start(), match.end(), (rule,)))
-        if self.pattern_regexes:
+        if self.pattern_regexes and len(found) > 1:  # one trigger overlaps nothing
             found = _longest_first(found)
         return found
 

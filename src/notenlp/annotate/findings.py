@@ -180,7 +180,9 @@ class FindingMentions:
             overlapping = overlapping_entities(doc.entities, start, end)
             if any(not self.replaceable(e, start, end) for e in overlapping):
                 continue  # what entity recognition found, as long or longer, or of another label, wins
-            doc.entities = [e for e in doc.entities if all(e is not o for o in overlapping)]
+            if overlapping:
+                replaced = {id(o) for o in overlapping}
+                doc.entities = [e for e in doc.entities if id(e) not in replaced]
             doc.entities.append(_problem(doc, start, end, "rule"))
             added += 1
         doc.entities.sort(key=lambda e: (e.start, e.end))

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from notenlp.ner.features import DOMAIN_MARK, PAIR_AFTER, PAIR_BEFORE, WINDOW_OFFSETS, FeatureExtractor
+from notenlp.ner.features import (DOMAIN_MARK, PAIR_AFTER, PAIR_BEFORE, WINDOW_OFFSETS, FeatureExtractor,
+                                  context_features)
 
 _CACHE_LIMIT = 300_000
 _SEPARATOR_MARGIN = 50.0
@@ -86,6 +87,12 @@ class CompiledCRF:
             prefix: np.vstack([zero, *(row(f"{prefix}gz={t}") for t in gazetteer_tags)])
             for prefix in ("", "-1:", "1:")
         }
+        # Per window slot (0: the word itself), a word feature -> the row of the attribute it gives
+        # there ("f" at 0, "<offset>:f" beside it), so a new word form's rows need no attribute strings.
+        self._slot_rows: list[dict[str, int]] = [self.attribute_row]
+        for k in WINDOW_OFFSETS:
+            prefix = f"{k}:"
+            self._slot_rows.append({a[len(prefix):]: i for a, i in self.attribute_row.items() if a.startswith(prefix)})
         self._word_id: dict[str, int] = {}
         # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
         self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
@@ -96,36 +103,39 @@ class CompiledCRF:
         i = self.attribute_row.get(attribute)
         return self.weights[i] if i is not None else np.zeros(len(self.tags))
 
-    def _word(self, word: str) -> int:
-        """Row of the per-word-form emission table (filled on first sight)."""
-        index = self._word_id.get(word)
-        if index is not None:
-            return index
-        if len(self._word_id) >= _CACHE_LIMIT:
-            self._word_id.clear()
-        index = len(self._word_id) + 1
-        if index >= len(self._views):
-            grown = np.zeros((len(self._views) * 2, *self._views.shape[1:]))
+    def _add_words(self, words: Sequence[str]) -> None:
+        """Fill the per-word-form emission table for new, distinct word forms (all in one NumPy pass)."""
+        first = len(self._word_id) + 1
+        needed = first + len(words)
+        if needed > len(self._views):
+            size = max(needed, len(self._views) * 2)
+            grown = np.zeros((size, *self._views.shape[1:]))
             grown[: len(self._views)] = self._views
             self._views = grown
-            self._form_of = np.concatenate([self._form_of, np.zeros_like(self._form_of)])
-        rows = self.attribute_row
+            self._form_of = np.concatenate([self._form_of, np.zeros(size - len(self._form_of), dtype=np.int64)])
         hits: list[int] = []
-        slots: list[int] = []
         firsts: list[int] = []
-        for slot, attributes in enumerate(self.extractor._views(word)):
-            found = [rows[a] for a in attributes if a in rows]
-            if found:
-                slots.append(slot)
-                firsts.append(len(hits))
-                hits.extend(found)
-        table = self._views[index]
-        table[:] = 0.0
-        if hits:  # one sum per window slot, all in one call
-            table[slots] = np.add.reduceat(self.weights[hits], firsts, axis=0)
-        self._form_of[index] = self.bigram_form.get(word.lower(), 0)
-        self._word_id[word] = index
-        return index
+        targets: list[tuple[int, int]] = []  # (word row, slot) of each sum
+        forms: list[int] = []
+        for index, word in enumerate(words, start=first):
+            features = self.extractor.word_features(word)
+            context = context_features(features)
+            for slot, rows in enumerate(self._slot_rows):
+                # The attributes of extractor.sequence: all features at 0, the context ones at +-1, the word at +-2.
+                seen = features if slot == 0 else context if abs(WINDOW_OFFSETS[slot - 1]) == 1 else context[:1]
+                found = [rows[f] for f in seen if f in rows]
+                if found:
+                    targets.append((index, slot))
+                    firsts.append(len(hits))
+                    hits.extend(found)
+            forms.append(self.bigram_form.get(word.lower(), 0))
+            self._word_id[word] = index
+        added = slice(first, needed)
+        self._views[added] = 0.0  # rows are reused after the cache is cleared
+        if hits:  # one sum per (word, window slot)
+            at = np.array(targets)
+            self._views[at[:, 0], at[:, 1]] = np.add.reduceat(self.weights[hits], firsts, axis=0)
+        self._form_of[added] = forms
 
     def emissions(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(tokens, tags) emission scores of all tokens of the sentences, concatenated."""
@@ -138,7 +148,8 @@ class CompiledCRF:
         get = known.get
         ids = [get(w) for w in words]
         if None in ids:
-            ids = [self._word(w) if i is None else i for w, i in zip(words, ids)]
+            self._add_words(list(dict.fromkeys(w for w, i in zip(words, ids) if i is None)))
+            ids = [get(w) for w in words]
         ids = np.array(ids, dtype=np.int64)
         sentence_number = np.arange(len(sentences))
         sentence_of = np.repeat(sentence_number, lengths)
@@ -161,10 +172,14 @@ class CompiledCRF:
         for sentence in sentences:
             lowers.extend([w.lower() for w in sentence])
             lowers.append(" ")
-        gazetteer = self.extractor.gazetteer_tags(lowers)
-        if any(gazetteer):
+        matches = self.extractor.gazetteer_matches(lowers)
+        if matches:
             gazetteer_id = self.gazetteer_id
-            gid = np.array([0, *(gazetteer_id.get(t, 0) if t else 0 for t in gazetteer)])  # 0 before the first
+            tag_ids = [0] * (len(lowers) + 1)  # 0 before the first
+            for i, length, label in matches:
+                tag_ids[i + 1] = gazetteer_id.get(f"B-{label}", 0)
+                tag_ids[i + 2:i + 1 + length] = [gazetteer_id.get(f"I-{label}", 0)] * (length - 1)
+            gid = np.array(tag_ids)
             spot = positions + sentence_of + 1
             scores += self.gazetteer_rows[""][gid[spot]]
             scores += self.gazetteer_rows["-1:"][gid[spot - 1]]
@@ -208,12 +223,13 @@ class CompiledCRF:
         return paths, marginals
 
 
-def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[str, float]]]:
+def item_builder(names: list[str]) -> Callable[[list[list[float]]], list[dict[bytes, float]]]:
     """Function of value rows to CRFsuite items ``{name: value}``. It is compiled for the
     names (their reprs as literal keys) because a dict display over unpacked rows builds the
-    ~500 items of a note twice as fast as ``dict(zip(names, row))``."""
+    ~500 items of a note twice as fast as ``dict(zip(names, row))``. The names are UTF-8 bytes,
+    which pycrfsuite takes as they are instead of encoding every key of every item."""
     values = "".join(f"v{k}, " for k in range(len(names)))
-    fields = ", ".join(f"{name!r}: v{k}" for k, name in enumerate(names))
+    fields = ", ".join(f"{name.encode('utf-8')!r}: v{k}" for k, name in enumerate(names))
     return eval(f"lambda rows: [{{{fields}}} for {values}in rows]")
 
 

@@ -8,8 +8,9 @@ list concatenations per token plus the sentence-level bigram and gazetteer featu
 from __future__ import annotations
 
 import json
-import re
+import string
 from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
 
 from notenlp.resources import resource_path
 
@@ -24,11 +25,11 @@ DOMAIN_MARK = "@"
 PAIR_BEFORE, PAIR_AFTER = "pb-=", "pb+="
 GAZETTEER_MAX_TOKENS = 8
 _CACHE_LIMIT = 300_000
-_SHAPE_TABLE = str.maketrans(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-    "x" * 26 + "X" * 26 + "d" * 10,
-)
-_REPEATS = re.compile(r"(.)\1+")
+# ASCII letters and digits to x/X/d, other ASCII characters to "."; the rest are "u" (word_shape).
+_SHAPE_TABLE = str.maketrans({chr(c): "x" if chr(c) in string.ascii_lowercase else "X" if chr(c) in string.ascii_uppercase
+                              else "d" if chr(c) in string.digits else "." for c in range(128)})
+# Features of a word that its neighbours see as well (at +-1; at +-2 only the first, the word itself).
+CONTEXT_PREFIXES = ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo", "dn")
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "kappa", "lambda", "mu", "omega", "sigma", "theta"}
 
 
@@ -38,7 +39,12 @@ def load_suffix_groups(path: str = "ner/features.json") -> dict[str, list[str]]:
 
 def word_shape(word: str) -> str:
     shape = word.translate(_SHAPE_TABLE)
-    return "".join(c if c in "xXd" else ("." if c.isascii() else "u") for c in shape)
+    return shape if shape.isascii() else "".join(c if c.isascii() else "u" for c in shape)
+
+
+def context_features(feats: Sequence[str]) -> list[str]:
+    """The word features (in order) that the window positions around the word carry."""
+    return [f for f in feats if f[:2] in CONTEXT_PREFIXES]
 
 
 class FeatureExtractor:
@@ -72,7 +78,7 @@ class FeatureExtractor:
     def word_features(self, word: str) -> list[str]:
         lower = word.lower()
         shape = word_shape(word)
-        short_shape = _REPEATS.sub(r"\1", shape)
+        short_shape = "".join(c for c, _ in groupby(shape))  # runs collapsed: "Xxxxdd" -> "Xxd"
         feats = [f"w={lower}", f"sh={shape}", f"ss={short_shape}"]
         if len(word) > 2:
             n = len(lower)
@@ -109,7 +115,7 @@ class FeatureExtractor:
         views = self._cache.get(word)
         if views is None:
             feats = self.word_features(word)
-            context = [f for f in feats if f[:2] in ("w=", "sh", "s3", "g=", "k0", "k1", "lx", "mo", "dn")]
+            context = context_features(feats)
             views = (feats, *([f"{k}:{f}" for f in (context if abs(k) == 1 else context[:1])] for k in WINDOW_OFFSETS))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
@@ -119,27 +125,32 @@ class FeatureExtractor:
     def gazetteer_tags(self, lowers: Sequence[str]) -> list[str | None]:
         """Longest-match BIO tags of the gazetteer over the token sequence."""
         tags: list[str | None] = [None] * len(lowers)
-        if not self.gazetteer:
-            return tags
-        gaz, first, n, i = self.gazetteer, self._gazetteer_first, len(lowers), 0
-        while i < n:
-            lengths = first.get(lowers[i])
-            if lengths is None:
-                i += 1
+        for i, length, label in self.gazetteer_matches(lowers):
+            tags[i] = f"B-{label}"
+            for j in range(i + 1, i + length):
+                tags[j] = f"I-{label}"
+        return tags
+
+    def gazetteer_matches(self, lowers: Sequence[str]) -> list[tuple[int, int, str]]:
+        """(first token, tokens, label) of the gazetteer entries found left to right, longest first."""
+        first = self._gazetteer_first
+        if not first:
+            return []
+        gaz, n, cursor = self.gazetteer, len(lowers), 0
+        found = []
+        # Only tokens that start an entry can start a match; the others are passed over in one comprehension.
+        for i in [i for i, lower in enumerate(lowers) if lower in first]:
+            if i < cursor:
                 continue
-            for length in lengths:
+            for length in first[lowers[i]]:
                 if i + length > n:
                     continue
                 label = gaz.get(tuple(lowers[i:i + length]))
                 if label is not None:
-                    tags[i] = f"B-{label}"
-                    for j in range(i + 1, i + length):
-                        tags[j] = f"I-{label}"
-                    i += length
+                    found.append((i, length, label))
+                    cursor = i + length
                     break
-            else:
-                i += 1
-        return tags
+        return found
 
     def sequence(self, words: Sequence[str], domain: str | None = None) -> list[list[str]]:
         """Attribute lists of the tokens; with ``domain``, each also carries its domain copies."""

@@ -19,7 +19,7 @@ from notenlp.ner.document import Mention, propagate
 from notenlp.ner.features import FeatureExtractor, build_gazetteer, load_suffix_groups
 from notenlp.ner.lexicon import drug_name_words, icd10cm_pair_bands, icd10cm_word_bands
 from notenlp.ner.morphology import MorphologyScorer, jackknife_bands, train_scorer, word_labels
-from notenlp.ner.tokenize import Token, split_sentences, tokenize
+from notenlp.ner.tokenize import TOKEN_RE, Token, split_sentences, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -197,14 +197,18 @@ class NerModel:
 
         The score of a mention is the smallest marginal probability of its tokens' tags."""
         spans = spans if spans is not None else [(0, len(text))]
-        token_lists = [tokenize(text, start, end) for start, end in spans]
-        token_lists = [tokens for tokens in token_lists if tokens]
-        if not token_lists:
+        # Words only; offsets are taken (by the same tokenizer) for the spans where something was tagged.
+        word_lists = [TOKEN_RE.findall(text, start, end) for start, end in spans]
+        tagged_spans = [span for span, words in zip(spans, word_lists) if words]
+        word_lists = [words for words in word_lists if words]
+        if not word_lists:
             return []
-        paths, marginals = self.crf.decode([[t[0] for t in tokens] for tokens in token_lists], with_marginals=with_scores)
+        paths, marginals = self.crf.decode(word_lists, with_marginals=with_scores)
         mentions = []
-        for k, (tokens, path) in enumerate(zip(token_lists, paths)):
-            for start, end, label, a, b in decode(tokens, path):
+        for k, (span, path) in enumerate(zip(tagged_spans, paths)):
+            if path.count("O") == len(path):
+                continue
+            for start, end, label, a, b in decode(tokenize(text, *span), path):
                 score = min(marginals[k][a:b]) if marginals is not None else 1.0
                 mentions.append(Mention(start, end, label, score))
         return mentions

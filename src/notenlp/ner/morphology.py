@@ -15,6 +15,7 @@ as for the gazetteer); new text is scored by the classifier trained on all of it
 from __future__ import annotations
 
 import logging
+import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -43,22 +44,28 @@ class MorphologyScorer:
 
     def __init__(self, state: dict):
         self.labels: list[str] = state["labels"]
-        self.index = {g: i for i, g in enumerate(state["ngrams"])}
-        self.weights = np.asarray(state["weights"], dtype=float)  # (ngrams, labels)
-        self.bias = np.asarray(state["bias"], dtype=float)
+        # n-gram -> its weight per label, as Python floats: a word has ~20 n-grams and 2-3 labels,
+        # sizes at which NumPy's per-call cost outweighs the arithmetic (the sums are the same).
+        self.weights: dict[str, tuple[float, ...]] = {
+            g: tuple(float(w) for w in row) for g, row in zip(state["ngrams"], state["weights"])}
+        self.bias = [float(b) for b in state["bias"]]
         self.state = state
 
-    def probabilities(self, word: str) -> np.ndarray:
-        rows = [self.index[g] for g in ngrams(word) if g in self.index]
-        scores = self.bias + (self.weights[rows].sum(axis=0) if rows else 0.0)
-        scores = np.exp(scores - scores.max())
-        return scores / scores.sum()
+    def probabilities(self, word: str) -> list[float]:
+        """Softmax over the labels of the bias plus the summed weights of the word's n-grams."""
+        rows = [row for row in map(self.weights.get, ngrams(word)) if row is not None]
+        sums = [sum(column) for column in zip(*rows)] if rows else [0.0] * len(self.bias)
+        scores = [b + s for b, s in zip(self.bias, sums)]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
 
     def band(self, word: str) -> str | None:
         if not eligible(word):
             return None
         probabilities = self.probabilities(word)
-        best = int(probabilities.argmax())
+        best = probabilities.index(max(probabilities))
         if self.labels[best] == "O" or probabilities[best] < BANDS[0]:
             return None
         return f"{self.labels[best]}{sum(probabilities[best] >= b for b in BANDS)}"

@@ -187,9 +187,8 @@ class FeatureExtractor:
 
     def _cues(self, tokens: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for a, token in enumerate(tokens):
-            if token not in self.trigger_starts:
-                continue
+        starts = self.trigger_starts
+        for a in [a for a, token in enumerate(tokens) if token in starts]:
             for n in range(1, self.max_trigger_len + 1):
                 groups = self.triggers.get(tuple(tokens[a:a + n]))
                 if groups:

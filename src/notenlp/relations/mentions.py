@@ -132,7 +132,8 @@ class RelationMentions:
             if others:
                 continue
             if replaced:
-                doc.entities = [e for e in doc.entities if all(e is not r for r in replaced)]
+                gone = {id(r) for r in replaced}
+                doc.entities = [e for e in doc.entities if id(e) not in gone]
             doc.entities.append(Entity(start, end, doc.text[start:end], rule.label, source="rule"))
             added += 1
         if self.nested_drugs is not None:

@@ -62,8 +62,9 @@ class RelationClassifier:
         """
         rows = [w for w in map(self.weights.get, features) if w is not None]
         names = [NONE, *[t for t in allowed if t in self._index]]
-        columns = [self._index.get(n) for n in names]  # only the classes asked about are summed
-        scores = [-math.inf if k is None else self.intercept[k] + sum([w[k] for w in rows]) for k in columns]
+        columns = [self._index.get(n) for n in names]
+        totals = [sum(column) for column in zip(*rows)] if rows else [0] * len(self.classes)
+        scores = [-math.inf if k is None else self.intercept[k] + totals[k] for k in columns]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         total = sum(exp)

@@ -65,6 +65,7 @@ def canonical_amount(amount: float, unit: str, per: str | None = None) -> str:
     return f"{value:g} {unit}" + (f"/{per.upper()}" if per else "")
 
 
+@lru_cache(maxsize=100_000)  # concept names recur in every note; a Product is immutable
 def parse_product(name: str) -> Product | None:
     """``24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet`` -> its parts."""
     if name.startswith("{"):

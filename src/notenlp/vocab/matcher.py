@@ -19,6 +19,7 @@ it say the substance is given (``potassium chloride``, ``received potassium``), 
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class DictionaryMatcher:
         self._combinations = {key for key in self._keys if " + " in key}
         self._combination_first = {part.split(" ")[0] for key in self._combinations for part in key.split(" + ")}
         self._combination_first.update(key.split(" ")[0] for key in self._brands)
+        self._match_starts = frozenset(self._max_tokens) | self._combination_first
         self._analyte_rules = AnalyteRules.load()
 
     def _correct(self, word: str) -> str | None:
@@ -128,34 +130,42 @@ class DictionaryMatcher:
         max_tokens = self._max_tokens
         short_max = self.lookup.labels.short_token_max
         found: list[Entity] = []
-        i, n = 0, len(tokens)
         fixed = None
         if self.fuzzy:
             known = self._known_tokens
             corrected = []
-            for j, word in enumerate(norms):
-                if len(word) >= FUZZY_MIN_LENGTH and word not in known:
-                    replacement = self._corrections[word] if word in self._corrections else self._correct(word)
-                    if replacement:
-                        corrected.append((j, replacement))
+            for j in [j for j, word in enumerate(norms) if len(word) >= FUZZY_MIN_LENGTH and word not in known]:
+                word = norms[j]
+                replacement = self._corrections[word] if word in self._corrections else self._correct(word)
+                if replacement:
+                    corrected.append((j, replacement))
             if corrected:
                 fixed = list(norms)
                 for j, replacement in corrected:
                     fixed[j] = replacement
-                # next_corrected[i]: the first corrected token at or after i (n: none)
-                next_corrected = [n] * (n + 1)
-                for j in range(n - 1, -1, -1):
-                    next_corrected[j] = j if fixed[j] != norms[j] else next_corrected[j + 1]
-        while i < n:
+                changed = [j for j, replacement in corrected if replacement != norms[j]]  # ascending
+        # A match can only start at a token that starts a key or a combination (or does once corrected):
+        # the others are passed over without a look.
+        starts = self._match_starts
+        candidates = [i for i, word in enumerate(norms) if word in starts]
+        if fixed is not None:
+            candidates = sorted({*candidates, *(j for j, _ in corrected if fixed[j] in max_tokens)})
+        i = 0  # the first token not yet inside a match
+        for at in candidates:
+            if at < i:
+                continue
+            i = at
             match = None
             if norms[i] in max_tokens:
                 match = self._match_at(doc, tokens, raw, norms, i, max_tokens, short_max)
-            if match is None and fixed is not None and fixed[i] in max_tokens and \
-                    next_corrected[i] < i + max_tokens[fixed[i]]:
-                match = self._match_at(doc, tokens, raw, fixed, i, max_tokens, short_max)
-                if match is not None:
-                    edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])
-                    match[1].score *= 1.0 - FUZZY_PENALTY * edits
+            if match is None and fixed is not None and fixed[i] in max_tokens:
+                # the first corrected token at or after i must lie within the longest key starting here
+                k = bisect.bisect_left(changed, i)
+                if k < len(changed) and changed[k] < i + max_tokens[fixed[i]]:
+                    match = self._match_at(doc, tokens, raw, fixed, i, max_tokens, short_max)
+                    if match is not None:
+                        edits = sum(1 for j in range(i, i + match[0]) if fixed[j] != norms[j])
+                        match[1].score *= 1.0 - FUZZY_PENALTY * edits
             if (match is None and norms[i] in self._combination_first) or (match is not None and match[1].label == "DRUG"):
                 combination = self._combination_at(doc.text, tokens, raw, norms, i)
                 if combination is not None and (match is None or combination[0] > match[0]):

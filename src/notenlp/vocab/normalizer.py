@@ -47,6 +47,7 @@ class Normalizer:
         self.overwrite = overwrite
         self._known_tokens = {word for key in self.lookup.dictionary.candidates for word in key.split(" ")}
         self._similar_keys: dict[tuple[str, frozenset[str]], list[str]] = {}
+        self._ratios: dict[tuple[str, str], float] = {}  # (key, similar key) -> difflib ratio
         self._qualifiers = frozenset(json.loads(resource_path("vocab", "qualifiers.json").read_text(encoding="utf-8"))
                                      ["words"])
 
@@ -174,7 +175,11 @@ class Normalizer:
         for candidate_key in similar:
             resolved = self.lookup.resolve_key(candidate_key, after, allowed)
             if resolved is not None:
-                ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
+                ratio = self._ratios.get((key, candidate_key))
+                if ratio is None:
+                    ratio = difflib.SequenceMatcher(None, key, candidate_key).ratio()
+                    if len(self._ratios) < SIMILAR_CACHE_SIZE:
+                        self._ratios[(key, candidate_key)] = ratio
                 resolved.score = min(resolved.score, SIMILARITY_WEIGHT * ratio)
                 return resolved
         return None
