@@ -97,6 +97,26 @@ def test_a_model_mention_of_cues_only_is_dropped(findings):
     assert run(findings, text, [mention(text, "No new", source="model")]) == []
 
 
+def model_at(text: str, phrase: str, after: str) -> Entity:
+    """The model PROBLEM mention of ``phrase`` at its first occurrence after ``after``."""
+    start = text.index(phrase, text.index(after) + len(after))
+    return Entity(start, start + len(phrase), phrase, "PROBLEM", source="model")
+
+
+def test_model_problems_that_name_a_site_or_mean_room_air_or_a_projection_are_dropped(findings):
+    text = "Edema to bilateral lower extremities. SpO2 91% RA. History of RA. CHEST (PORTABLE AP). AP and lateral."
+    entities = [model_at(text, "bilateral lower extremities", "Edema"), model_at(text, "RA", "SpO2 91%"),
+                model_at(text, "RA", "History of"), model_at(text, "AP", "PORTABLE"), model_at(text, "AP", "AP)")]
+    kept = [e for e in findings(Doc(text=text, entities=entities)).entities if e.source == "model"]
+    assert [(e.start, e.text) for e in kept] == [(text.index("History of RA") + len("History of "), "RA")]
+
+
+def test_a_dictionary_site_mention_is_left_as_found(findings):
+    text = "Bilateral lower extremities: warm."
+    assert run(findings, text, [mention(text, "Bilateral lower extremities")]) == [
+        ("Bilateral lower extremities", "PROBLEM", "dictionary")]
+
+
 def test_docs_with_fixed_targets_pass_through(findings):
     text = "CXR showed pneumothorax."
     doc = Doc(text=text, targets=[Span(0, 3)])

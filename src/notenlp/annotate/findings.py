@@ -7,7 +7,9 @@ before the relation mentions and ConText. Three steps, in order:
 1. model mentions (problems, drugs) lose leading assertion and change cues (``denies rash`` ->
    ``rash``, ``allergic to penicillin`` -> ``penicillin``) and what precedes a 'regarding', a colon or
    a '#' (``Dr. X re vomiting``, ``Chest: vomiting`` -> ``vomiting``); a model mention that lists
-   alternatives (``GERD vs pulmonary embolism``) becomes one mention per alternative;
+   alternatives (``GERD vs pulmonary embolism``) becomes one mention per alternative; a model
+   problem mention that names only a site (``bilateral lower extremities``) or that its neighbours
+   give another sense (``SpO2 91% RA``: room air) is dropped;
 2. common findings of the lexicon (``consolidation``, ``pneumothorax``, ``palpitations``) become
    PROBLEM mentions where nothing else was found, also when a long word of theirs has two
    neighbouring letters swapped (``pleural effsuion``); a finding replaces the shorter PROBLEM or
@@ -58,6 +60,8 @@ class FindingRules:
     differential: re.Pattern[str]
     swapped: dict[str, str]  # a long lexicon word with two neighbouring letters swapped -> the word
     other_senses: dict[str, tuple[re.Pattern[str], re.Pattern[str]]]  # term -> (followed by, preceded by)
+    problem_sites: frozenset[str]  # a model PROBLEM mention of these words alone names a place, no problem
+    model_other_senses: dict[str, tuple[re.Pattern[str], re.Pattern[str]]]  # as other_senses, for model PROBLEMs
 
     def spelled(self, text: str) -> str:
         """``text`` lower-cased, with long words of the lexicon written with two neighbouring letters
@@ -90,18 +94,35 @@ class FindingRules:
             differential=re.compile(rf"{SEPARATOR}(?:{phrase_regex(data['differential_separators'])}){SEPARATOR}",
                                     re.IGNORECASE),
             swapped=_swaps(words),
-            other_senses={term: (re.compile(rf"[ \t-]+{sense['followed_by']}(?!\w)"),
-                                 re.compile(rf"(?<!\w){sense['preceded_by']}[ \t]+$"))
-                          for sense in data.get("other_senses", ()) for term in sense["terms"]},
+            other_senses=_senses(data.get("other_senses", ())),
+            problem_sites=frozenset(data.get("model_problem_sites", ())),
+            model_other_senses=_senses(data.get("model_problem_other_senses", ())),
         )
 
-    def other_sense(self, spelled: str, start: int, end: int) -> bool:
+    def other_sense(self, spelled: str, start: int, end: int,
+                    senses: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] | None = None) -> bool:
         """True when the words around a term match give it another sense than the finding."""
-        patterns = self.other_senses.get(" ".join(spelled[start:end].split()))
+        patterns = (self.other_senses if senses is None else senses).get(" ".join(spelled[start:end].split()))
         if patterns is None:
             return False
         followed_by, preceded_by = patterns
         return bool(followed_by.match(spelled, end) or preceded_by.search(spelled, max(0, start - 30), start))
+
+
+    def no_problem(self, spelled: str, start: int, end: int) -> bool:
+        """True for a model PROBLEM mention that names only a site ('bilateral lower extremities') or
+        that its neighbours give a sense that is no problem ('SpO2 91% RA')."""
+        words = _WORD.findall(spelled, start, end)
+        if words and all(w in self.problem_sites for w in words):
+            return True
+        return self.other_sense(spelled, start, end, self.model_other_senses)
+
+
+def _senses(entries) -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
+    """term -> (what follows it, what precedes it) for the other senses of the rules file."""
+    return {term: (re.compile(rf"[ \t-]+{sense['followed_by']}(?!\w)"),
+                   re.compile(rf"(?<!\w){sense['preceded_by']}[ \t]+$"))
+            for sense in entries for term in sense["terms"]}
 
 
 def _swaps(words: set[str]) -> dict[str, str]:
@@ -136,8 +157,10 @@ class FindingMentions:
     def __call__(self, doc: Doc) -> Doc:
         if has_targets(doc):
             return doc
-        doc.entities = [part for e in doc.entities for part in self.clean_model_mention(doc, e)]
         spelled = self.rules.spelled(doc.text)
+        doc.entities = [part for e in doc.entities for part in self.clean_model_mention(doc, e)
+                        if part.label != PROBLEM or part.source != MODEL_SOURCE
+                        or not self.rules.no_problem(spelled, part.start, part.end)]
         added = self.add_terms(doc, spelled)
         extended = sum(self.extend(doc, e, spelled) for e in doc.entities if e.label == PROBLEM)
         if added or extended:
