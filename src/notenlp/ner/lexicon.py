@@ -22,7 +22,6 @@ from collections import Counter
 
 _WORD = re.compile(r"[^\W_]+")
 _LETTER = re.compile(r"[^\W\d_]")
-_TOKEN = re.compile(r"[^\W_]+")
 
 
 def _band(count: int) -> int:
@@ -70,5 +69,5 @@ def drug_name_words() -> list[str]:
 
     with bz2.open(files("drug_named_entity_recognition").joinpath("drug_ner_dictionary.pkl.bz2").open("rb")) as f:
         variants = pickle.load(f)["drug_variant_to_canonical"]
-    return sorted(name for name in variants if _TOKEN.fullmatch(name) and sum(c.isalpha() for c in name) >= 4
+    return sorted(name for name in variants if _WORD.fullmatch(name) and sum(c.isalpha() for c in name) >= 4
                   and name not in stopwords)

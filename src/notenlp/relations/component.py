@@ -123,7 +123,10 @@ class AttributeLinker:
             apart = entities[previous].end <= entities[k].start
             gap = text[entities[previous].end:entities[k].start] if apart else ""
             alias = apart and self.alias_gap.match(gap) is not None
-            (alias_runs[-1].append(k) if alias else alias_runs.append([k]))
+            if alias:
+                alias_runs[-1].append(k)
+            else:
+                alias_runs.append([k])
             if alias or (apart and self.coordination_gap.match(gap)):
                 coordination_runs[-1].append(k)
             else:
