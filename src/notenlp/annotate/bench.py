@@ -125,7 +125,10 @@ def _process(batch: list) -> tuple[int, float]:
 
 def time_workers(system: str, pipeline_name: str, terms: set[str], inputs: list, workers: int) -> tuple[float, float, int]:
     """Wall seconds for ``workers`` processes to annotate every input, their CPU seconds, and the entities found."""
-    context = get_context("fork")
+    # Fresh worker processes, as Spark's Python workers are: a fork would inherit this process's heap
+    # (both systems, already built for the one-process timing), and each worker's garbage collector
+    # would walk and copy those pages while it works, charged to whichever system runs in the workers.
+    context = get_context("spawn")
     ready = context.Barrier(workers + 1)
     batches = [inputs[i:i + BATCH_NOTES] for i in range(0, len(inputs), BATCH_NOTES)]
     with context.Pool(workers, initializer=_init_worker,
