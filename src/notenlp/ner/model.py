@@ -131,14 +131,11 @@ class NerModel:
                             "feature.possible_transitions": True})
         started = time.perf_counter()
         for fold in range(folds):
+            gazetteer = full_gazetteer
             if folds > 1:
-                others = (m for k, (words, tags, _) in enumerate(sequences) if k % folds != fold
-                          for m in mention_tokens(words, tags))
-                extractor = FeatureExtractor(suffix_groups, build_gazetteer(others), clusters, lexicon, morphology,
-                                             pairs, drug_names)
-            else:
-                extractor = FeatureExtractor(suffix_groups, full_gazetteer, clusters, lexicon, morphology, pairs,
-                                             drug_names)
+                gazetteer = build_gazetteer(m for k, (words, tags, _) in enumerate(sequences) if k % folds != fold
+                                            for m in mention_tokens(words, tags))
+            extractor = FeatureExtractor(suffix_groups, gazetteer, clusters, lexicon, morphology, pairs, drug_names)
             for k, (words, tags, domain) in enumerate(sequences):
                 if folds == 1 or k % folds == fold:
                     trainer.append(extractor.sequence(words, domain), tags)
