@@ -4,7 +4,7 @@ import numpy as np
 import pycrfsuite
 import pytest
 
-from notenlp.ner.crf import choose_basis, item_builder
+from notenlp.ner.crf import viterbi_marginals
 
 SENTENCES = [["No", "chest", "pain", "today", ";", "continue", "heparin", "."],
              ["History", "of", "diabetes", ",", "started", "on", "insulin", "."],
@@ -31,15 +31,28 @@ def test_emissions_equal_the_attribute_weight_sums(tiny_model):
 def test_paths_and_marginals_match_crfsuite_on_the_feature_strings(tiny_model):
     tagger = pycrfsuite.Tagger()
     tagger.open_inmemory(tiny_model._crf_bytes)
+    crf = tiny_model.crf
     tagged = 0
     for words in SENTENCES:
-        paths, marginals = tiny_model.crf.decode([words])
-        expected = tagger.tag(tiny_model.crf.extractor.sequence(words))
-        assert paths == [expected]
-        assert marginals[0] == pytest.approx([1.0 if tag == "O" else tagger.marginal(tag, i)
-                                              for i, tag in enumerate(expected)], abs=1e-6)
+        path, marginal = viterbi_marginals(crf.emissions([words]), crf.transitions, np.array([len(words)]), True)
+        expected = tagger.tag(crf.extractor.sequence(words))
+        assert [crf.tags[i] for i in path] == expected
+        assert marginal.tolist() == pytest.approx([tagger.marginal(tag, i) for i, tag in enumerate(expected)], abs=1e-6)
         tagged += any(tag != "O" for tag in expected)
     assert tagged >= 3
+
+
+def test_each_sentence_is_decoded_between_outside_tokens(tiny_model):
+    """decode() equals decoding the sentence with a token that can only be "O" on either side."""
+    crf = tiny_model.crf
+    outside = np.full((1, len(crf.tags)), -1e4)
+    outside[0, crf.tags.index("O")] = 0.0
+    for words in SENTENCES:
+        padded = np.vstack([outside, crf.emissions([words]), outside])
+        path, marginal = viterbi_marginals(padded, crf.transitions, np.array([len(words) + 2]), True)
+        paths, marginals = crf.decode([words])
+        assert paths == [[crf.tags[i] for i in path[1:-1]]]
+        assert marginals[0] == pytest.approx(marginal[1:-1].tolist(), abs=1e-9)
 
 
 def test_empty_sentences_get_empty_results(tiny_model):
@@ -51,28 +64,33 @@ def test_empty_sentences_get_empty_results(tiny_model):
     assert tiny_model.crf.decode([[], []]) == ([[], []], [[], []])
 
 
-def test_item_builder_keys_any_attribute_name():
-    names = ["w=it's", 'sh="x"', "-1:w=a\\b", "w=\u00e9t\u00e9"]
-    rows = [[0.5, -1.0, 2.0, 4.0], [1.0, 0.0, -0.25, 0.125]]
-    assert item_builder(names)(rows) == [{n.encode("utf-8"): v for n, v in zip(names, row)} for row in rows]
-    assert item_builder(["bias"])([[3.0]]) == [{b"bias": 3.0}]
+def test_sentences_decoded_together_are_decoded_independently(tiny_model):
+    crf = tiny_model.crf
+    together = crf.decode(SENTENCES)
+    alone = [crf.decode([words]) for words in SENTENCES]
+    assert together[0] == [paths[0] for paths, _ in alone]
+    for marginals, (_, single) in zip(together[1], alone):
+        assert marginals == pytest.approx(single[0], abs=1e-12)
 
 
-def test_basis_values_reproduce_scores_up_to_a_constant_per_token():
-    rng = np.random.default_rng(7)
-    weights = rng.normal(size=(40, 5))
-    weights[:10] = 0.0
-    names, to_values = choose_basis([f"a{i}" for i in range(40)], weights)
-    assert len(names) == 4 and to_values.shape == (5, 4)
-    emissions = rng.normal(scale=5.0, size=(30, 5))
-    scored = (emissions @ to_values) @ weights[[int(n[1:]) for n in names]]
-    shift = scored - emissions
-    assert np.allclose(shift, shift[:, :1], atol=1e-9)
+def test_viterbi_takes_the_best_path_and_marginals_sum_over_paths():
+    """Brute force over every path of a random 3-tag CRF, two sentences in one call."""
+    import itertools
 
-
-def test_basis_needs_weights_spanning_the_tags():
-    with pytest.raises(ValueError):
-        choose_basis(["a", "b", "c"], np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+    rng = np.random.default_rng(3)
+    scores, transitions = rng.normal(size=(7, 3)), rng.normal(size=(3, 3))
+    path, marginal = viterbi_marginals(scores, transitions, np.array([4, 0, 3]), True)
+    for start, length in ((0, 4), (4, 3)):
+        rows = scores[start:start + length]
+        totals = {p: sum(rows[t, p[t]] for t in range(length)) + sum(transitions[a, b] for a, b in zip(p, p[1:]))
+                  for p in itertools.product(range(3), repeat=length)}
+        best = max(totals, key=totals.get)
+        assert tuple(path[start:start + length]) == best
+        z = sum(np.exp(v) for v in totals.values())
+        for t in range(length):
+            expected = sum(np.exp(v) for p, v in totals.items() if p[t] == best[t]) / z
+            assert marginal[start + t] == pytest.approx(expected, rel=1e-9)
+    assert viterbi_marginals(scores, transitions, np.array([7]), False)[1].tolist() == [1.0] * 7
 
 
 def test_bigrams_with_a_bar_token_are_scored_like_the_feature_strings():
