@@ -93,6 +93,7 @@ class CompiledCRF:
         # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
         self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
         self._form_of = np.zeros(1024, dtype=np.int64)  # word id -> its bigram form number
+        self._opens_entry = np.zeros(1024, dtype=bool)  # word id -> whether a gazetteer entry starts with it
         self._reach = max(abs(k) for k in WINDOW_OFFSETS)
 
     def _row(self, attribute: str) -> np.ndarray:
@@ -109,10 +110,12 @@ class CompiledCRF:
             grown[: len(self._views)] = self._views
             self._views = grown
             self._form_of = np.concatenate([self._form_of, np.zeros(size - len(self._form_of), dtype=np.int64)])
+            self._opens_entry = np.concatenate([self._opens_entry, np.zeros(size - len(self._opens_entry), dtype=bool)])
         hits: list[int] = []
         firsts: list[int] = []
         targets: list[tuple[int, int]] = []  # (word row, slot) of each sum
         forms: list[int] = []
+        opens: list[bool] = []
         for index, word in enumerate(words, start=first):
             features = self.extractor.word_features(word)
             context = context_features(features)
@@ -124,7 +127,9 @@ class CompiledCRF:
                     targets.append((index, slot))
                     firsts.append(len(hits))
                     hits.extend(found)
-            forms.append(self.bigram_form.get(word.lower(), 0))
+            lower = word.lower()
+            forms.append(self.bigram_form.get(lower, 0))
+            opens.append(bool(self.extractor.entry_lengths(lower)))
             self._word_id[word] = index
         added = slice(first, needed)
         self._views[added] = 0.0  # rows are reused after the cache is cleared
@@ -132,6 +137,7 @@ class CompiledCRF:
             at = np.array(targets)
             self._views[at[:, 0], at[:, 1]] = np.add.reduceat(self.weights[hits], firsts, axis=0)
         self._form_of[added] = forms
+        self._opens_entry[added] = opens
 
     def emissions(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(tokens, tags) emission scores of all tokens of the sentences, concatenated."""
@@ -162,24 +168,30 @@ class CompiledCRF:
             scores += views[neighbour, slot]
             if k in self.boundary:
                 scores[neighbour == 0] += self.boundary[k]
-        # Lowercased tokens with a space (never a token) after each sentence, so that gazetteer
-        # entries do not run across sentences; token i is at i + its sentence.
-        lowers: list[str] = []
-        for sentence in sentences:
-            lowers.extend([w.lower() for w in sentence])
-            lowers.append(" ")
-        matches = self.extractor.gazetteer_matches(lowers)
-        if matches:
-            gazetteer_id = self.gazetteer_id
-            tag_ids = [0] * (len(lowers) + 1)  # 0 before the first
-            for i, length, label in matches:
-                tag_ids[i + 1] = gazetteer_id.get(f"B-{label}", 0)
-                tag_ids[i + 2:i + 1 + length] = [gazetteer_id.get(f"I-{label}", 0)] * (length - 1)
-            gid = np.array(tag_ids)
-            spot = positions + sentence_of + 1
-            scores += self.gazetteer_rows[""][gid[spot]]
-            scores += self.gazetteer_rows["-1:"][gid[spot - 1]]
-            scores += self.gazetteer_rows["1:"][gid[spot + 1]]
+        # Only words that open a gazetteer entry can start a match: their rows are flagged when added.
+        opening = np.flatnonzero(self._opens_entry[ids])
+        if opening.size:
+            found = np.zeros(len(spaced), dtype=np.int64)  # gazetteer tag id per spaced slot, 0 in the gaps
+            sentence_end = np.cumsum(lengths)[sentence_of[opening]].tolist()
+            entry_lengths, gazetteer, gazetteer_id = self.extractor.entry_lengths, self.extractor.gazetteer, self.gazetteer_id
+            lowers = [w.lower() for w in words]
+            cursor = 0
+            for i, end in zip(opening.tolist(), sentence_end):
+                if i < cursor:
+                    continue
+                for length in entry_lengths(lowers[i]):
+                    if i + length > end:
+                        continue
+                    label = gazetteer.get(tuple(lowers[i:i + length]))
+                    if label is not None:
+                        slot = int(at[i])
+                        found[slot] = gazetteer_id.get(f"B-{label}", 0)
+                        found[slot + 1:slot + length] = gazetteer_id.get(f"I-{label}", 0)
+                        cursor = i + length
+                        break
+            scores += self.gazetteer_rows[""][found[at]]
+            scores += self.gazetteer_rows["-1:"][found[at - 1]]
+            scores += self.gazetteer_rows["1:"][found[at + 1]]
         if len(self._pair_codes):
             form = self._form_of[spaced]  # 0 in the gaps: no pair runs across sentences
             code = form[:-1] * self._pair_stride + form[1:]

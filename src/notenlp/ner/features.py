@@ -122,6 +122,10 @@ class FeatureExtractor:
             self._cache[word] = views
         return views
 
+    def entry_lengths(self, lower: str) -> list[int]:
+        """Token lengths of the gazetteer entries whose first token is ``lower``, longest first."""
+        return self._gazetteer_first.get(lower, [])
+
     def gazetteer_tags(self, lowers: Sequence[str]) -> list[str | None]:
         """Longest-match BIO tags of the gazetteer over the token sequence."""
         tags: list[str | None] = [None] * len(lowers)

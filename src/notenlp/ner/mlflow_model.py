@@ -28,7 +28,7 @@ class NerPyfunc(mlflow.pyfunc.PythonModel):
 def pip_requirements() -> list[str]:
     """Pinned runtime requirements of the pyfunc (stated, so MLflow does not probe the environment)."""
     pins = []
-    for name in ("python-crfsuite", "numpy", "scipy", "scikit-learn"):
+    for name in ("python-crfsuite", "numba", "numpy", "scipy", "scikit-learn"):
         try:
             pins.append(f"{name}=={version(name)}")
         except PackageNotFoundError:

@@ -1,4 +1,4 @@
-"""The NER model: tokenizer + cached features + linear-chain CRF (CRFsuite), saved as one zip file."""
+"""The NER model: tokenizer + cached features + linear-chain CRF (trained with CRFsuite, decoded by ner.crf), saved as one zip file."""
 
 from __future__ import annotations
 
