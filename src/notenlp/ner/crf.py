@@ -129,7 +129,7 @@ class CompiledCRF:
                     hits.extend(found)
             lower = word.lower()
             forms.append(self.bigram_form.get(lower, 0))
-            opens.append(bool(self.extractor.entry_lengths(lower)))
+            opens.append(lower in self.extractor.gazetteer_first)
             self._word_id[word] = index
         added = slice(first, needed)
         self._views[added] = 0.0  # rows are reused after the cache is cleared
@@ -173,13 +173,13 @@ class CompiledCRF:
         if opening.size:
             found = np.zeros(len(spaced), dtype=np.int64)  # gazetteer tag id per spaced slot, 0 in the gaps
             sentence_end = np.cumsum(lengths)[sentence_of[opening]].tolist()
-            entry_lengths, gazetteer, gazetteer_id = self.extractor.entry_lengths, self.extractor.gazetteer, self.gazetteer_id
+            first, gazetteer, gazetteer_id = self.extractor.gazetteer_first, self.extractor.gazetteer, self.gazetteer_id
             lowers = [w.lower() for w in words]
             cursor = 0
             for i, end in zip(opening.tolist(), sentence_end):
                 if i < cursor:
                     continue
-                for length in entry_lengths(lowers[i]):
+                for length in first[lowers[i]]:
                     if i + length > end:
                         continue
                     label = gazetteer.get(tuple(lowers[i:i + length]))

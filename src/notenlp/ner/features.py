@@ -72,7 +72,7 @@ class FeatureExtractor:
         for key in self.gazetteer:
             lengths.setdefault(key[0], set()).add(len(key))
         # first token -> lengths of the entries starting with it, longest first
-        self._gazetteer_first = {first: sorted(found, reverse=True) for first, found in lengths.items()}
+        self.gazetteer_first = {first: sorted(found, reverse=True) for first, found in lengths.items()}
         self._cache: dict[str, tuple[list[str], ...]] = {}
 
     def word_features(self, word: str) -> list[str]:
@@ -122,10 +122,6 @@ class FeatureExtractor:
             self._cache[word] = views
         return views
 
-    def entry_lengths(self, lower: str) -> list[int]:
-        """Token lengths of the gazetteer entries whose first token is ``lower``, longest first."""
-        return self._gazetteer_first.get(lower, [])
-
     def gazetteer_tags(self, lowers: Sequence[str]) -> list[str | None]:
         """Longest-match BIO tags of the gazetteer over the token sequence."""
         tags: list[str | None] = [None] * len(lowers)
@@ -137,7 +133,7 @@ class FeatureExtractor:
 
     def gazetteer_matches(self, lowers: Sequence[str]) -> list[tuple[int, int, str]]:
         """(first token, tokens, label) of the gazetteer entries found left to right, longest first."""
-        first = self._gazetteer_first
+        first = self.gazetteer_first
         if not first:
             return []
         gaz, n, cursor = self.gazetteer, len(lowers), 0
