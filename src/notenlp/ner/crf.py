@@ -173,22 +173,11 @@ class CompiledCRF:
         if opening.size:
             found = np.zeros(len(spaced), dtype=np.int64)  # gazetteer tag id per spaced slot, 0 in the gaps
             sentence_end = np.cumsum(lengths)[sentence_of[opening]].tolist()
-            first, gazetteer, gazetteer_id = self.extractor.gazetteer_first, self.extractor.gazetteer, self.gazetteer_id
             lowers = [w.lower() for w in words]
-            cursor = 0
-            for i, end in zip(opening.tolist(), sentence_end):
-                if i < cursor:
-                    continue
-                for length in first[lowers[i]]:
-                    if i + length > end:
-                        continue
-                    label = gazetteer.get(tuple(lowers[i:i + length]))
-                    if label is not None:
-                        slot = int(at[i])
-                        found[slot] = gazetteer_id.get(f"B-{label}", 0)
-                        found[slot + 1:slot + length] = gazetteer_id.get(f"I-{label}", 0)
-                        cursor = i + length
-                        break
+            for i, length, label in self.extractor.gazetteer_matches(lowers, opening.tolist(), sentence_end):
+                slot = int(at[i])
+                found[slot] = self.gazetteer_id.get(f"B-{label}", 0)
+                found[slot + 1:slot + length] = self.gazetteer_id.get(f"I-{label}", 0)
             scores += self.gazetteer_rows[""][found[at]]
             scores += self.gazetteer_rows["-1:"][found[at - 1]]
             scores += self.gazetteer_rows["1:"][found[at + 1]]

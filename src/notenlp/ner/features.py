@@ -7,10 +7,11 @@ list concatenations per token plus the sentence-level bigram and gazetteer featu
 
 from __future__ import annotations
 
+
 import json
 import string
 from collections.abc import Callable, Iterable, Sequence
-from itertools import groupby
+from itertools import groupby, repeat
 
 from notenlp.resources import resource_path
 
@@ -131,19 +132,24 @@ class FeatureExtractor:
                 tags[j] = f"I-{label}"
         return tags
 
-    def gazetteer_matches(self, lowers: Sequence[str]) -> list[tuple[int, int, str]]:
-        """(first token, tokens, label) of the gazetteer entries found left to right, longest first."""
+    def gazetteer_matches(self, lowers: Sequence[str], starts: Sequence[int] | None = None,
+                          ends: Sequence[int] | None = None) -> list[tuple[int, int, str]]:
+        """(first token, tokens, label) of the gazetteer entries found left to right, longest first.
+
+        ``starts``: the ascending positions that may open an entry (default: every token that
+        does); ``ends``: for each, the position a match may not run past (default: the end)."""
         first = self.gazetteer_first
         if not first:
             return []
-        gaz, n, cursor = self.gazetteer, len(lowers), 0
+        if starts is None:
+            starts = [i for i, lower in enumerate(lowers) if lower in first]
+        gaz, cursor = self.gazetteer, 0
         found = []
-        # Only tokens that start an entry can start a match; the others are passed over in one comprehension.
-        for i in [i for i, lower in enumerate(lowers) if lower in first]:
+        for i, end in zip(starts, ends if ends is not None else repeat(len(lowers))):
             if i < cursor:
                 continue
             for length in first[lowers[i]]:
-                if i + length > n:
+                if i + length > end:
                     continue
                 label = gaz.get(tuple(lowers[i:i + length]))
                 if label is not None:
