@@ -25,7 +25,7 @@ from notenlp.resources import resource_path
 
 _TERMINAL_PUNCT = ".!?"
 # Sentence-final punctuation (then closing quotes or brackets) before whitespace, or a semicolon ending a line.
-# Each pattern starts with a character class: the regex engine then skips straight to the candidates.
+# Written to start with a character class, so that the regex engine skips straight to the candidates.
 _BOUNDARY = re.compile(r"[.!?;](?:(?<=;)(?=\s*\n)|(?<=[.!?])[.!?]*[\"')\]]*(?=\s))")
 _INNER = re.compile(r"\S(?:[\s\S]*\S)?")  # a piece without its surrounding whitespace
 _WORD_BEFORE = re.compile(r"([A-Za-z0-9/.&]+)$")
