@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.annotate.phrases import normalize_phrase, phrase_regex
+from notenlp.annotate.start_chars import first_char_class
 from notenlp.doc import Doc, Entity, Span
 from notenlp.resources import resource_path
 
@@ -93,14 +94,20 @@ class ConTextRules:
         self.phrase_regex = re.compile(phrase_regex(self.by_phrase))
         self.phrase_regex_any_case = re.compile(self.phrase_regex.pattern, re.IGNORECASE)
         # Regex terms run on the lower-cased text too, except those that look at case ("(?-i:...)", headers in capitals).
-        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once.
+        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once; then
+        # the characters a term can start with, so a word that starts otherwise fails before each alternative's group
+        # is entered (re skips an alternative at once only when it starts with a character or class).
         groups: dict[bool, list[str]] = {True: [], False: []}
         for i, (p, _) in enumerate(pattern_rules):
             groups["(?-i:" in p].append(f"(?P<p{i}>{p})")
-        self.pattern_regexes = [
-            (re.compile(rf"(?<!\w)(?:{'|'.join(g)})(?!\w)", re.IGNORECASE if cased else 0), cased)
-            for cased, g in groups.items() if g
-        ]
+        self.pattern_regexes = []
+        for cased, group in groups.items():
+            if group:
+                alternatives, flags = "|".join(group), re.IGNORECASE if cased else 0
+                first = first_char_class(alternatives, flags)
+                starts = f"(?=(?-i:{first}))" if first else ""
+                self.pattern_regexes.append(
+                    (re.compile(rf"(?<!\w){starts}(?:{alternatives})(?!\w)", flags), cased))
 
     def triggers(self, text: str, start: int, end: int, lowered: str | None = None) -> list[Trigger]:
         """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap.
