@@ -101,3 +101,12 @@ def test_the_demo_vocabulary_holds_no_section_code():
     detector = SectionDetector(vocabulary=str(DEMO_VOCAB_DIR))
     assert any(detector.loinc.values())
     assert set(detector.concept_ids.values()) == {0}
+
+
+def test_guarded_search_finds_what_the_pattern_finds():
+    detector = SectionDetector()
+    texts = [NOTE, "  hpi : x\n\n\n\tMEDICATIONS\n2) PMH: a. PLAN:\n" + "x  " * 5 + "Impression:y",
+             "PLAN: a; ALLERGIES: none.   Medications: b\n\n PHYSICAL EXAM \nHEENT:normal", "", "\n"]
+    for text in texts:
+        assert ([(m.span(), m.lastgroup) for m in detector._header_matches(text)]
+                == [(m.span(), m.lastgroup) for m in detector.pattern.finditer(text)])

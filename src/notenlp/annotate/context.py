@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.annotate.phrases import normalize_phrase, phrase_regex
+from notenlp.annotate.start_chars import first_char_class
 from notenlp.doc import Doc, Entity, Span
 from notenlp.resources import resource_path
 
@@ -65,7 +66,7 @@ class ConTextRules:
         # Categories a trigger inside an entity still applies to ("history of asthma" as one entity).
         self.inside_entity_categories = frozenset(data.get("inside_entity_categories", ()))
         overrides = {normalize_phrase(k): frozenset(v) for k, v in data.get("terminate_overrides", {}).items()}
-        self.by_phrase: dict[str, list[Rule]] = {}
+        phrase_rules: dict[str, list[Rule]] = {}
         pattern_rules: list[tuple[str, Rule]] = []
         for group in data["rules"]:
             category = group["category"]
@@ -80,25 +81,33 @@ class ConTextRules:
                 key = normalize_phrase(term)
                 stops = overrides.get(key, terminates) if direction == TERMINATE else frozenset()
                 rule = Rule(category, direction, group.get("max_words"), stops, labels)
-                self.by_phrase.setdefault(key, []).append(rule)
+                phrase_rules.setdefault(key, []).append(rule)
             for pattern in group.get("patterns", ()):
                 pattern_rules.append((pattern, Rule(category, direction, group.get("max_words"), terminates, labels)))
-        for key, rules in self.by_phrase.items():
+        self.by_phrase: dict[str, tuple[Rule, ...]] = {}
+        for key, rules in phrase_rules.items():
             if any(r.direction == PSEUDO for r in rules):  # a pseudo-trigger never acts as a trigger
-                self.by_phrase[key] = [r for r in rules if r.direction == PSEUDO]
-        self.pattern_rules = [rule for _, rule in pattern_rules]
+                rules = [r for r in rules if r.direction == PSEUDO]
+            self.by_phrase[key] = tuple(rules)
+        self.pattern_rules = [(rule,) for _, rule in pattern_rules]  # each a trigger's rules
         # Phrases are matched case-sensitively against lower-cased text: several times faster than IGNORECASE.
         self.phrase_regex = re.compile(phrase_regex(self.by_phrase))
         self.phrase_regex_any_case = re.compile(self.phrase_regex.pattern, re.IGNORECASE)
         # Regex terms run on the lower-cased text too, except those that look at case ("(?-i:...)", headers in capitals).
-        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once.
+        # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once; then
+        # the characters a term can start with, so a word that starts otherwise fails before each alternative's group
+        # is entered (re skips an alternative at once only when it starts with a character or class).
         groups: dict[bool, list[str]] = {True: [], False: []}
         for i, (p, _) in enumerate(pattern_rules):
             groups["(?-i:" in p].append(f"(?P<p{i}>{p})")
-        self.pattern_regexes = [
-            (re.compile(rf"(?<!\w)(?:{'|'.join(g)})(?!\w)", re.IGNORECASE if cased else 0), cased)
-            for cased, g in groups.items() if g
-        ]
+        self.pattern_regexes = []
+        for cased, group in groups.items():
+            if group:
+                alternatives, flags = "|".join(group), re.IGNORECASE if cased else 0
+                first = first_char_class(alternatives, flags)
+                starts = f"(?=(?-i:{first}))" if first else ""
+                self.pattern_regexes.append(
+                    (re.compile(rf"(?<!\w){starts}(?:{alternatives})(?!\w)", flags), cased))
 
     def triggers(self, text: str, start: int, end: int, lowered: str | None = None) -> list[Trigger]:
         """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap.
@@ -112,14 +121,16 @@ class ConTextRules:
             lowered = text
             phrase_matches = self.phrase_regex_any_case.finditer(text, start, end)
         found = []
+        by_phrase = self.by_phrase
         for match in phrase_matches:
-            rules = self.by_phrase.get(normalize_phrase(match.group()))
+            phrase = match.group()
+            # A phrase written as in the rules (lower case, single spaces) is its own key.
+            rules = by_phrase.get(phrase) or by_phrase.get(normalize_phrase(phrase))
             if rules:
-                found.append(Trigger(match.start(), match.end(), tuple(rules)))
+                found.append(Trigger(*match.span(), rules))
         for regex, cased in self.pattern_regexes:
             for match in regex.finditer(text if cased else lowered, start, end):
-                rule = self.pattern_rules[int(match.lastgroup[1:])]
-                found.append(Trigger(match.start(), match.end(), (rule,)))
+                found.append(Trigger(*match.span(), self.pattern_rules[int(match.lastgroup[1:])]))
         if self.pattern_regexes and len(found) > 1:  # one trigger overlaps nothing
             found = _longest_first(found)
         return found
@@ -163,20 +174,18 @@ class ConText:
         triggers = self.rules.triggers(text, sentence.start, sentence.end, lowered)
         if not triggers:
             return
-        terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
         modifiers = [(t, r) for t in triggers for r in t.rules if r.direction in MODIFIER_DIRECTIONS]
         if not modifiers:
             return
-        word_starts = word_ends = None
-        if any(r.max_words for _, r in modifiers):
-            words = [(m.start(), m.end()) for m in _WORD.finditer(text, sentence.start, sentence.end)]
-            word_starts = [w[0] for w in words]
-            word_ends = [w[1] for w in words]
+        terminators = [t for t in triggers if any(r.direction == TERMINATE for r in t.rules)]
+        word_starts = word_ends = None  # listed when a rule first counts words
         for trigger, rule in modifiers:
             scopes = []
             if rule.direction in (FORWARD, BIDIRECTIONAL):
                 end = sentence.end
-                if rule.max_words and word_starts is not None:
+                if rule.max_words:
+                    if word_starts is None:
+                        word_starts = [m.start() for m in _WORD.finditer(text, sentence.start, sentence.end)]
                     first = bisect.bisect_left(word_starts, trigger.end)
                     if first + rule.max_words < len(word_starts):
                         end = word_starts[first + rule.max_words]
@@ -187,7 +196,9 @@ class ConText:
                 scopes.append((trigger.end, end))
             if rule.direction in (BACKWARD, BIDIRECTIONAL):
                 start = sentence.start
-                if rule.max_words and word_ends is not None:
+                if rule.max_words:
+                    if word_ends is None:
+                        word_ends = [m.end() for m in _WORD.finditer(text, sentence.start, sentence.end)]
                     last = bisect.bisect_right(word_ends, trigger.start)
                     if last - rule.max_words > 0:
                         start = word_ends[last - rule.max_words - 1]

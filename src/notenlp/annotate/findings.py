@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notenlp.annotate.phrases import phrase_regex
+from notenlp.annotate.start_chars import StartCharRegex
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG, PROBLEM, TEST
 from notenlp.doc import Doc, Entity, overlapping_entities
@@ -53,7 +54,7 @@ MODIFIER_WINDOW = 60  # characters before a mention searched for its site and ty
 @dataclass(frozen=True)
 class FindingRules:
     terms: re.Pattern[str]  # run on the lower-cased text, typos put right
-    case_sensitive_terms: re.Pattern[str]
+    case_sensitive_terms: StartCharRegex  # few capitals in a note: the engine skips to them
     modifier_before: re.Pattern[str]  # a modifier ending where a mention starts
     leading: re.Pattern[str]
     cut_through: re.Pattern[str]
@@ -86,8 +87,8 @@ class FindingRules:
         words = {word for phrase in phrases for word in _WORD.findall(phrase.lower())}
         return cls(
             terms=re.compile(phrase_regex(data["terms"], space=SEPARATOR)),
-            case_sensitive_terms=re.compile(phrase_regex(data["case_sensitive_terms"], space=SEPARATOR,
-                                                         casefold=False)),
+            case_sensitive_terms=StartCharRegex(phrase_regex(data["case_sensitive_terms"], space=SEPARATOR,
+                                                             casefold=False)),
             modifier_before=re.compile(rf"(?:{modifiers}){SEPARATOR}$", re.IGNORECASE),
             leading=re.compile(rf"(?:{leading})(?:{SEPARATOR}|$)", re.IGNORECASE),
             cut_through=re.compile(rf"(?:{phrase_regex(data['cut_through'])}){SEPARATOR}", re.IGNORECASE),

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from notenlp.annotate.start_chars import StartCharRegex
 from notenlp.annotate.targets import has_targets
 from notenlp.doc import Doc, Entity, Span
 from notenlp.resources import resource_path
@@ -27,7 +28,7 @@ _DEFINITION = re.compile(r"\{([A-Z]+)\}")
 class _Rule:
     label: str
     anchor: bool
-    regex: re.Pattern[str]
+    regex: StartCharRegex
     case_sensitive: bool
     not_before: re.Pattern[str] | None
     not_after: re.Pattern[str] | None
@@ -57,7 +58,7 @@ class MedicationAttributes:
             self.rules.append(_Rule(
                 label=rule["label"],
                 anchor=bool(rule.get("anchor")),
-                regex=re.compile(rf"(?<![\w.])(?:{source})(?!\w)"),
+                regex=StartCharRegex(rf"(?<![\w.])(?:{source})(?!\w)"),
                 case_sensitive=case_sensitive,
                 not_before=re.compile(rule["not_before"], re.IGNORECASE) if rule.get("not_before") else None,
                 not_after=re.compile(rule["not_after"], re.IGNORECASE) if rule.get("not_after") else None,

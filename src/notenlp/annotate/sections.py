@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ class SectionDetector:
             rf"|(?m:^[ \t]*(?P<bare>{bare})[ \t]*$)"
             rf"|(?:(?<=\S)[ \t]{{2,}}|(?<=[.;])[ \t]+)(?P<inline>{capitals})[ \t]*:"
         )
+        # A header starts at a line start or at the blanks before an inline header. Searched as it is, the
+        # pattern is tried at every position of the note; these guards start with a newline or a blank, so the
+        # regex engine skips to those and tries the pattern there (after the newline; at the blank).
+        self.after_newline = re.compile(rf"\n(?=(?:{self.pattern.pattern}))")
+        self.at_blank = re.compile(rf"[ \t](?<=(?=(?:{self.pattern.pattern}))[ \t])")
 
     def __call__(self, doc: Doc) -> Doc:
         doc.sections = self.detect(doc.text)
@@ -66,7 +72,7 @@ class SectionDetector:
 
     def detect(self, text: str) -> list[Section]:
         found: list[tuple[int, str, str, int]] = []
-        for match in self.pattern.finditer(text):
+        for match in self._header_matches(text):
             group = match.lastgroup or "colon"
             header = match.group(group)
             if group == "bare" and header != header.upper():
@@ -78,3 +84,15 @@ class SectionDetector:
             end = found[i + 1][0] if i + 1 < len(found) else len(text)
             sections.append(Section(start=start, end=end, name=name, header=header, concept_id=concept_id))
         return sections
+
+    def _header_matches(self, text: str) -> Iterator[re.Match[str]]:
+        """``self.pattern.finditer(text)``: the guards find every place a match starts (and starts within
+        a match, which ``finditer`` passes over)."""
+        starts = {0}
+        starts.update(match.end() for match in self.after_newline.finditer(text))
+        starts.update(match.start() for match in self.at_blank.finditer(text))
+        resume = 0
+        for start in sorted(starts):
+            if start >= resume and (match := self.pattern.match(text, start)):
+                resume = match.end()
+                yield match

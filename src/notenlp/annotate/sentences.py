@@ -24,7 +24,10 @@ from notenlp.doc import Doc, Span
 from notenlp.resources import resource_path
 
 _TERMINAL_PUNCT = ".!?"
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)|;(?=\s*\n)")
+# Sentence-final punctuation (then closing quotes or brackets) before whitespace, or a semicolon ending a line.
+# Written to start with a character class, so that the regex engine skips straight to the candidates.
+_BOUNDARY = re.compile(r"[.!?;](?:(?<=;)(?=\s*\n)|(?<=[.!?])[.!?]*[\"')\]]*(?=\s))")
+_INNER = re.compile(r"\S(?:[\s\S]*\S)?")  # a piece without its surrounding whitespace
 _WORD_BEFORE = re.compile(r"([A-Za-z0-9/.&]+)$")
 _DIGITS = re.compile(r"\d{1,2}")
 
@@ -50,7 +53,8 @@ class SentenceSplitter:
         data = _load_rules(str(resource_path(rules)))
         self.abbreviations = frozenset(a.lower().rstrip(".") for a in data["abbreviations"])
         self.list_marker = re.compile(r"[ \t]*" + data["list_marker"])
-        self.inline_list = re.compile(r"(?<=[A-Za-z,;])\s+(?=\d{1,2}[.)]\s+[A-Z][a-z])")
+        # Whitespace after a letter, comma or semicolon, before an item number ("... pain 2. Fever ...").
+        self.inline_list = re.compile(r"\s(?<=[A-Za-z,;]\s)\s*(?=\d{1,2}[.)]\s+[A-Z][a-z])")
         self.soft_wrap_min_chars = int(data["soft_wrap_min_chars"])
         self.max_sentence_chars = int(data["max_sentence_chars"])
         self.header = header_pattern(sections_rules)
@@ -63,7 +67,10 @@ class SentenceSplitter:
         spans: list[Span] = []
         for block_start, block_end in self._blocks(text):
             for start, end in self._split_block(text, block_start, block_end):
-                spans.extend(self._cap_length(text, start, end))
+                if end - start > self.max_sentence_chars:
+                    spans.extend(self._cap_length(text, start, end))
+                else:
+                    spans.append(Span(start, end))  # pieces come trimmed
         return spans
 
     def _blocks(self, text: str) -> list[tuple[int, int]]:
@@ -116,9 +123,8 @@ class SentenceSplitter:
         cuts.append(end)
         pieces = []
         for a, b in zip(cuts, cuts[1:]):
-            trimmed = _trim(text, a, b)
-            if trimmed:
-                pieces.append(trimmed)
+            if inner := _INNER.search(text, a, b):
+                pieces.append(inner.span())
         return pieces
 
     def _ends_sentence(self, text: str, sentence_start: int, period: int) -> bool:
