@@ -10,6 +10,7 @@ Relations point at entities by the id ``Doc.finalize`` will remap (see ``feature
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import re
@@ -53,37 +54,47 @@ class AttributeLinker:
         self.coordinated_text = re.compile(sharing.get("coordinated_text", "(?!)"))
 
     @staticmethod
-    def _gap(text: str, attributes: list[tuple[int, int]], start: int, end: int) -> str:
-        """Text between two mentions with the other attribute mentions (``attributes``, in entity order) cut out."""
+    def _gap(text: str, attributes: list[tuple[int, int, int]], attribute_starts: list[int], start: int, end: int) -> str:
+        """Text between two mentions with the other attribute mentions cut out. ``attributes``: (start, end,
+        entity index) of every attribute mention, by start; ``attribute_starts``: their starts."""
+        inside = [(k, a_start, a_end) for a_start, a_end, k in attributes[bisect.bisect_left(attribute_starts, start):
+                                                                          bisect.bisect_right(attribute_starts, end)]
+                  if a_end <= end]
+        if not inside:
+            return text[start:end]
         pieces, cursor = [], start
-        for a_start, a_end in attributes:
-            if start <= a_start and a_end <= end:
-                pieces.append(text[cursor:a_start])
-                cursor = a_end
+        for _, a_start, a_end in sorted(inside):  # cut in entity order (overlapping attributes)
+            pieces.append(text[cursor:a_start])
+            cursor = a_end
         pieces.append(text[cursor:end])
-        return " ".join(p for p in pieces)
+        return " ".join(pieces)
 
     def link(self, ctx: Context) -> list[tuple[int, int, str]]:
         """(drug index, attribute index, relation type) for every attribute with a drug in scope."""
         entities = ctx.doc.entities
         text = ctx.doc.text
-        attributes = [(e.start, e.end) for e in entities if e.label in self.relation_of]
+        attributes = sorted((e.start, e.end, k) for k, e in enumerate(entities) if e.label in self.relation_of)
+        attribute_starts = [start for start, _, _ in attributes]
         links = []
         for j, attribute in enumerate(entities):
             relation = self.relation_of.get(attribute.label)
             if relation is None:
                 continue
-            in_scope = [i for i in ctx.scope_members(j) if entities[i].label == DRUG]
-            preceding = [i for i in in_scope if entities[i].end <= attribute.start
-                         and attribute.start - entities[i].end <= self.max_preceding]
-            following = [i for i in in_scope if entities[i].start >= attribute.end
-                         and entities[i].start - attribute.end <= self.max_following]
-            before = max(preceding, key=lambda i: entities[i].end, default=None)
-            after = min(following, key=lambda i: entities[i].start, default=None)
+            before = after = None  # the nearest drug in reach on each side (the first of equals, in entity order)
+            for i in ctx.scope_members(j, DRUG):
+                drug = entities[i]
+                if drug.end <= attribute.start and attribute.start - drug.end <= self.max_preceding:
+                    if before is None or drug.end > entities[before].end:
+                        before = i
+                if drug.start >= attribute.end and drug.start - attribute.end <= self.max_following:
+                    if after is None or drug.start < entities[after].start:
+                        after = i
             choice = None
-            if before is not None and self.preceding_gap.match(self._gap(text, attributes, entities[before].end, attribute.start)):
+            if before is not None and self.preceding_gap.match(
+                    self._gap(text, attributes, attribute_starts, entities[before].end, attribute.start)):
                 choice = before
-            elif after is not None and self.following_gap.match(self._gap(text, attributes, attribute.end, entities[after].start)):
+            elif after is not None and self.following_gap.match(
+                    self._gap(text, attributes, attribute_starts, attribute.end, entities[after].start)):
                 choice = after
             elif before is not None:
                 choice = before
@@ -117,7 +128,7 @@ class AttributeLinker:
         """Each drug in the scope of mention ``i`` -> (its alias run, its coordination run), both in text
         order and holding the drug itself: runs of drugs joined by '(' (aliases), or by '(' , 'and', 'or'."""
         entities, text = ctx.doc.entities, ctx.doc.text
-        drugs = sorted((k for k in ctx.scope_members(i) if entities[k].label == DRUG), key=lambda k: entities[k].start)
+        drugs = sorted(ctx.scope_members(i, DRUG), key=lambda k: entities[k].start)
         alias_runs, coordination_runs = [[drugs[0]]], [[drugs[0]]]
         for previous, k in zip(drugs, drugs[1:]):
             apart = entities[previous].end <= entities[k].start
@@ -152,6 +163,7 @@ class RelationExtractor:
         self.thresholds = {t: float(tuned.get(t, DEFAULT_THRESHOLD if threshold is None else threshold))
                            for t in RELATION_TYPES}
         self.classified = {t for t in RELATION_TYPES if t not in set(self.rules["attribute_relations"].values())}
+        self.allowed = {labels: [t for t in types if t in self.classified] for labels, types in ADMISSIBLE.items()}
         self.heads = {h for t in self.classified for h in RELATION_TYPES[t][0]}
         self.tails = {t_ for t in self.classified for t_ in RELATION_TYPES[t][1]}
         suppression = self.rules["assertion_suppression"]
@@ -186,7 +198,7 @@ class RelationExtractor:
         found = []
         for i, j in candidate_pairs(ctx, self.heads, self.tails):
             head, tail = doc.entities[i], doc.entities[j]
-            allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in self.classified]
+            allowed = self.allowed[(head.label, tail.label)]
             if overlapping(head, tail):
                 continue
             if not allowed or all(self.suppressed(doc, head, tail, t) for t in allowed):
@@ -206,7 +218,10 @@ class RelationExtractor:
             return []
         drugs = {(e.start, e.end): i for i, e in enumerate(doc.entities) if e.label == DRUG}
         found = []
+        outer_labels = self.nested_drugs.outer_labels
         for j, problem in enumerate(doc.entities):
+            if problem.label not in outer_labels:
+                continue  # spares the call for the many mentions that cannot name a drug
             for start, end in self.nested_drugs.named_in(doc.text, problem):
                 i = drugs.get((start, end))
                 if i is not None and not self.suppressed(doc, doc.entities[i], problem, ADVERSE_EVENT):

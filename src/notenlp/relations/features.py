@@ -11,6 +11,7 @@ the problem's words, and the assertion flags.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
 WINDOW_CHARS = 40  # text searched for the three words before / after the pair
 NEAR_TOKENS = 12  # up to this many words between the mentions, every word and bigram is a feature
 EDGE_TOKENS = 6  # beyond it, only this many words at each end
+_DIGIT_OR_NON_ASCII = re.compile(r"[0-9]|[^\x00-\x7f]")  # str.isdigit() holds for no other character
 _SENTENCE_FALLBACK = re.compile(r"[^\n]+?(?:[.!?](?=\s)|(?=\n)|$)")
 
 # (head label, tail label) -> the relation types whose signature admits it.
@@ -62,10 +64,13 @@ class Context:
     sentence_of: list[int]
     line_of: list[int]  # line number on a list line, else a key no other entity shares
     sentence_cues: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # filled as pairs need them
-    members: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # scope key -> mentions, built once
+    scope_of: list[tuple[str, int]] = field(default_factory=list)  # every mention's scope key (see scope_members)
+    members: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # scope key -> mentions
+    labelled: dict[tuple[tuple[str, int], str], list[int]] = field(default_factory=dict)  # (scope key, label) -> mentions
     starts: list[int] = field(default_factory=list)  # entity starts, ascending
     by_start: list[tuple[int, str]] = field(default_factory=list)  # (end, label) in the order of ``starts``
     windows: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # tokens of the text spans pairs asked for
+    mention_features: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)  # (part, mention) -> its features
 
     @classmethod
     def build(cls, doc: Doc, list_line: re.Pattern[str] | None = None, drug_first: bool = False) -> "Context":
@@ -75,7 +80,7 @@ class Context:
         sentences = doc.sentences or fallback_sentences(text)
         sentence_starts = [s.start for s in sentences]
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        sentence_of, line_of = [], []
+        sentence_of, line_of, scope_of = [], [], []
         is_list: dict[int, bool] = {}
         if drug_first:  # a line that starts with a drug and carries a medication attribute is a list item
             with_attribute = {bisect.bisect_right(line_starts, e.start) - 1 for e in doc.entities
@@ -85,7 +90,9 @@ class Context:
                     line = bisect.bisect_right(line_starts, entity.start) - 1
                     if line in with_attribute and not text[line_starts[line]:entity.start].strip(" \t0123456789.)-*#"):
                         is_list[line] = True
-        for entity in doc.entities:
+        members: dict[tuple[str, int], list[int]] = {}
+        labelled: dict[tuple[tuple[str, int], str], list[int]] = {}
+        for k, entity in enumerate(doc.entities):
             i = bisect.bisect_right(sentence_starts, entity.start) - 1
             line = bisect.bisect_right(line_starts, entity.start) - 1
             inside = i >= 0 and entity.start < sentences[i].end
@@ -93,9 +100,15 @@ class Context:
             if line not in is_list:
                 is_list[line] = list_line is not None and list_line.match(text, line_starts[line]) is not None
             line_of.append(line if is_list[line] else -2 - entity.start)  # a unique key: no line-wide scope
+            # Two mentions share a scope when they sit on the same list line, or in the same sentence when
+            # neither sits on a list line: an equivalence, keyed by the list line, else by the sentence.
+            scope = ("line", line) if is_list[line] else ("sentence", sentence_of[-1])
+            scope_of.append(scope)
+            members.setdefault(scope, []).append(k)
+            labelled.setdefault((scope, entity.label), []).append(k)
         ordered = sorted((e.start, e.end, e.label) for e in doc.entities)
-        return cls(doc, text.lower(), sentence_of, line_of, starts=[start for start, _, _ in ordered],
-                   by_start=[(end, label) for _, end, label in ordered])
+        return cls(doc, text.lower(), sentence_of, line_of, scope_of=scope_of, members=members, labelled=labelled,
+                   starts=[start for start, _, _ in ordered], by_start=[(end, label) for _, end, label in ordered])
 
     def labels_between(self, start: int, end: int) -> list[str]:
         """Labels of the mentions lying within [start, end)."""
@@ -107,18 +120,12 @@ class Context:
                 labels.append(self.by_start[k][1])
         return labels
 
-    def scope_members(self, i: int) -> list[int]:
-        """Indices of the mentions that share a scope with mention ``i`` (itself included), in order.
-
-        Two mentions share a scope when they sit on the same list line, or in the same sentence when
-        neither sits on a list line: an equivalence, keyed by the list line, else by the sentence."""
-        if not self.members:
-            for k in range(len(self.line_of)):
-                self.members.setdefault(self._scope_key(k), []).append(k)
-        return self.members[self._scope_key(i)]
-
-    def _scope_key(self, i: int) -> tuple[str, int]:
-        return ("line", self.line_of[i]) if self.line_of[i] >= 0 else ("sentence", self.sentence_of[i])
+    def scope_members(self, i: int, label: str | None = None) -> list[int]:
+        """Indices of the mentions (of ``label``, if given) that share a scope with mention ``i`` (itself
+        included when its label fits), in order. The list is shared: do not modify it."""
+        if label is None:
+            return self.members[self.scope_of[i]]
+        return self.labelled.get((self.scope_of[i], label), [])
 
     def sentence_span(self, i: int) -> tuple[int, int]:
         """Offsets of the sentence (or fallback line) that holds entity ``i``."""
@@ -136,8 +143,9 @@ class Context:
         start = max(0, start)
         tokens = self.windows.get((start, end))
         if tokens is None:
-            tokens = self.windows[(start, end)] = [t if not t[0].isdigit() else "<num>"
-                                                   for t in TOKEN.findall(self.lower, start, end)]
+            tokens = self.windows[(start, end)] = TOKEN.findall(self.lower, start, end)
+            if _DIGIT_OR_NON_ASCII.search(self.lower, start, end):  # else no token can start with a digit
+                tokens[:] = [t if not t[0].isdigit() else "<num>" for t in tokens]
         return tokens
 
 
@@ -157,11 +165,16 @@ def overlapping(a: Entity, b: Entity) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+def _gap(a: Entity, b: Entity) -> int:
+    """Characters between two mentions (0 when they touch or overlap)."""
+    return max(a.start - b.end, b.start - a.end, 0)
+
+
+@functools.lru_cache(maxsize=1024)  # a few small counts recur in every pair
 def _bucket(n: int, edges: Sequence[int] = (0, 1, 2, 3, 5, 8, 12, 20)) -> str:
-    for edge in edges:
-        if n <= edge:
-            return str(edge)
-    return f">{edges[-1]}"
+    """The smallest edge at least ``n`` (``edges`` ascending), else '>' the last."""
+    k = bisect.bisect_left(edges, n)
+    return str(edges[k]) if k < len(edges) else f">{edges[-1]}"
 
 
 class FeatureExtractor:
@@ -178,32 +191,40 @@ class FeatureExtractor:
             for phrase in phrases:
                 key = tuple(t.lower() for t in TOKEN.findall(phrase))
                 self.triggers.setdefault(key, []).append(group)
-        self.max_trigger_len = max((len(k) for k in self.triggers), default=1)
+        # A token -> the lengths of the triggers it starts, shortest first: the only phrases worth looking up.
+        lengths: dict[str, set[int]] = {}
+        for key in self.triggers:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self.trigger_lengths = {token: sorted(n) for token, n in lengths.items()}
+        # The cues a trigger adds, in the order they were always added: 'group:phrase' for each group, then the groups.
+        self.trigger_cues = {key: [f"{g}:{' '.join(key)}" for g in groups] + groups
+                             for key, groups in self.triggers.items()}
         self.glued_cue = re.compile(rules["glued_cue_pattern"], re.IGNORECASE)
-        self.trigger_starts = {k[0] for k in self.triggers}
 
     def context(self, doc: Doc) -> Context:
         return Context.build(doc, self.list_line, self.drug_first)
 
     def _cues(self, tokens: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        starts = self.trigger_starts
-        for a in [a for a, token in enumerate(tokens) if token in starts]:
-            for n in range(1, self.max_trigger_len + 1):
-                groups = self.triggers.get(tuple(tokens[a:a + n]))
-                if groups:
-                    found.update(f"{g}:{' '.join(tokens[a:a + n])}" for g in groups)
-                    found.update(groups)
+        lengths_of, cues_of = self.trigger_lengths, self.trigger_cues
+        for a, token in enumerate(tokens):
+            lengths = lengths_of.get(token)
+            if lengths is not None:
+                for n in lengths:
+                    cues = cues_of.get(tuple(tokens[a:a + n]))
+                    if cues:
+                        found.update(cues)
         return found
 
     def features(self, ctx: Context, i: int, j: int) -> dict[str, float]:
         entities = ctx.doc.entities
         head, tail = entities[i], entities[j]
         first, second = (head, tail) if head.start <= tail.start else (tail, head)
+        order = "head_first" if first is head else "tail_first"
         between = ctx.tokens(first.end, second.start)
         f: dict[str, float] = {
             f"labels={head.label}>{tail.label}": 1.0,
-            f"order={'head_first' if first is head else 'tail_first'}": 1.0,
+            f"order={order}": 1.0,
             f"dist={_bucket(len(between))}": 1.0,
             f"scope={'sentence' if ctx.sentence_of[i] == ctx.sentence_of[j] else 'line'}": 1.0,
         }
@@ -231,59 +252,76 @@ class FeatureExtractor:
             f[f"before={token}"] = 1.0
         for token in after:
             f[f"after={token}"] = 1.0
-        order = "head_first" if first is head else "tail_first"
         for cue in self._cues(between):
             f[f"cue_between={cue}"] = 1.0
             if ":" not in cue:  # a cue group means different things before and after the drug
                 f[f"cue_between_{order}={cue}"] = 1.0
-        f.update(self._pattern(ctx, head, tail, order))
+        f.update(self._pattern(ctx, i, order))
         for cue in self._cues(before + after):
             f[f"cue_around={cue}"] = 1.0
-        for role, entity in (("head", head), ("tail", tail)):
+        f.update(self._mention(ctx, "head", i))
+        f.update(self._mention(ctx, "tail", j))
+        f.update(self._head_context(ctx, i))
+        return f
+
+    def _mention(self, ctx: Context, role: str, k: int) -> dict[str, float]:
+        """The features of mention ``k`` as the pair's ``role`` ('head' or 'tail'): the same in all its pairs,
+        so built once per note."""
+        features = ctx.mention_features.get((role, k))
+        if features is None:
+            entity = ctx.doc.entities[k]
+            features = ctx.mention_features[(role, k)] = {}
             words = ctx.tokens(entity.start, entity.end)
             if words:
-                f[f"{role}_last={words[-1]}"] = 1.0
+                features[f"{role}_last={words[-1]}"] = 1.0
             if role == "tail":  # what a problem is says whether it is an adverse event or an indication
                 for word in words:
-                    f[f"tail_word={word}"] = 1.0
+                    features[f"tail_word={word}"] = 1.0
             for flag in ASSERTION_FLAGS:
                 if getattr(entity, flag):
-                    f[f"{role}_{flag}"] = 1.0
-        if head.section:
-            f[f"section={head.section}"] = 1.0
-        sentence = ctx.sentence_span(i)
-        if sentence not in ctx.sentence_cues:
-            cues = self._cues(ctx.tokens(*sentence))
-            ctx.sentence_cues[sentence] = [f"cue_sentence={c}" for c in cues if ":" not in c]
-        f.update(dict.fromkeys(ctx.sentence_cues[sentence], 1.0))
-        return f
+                    features[f"{role}_{flag}"] = 1.0
+        return features
+
+    def _head_context(self, ctx: Context, i: int) -> dict[str, float]:
+        """The section of head ``i`` and the cue groups of its sentence, built once per head and note."""
+        features = ctx.mention_features.get(("context", i))
+        if features is None:
+            features = ctx.mention_features[("context", i)] = {}
+            section = ctx.doc.entities[i].section
+            if section:
+                features[f"section={section}"] = 1.0
+            sentence = ctx.sentence_span(i)
+            if sentence not in ctx.sentence_cues:
+                cues = self._cues(ctx.tokens(*sentence))
+                ctx.sentence_cues[sentence] = [f"cue_sentence={c}" for c in cues if ":" not in c]
+            features.update(dict.fromkeys(ctx.sentence_cues[sentence], 1.0))
+        return features
 
     @staticmethod
     def _competition(ctx: Context, i: int, j: int) -> dict[str, float]:
         """Whether another mention of the head's (tail's) label sits nearer the tail (head), and how many there are."""
         entities = ctx.doc.entities
         head, tail = entities[i], entities[j]
-
-        def gap(a: int, b: int) -> int:
-            x, y = entities[a], entities[b]
-            return max(x.start - y.end, y.start - x.end, 0)
-
-        scope = ctx.scope_members(i)  # the pair shares it
-        rivals_head = [k for k in scope if k != i and entities[k].label == head.label]
-        rivals_tail = [k for k in scope if k != j and entities[k].label == tail.label]
-        distance = gap(i, j)
+        rivals_head = [entities[k] for k in ctx.scope_members(i, head.label) if k != i]  # the pair shares i's scope
+        rivals_tail = [entities[k] for k in ctx.scope_members(i, tail.label) if k != j]
+        distance = _gap(head, tail)
         return {
-            f"head_nearest={all(gap(k, j) >= distance for k in rivals_head)}": 1.0,
-            f"tail_nearest={all(gap(i, k) >= distance for k in rivals_tail)}": 1.0,
+            f"head_nearest={all(_gap(x, tail) >= distance for x in rivals_head)}": 1.0,
+            f"tail_nearest={all(_gap(head, x) >= distance for x in rivals_tail)}": 1.0,
             f"n_heads={_bucket(len(rivals_head), (0, 1, 2))}": 1.0,
             f"n_tails={_bucket(len(rivals_tail), (0, 1, 2, 4))}": 1.0,
         }
 
-    def _pattern(self, ctx: Context, head: Entity, tail: Entity, order: str) -> dict[str, float]:
+    def _pattern(self, ctx: Context, i: int, order: str) -> dict[str, float]:
         """Dependency-free shapes: 'X-induced Y' (the head glued to a cue word), 'Y after/due to X' (the
-        cue right before the head), 'Y ... X' with the drug inside parentheses."""
+        cue right before the head), 'Y ... X' with the drug inside parentheses. They depend on the head
+        ``i`` and the order only: built once per head, order and note."""
+        f = ctx.mention_features.get((order, i))
+        if f is not None:
+            return f
+        f = ctx.mention_features[(order, i)] = {}
+        head = ctx.doc.entities[i]
         text = ctx.lower
-        f: dict[str, float] = {}
         glued = self.glued_cue.match(text, head.end)
         if glued:
             f[f"head_glued={glued.group(1)}_{order}"] = 1.0

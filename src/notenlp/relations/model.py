@@ -26,6 +26,7 @@ class RelationClassifier:
         self.intercept = list(intercept)
         self.metadata = metadata or {}
         self._index = {c: k for k, c in enumerate(self.classes)}
+        self._columns: dict[tuple[str, ...], tuple[list[str], list[int | None]]] = {}  # allowed types -> scored classes
 
     @classmethod
     def fit(cls, features: Sequence[dict[str, float]], labels: Sequence[str], *, c: float = 1.0,
@@ -60,10 +61,13 @@ class RelationClassifier:
 
         Features are binary (every extractor feature has value 1.0): a present name adds its weights once.
         """
-        rows = [w for w in map(self.weights.get, features) if w is not None]
-        names = [NONE, *[t for t in allowed if t in self._index]]
-        columns = [self._index.get(n) for n in names]
-        totals = [sum(column) for column in zip(*rows)] if rows else [0] * len(self.classes)
+        rows = list(filter(None, map(self.weights.get, features)))  # a weight row is never empty
+        scored = self._columns.get(tuple(allowed))
+        if scored is None:
+            names = [NONE, *[t for t in allowed if t in self._index]]
+            scored = self._columns[tuple(allowed)] = names, [self._index.get(n) for n in names]
+        names, columns = scored
+        totals = list(map(sum, zip(*rows))) if rows else [0] * len(self.classes)
         scores = [-math.inf if k is None else self.intercept[k] + totals[k] for k in columns]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]

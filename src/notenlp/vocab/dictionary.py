@@ -572,9 +572,12 @@ class Dictionary:
             by_rarity = sorted(grams, key=lambda gram: len(postings.get(gram, ())))
             split = len(grams) - max(needed, 1) + 1
             rare, common = by_rarity[:split], by_rarity[split:]
-            counts = Counter(chain.from_iterable(postings.get(gram, ()) for gram in rare))
-            for i in counts:  # a trigram of a key is a 3-character substring of the padded key
-                counts[i] += sum(map(f"  {keys[i]} ".__contains__, common))
+            rare_counts = Counter(chain.from_iterable(postings.get(gram, ()) for gram in rare))
+            # Most keys holding a rare trigram fall short even if they held every common one too: only
+            # the others are checked for the common trigrams (3-character substrings of the padded key).
+            counts: dict[int, int] = {i: shared + sum(map(f"  {keys[i]} ".__contains__, common))
+                                      for i, shared in rare_counts.items()
+                                      if 2 * (shared + len(common)) / (len(grams) + sizes[i]) >= min_dice}
         else:
             counts = Counter(chain.from_iterable(postings.get(gram, ()) for gram in grams))
         scored = []
