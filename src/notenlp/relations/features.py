@@ -24,7 +24,7 @@ TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
 WINDOW_CHARS = 40  # text searched for the three words before / after the pair
 NEAR_TOKENS = 12  # up to this many words between the mentions, every word and bigram is a feature
 EDGE_TOKENS = 6  # beyond it, only this many words at each end
-_DIGIT_OR_NON_ASCII = re.compile(r"[0-9]|[^\x00-\x7f]")  # str.isdigit() holds for no other character
+_DIGIT_OR_NON_ASCII = re.compile(r"[0-9\x80-\U0010ffff]")  # str.isdigit() holds for no other character
 _SENTENCE_FALLBACK = re.compile(r"[^\n]+?(?:[.!?](?=\s)|(?=\n)|$)")
 
 # (head label, tail label) -> the relation types whose signature admits it.
