@@ -24,7 +24,7 @@ TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[^\sA-Za-z\d]")
 WINDOW_CHARS = 40  # text searched for the three words before / after the pair
 NEAR_TOKENS = 12  # up to this many words between the mentions, every word and bigram is a feature
 EDGE_TOKENS = 6  # beyond it, only this many words at each end
-_DIGIT_OR_NON_ASCII = re.compile(r"[0-9]|[^\x00-\x7f]")  # str.isdigit() holds for no other character
+_DIGIT_OR_NON_ASCII = re.compile(r"[0-9\x80-\U0010ffff]")  # str.isdigit() holds for no other character
 _SENTENCE_FALLBACK = re.compile(r"[^\n]+?(?:[.!?](?=\s)|(?=\n)|$)")
 
 # (head label, tail label) -> the relation types whose signature admits it.
@@ -302,14 +302,14 @@ class FeatureExtractor:
         """Whether another mention of the head's (tail's) label sits nearer the tail (head), and how many there are."""
         entities = ctx.doc.entities
         head, tail = entities[i], entities[j]
-        rivals_head = [entities[k] for k in ctx.scope_members(i, head.label) if k != i]  # the pair shares i's scope
-        rivals_tail = [entities[k] for k in ctx.scope_members(i, tail.label) if k != j]
+        heads = ctx.scope_members(i, head.label)  # the pair shares i's scope; i is among them
+        tails = ctx.scope_members(i, tail.label)
         distance = _gap(head, tail)
         return {
-            f"head_nearest={all(_gap(x, tail) >= distance for x in rivals_head)}": 1.0,
-            f"tail_nearest={all(_gap(head, x) >= distance for x in rivals_tail)}": 1.0,
-            f"n_heads={_bucket(len(rivals_head), (0, 1, 2))}": 1.0,
-            f"n_tails={_bucket(len(rivals_tail), (0, 1, 2, 4))}": 1.0,
+            f"head_nearest={all(_gap(entities[k], tail) >= distance for k in heads if k != i)}": 1.0,
+            f"tail_nearest={all(_gap(head, entities[k]) >= distance for k in tails if k != j)}": 1.0,
+            f"n_heads={_bucket(len(heads) - 1, (0, 1, 2))}": 1.0,
+            f"n_tails={_bucket(len(tails) - (j in tails), (0, 1, 2, 4))}": 1.0,
         }
 
     def _pattern(self, ctx: Context, i: int, order: str) -> dict[str, float]:
