@@ -1,10 +1,8 @@
 import re
 
-import pytest
-
 from notenlp.doc import Doc, Entity, Span
 from notenlp.relations.component import RelationExtractor
-from notenlp.relations.mentions import RelationMentions, first_characters, load_mention_rules
+from notenlp.relations.mentions import RelationMentions, load_mention_rules
 
 from .test_rules import doc_with, named
 
@@ -49,22 +47,6 @@ def test_docs_with_given_targets_are_left_alone():
     doc = Doc(text="CXR showed pneumonia.", targets=[Span(11, 20)],
               entities=[Entity(11, 20, "pneumonia", "PROBLEM", source="target")])
     assert labelled(RelationMentions()(doc)) == {("pneumonia", "PROBLEM")}
-
-
-@pytest.mark.parametrize("pattern, expected", [
-    (r"(?:very[ \t]+)?high[- \t]+dose", {"v", "h"}),
-    (r"x-?ray|cxr|[0-2]+-lead", {"x", "c", "0", "1", "2"}),
-    (r"(?=q)r|s+", {"r", "s"}),  # a look-ahead takes no character
-    (r"\bct", {"c"}),
-    (r"a*", None),  # may match empty
-    (r"(?:a|b?)", None),
-    (r"\w+", None),  # a class by category
-    (r"[^a]b", None),
-    (r"(?i)ct", None),  # case-insensitive: 'C' as well
-    (r"(?i:ct)|mri", None),
-])
-def test_first_characters_are_those_every_match_starts_with(pattern, expected):
-    assert first_characters(pattern) == (frozenset(expected) if expected is not None else None)
 
 
 def test_the_first_character_hint_changes_no_match():

@@ -16,10 +16,9 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from re import _constants as sre  # the regex module's own parser: what a pattern can start with
-from re import _parser
 from typing import Any
 
+from notenlp.annotate.start_chars import first_char_class
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG
 from notenlp.doc import Doc, Entity, overlapping_entities
@@ -43,59 +42,6 @@ class MentionRule:
     case_sensitive: bool  # else the expression (lower-cased) runs on the lower-cased text
 
 
-def first_characters(pattern: str) -> frozenset[str] | None:
-    """The characters every match of ``pattern`` starts with, or None when that cannot be told for sure
-    (it may match empty, or starts with a class by category or negation, case-insensitively, ...)."""
-    parsed = _parser.parse(pattern)
-    if parsed.state.flags & re.IGNORECASE:
-        return None
-    chars, nullable = _first_characters(list(parsed))
-    return None if chars is None or nullable else frozenset(chars)
-
-
-def _first_characters(items: list[tuple[Any, Any]]) -> tuple[set[str] | None, bool]:
-    """(the characters a match of the parsed sequence ``items`` can start with, whether it can match
-    empty); None when unknown."""
-    chars: set[str] = set()
-    for op, av in items:
-        if op is sre.LITERAL:
-            return chars | {chr(av)}, False
-        if op is sre.IN:
-            for item_op, item_av in av:
-                if item_op is sre.LITERAL:
-                    chars.add(chr(item_av))
-                elif item_op is sre.RANGE and item_av[1] - item_av[0] < 256:
-                    chars.update(map(chr, range(item_av[0], item_av[1] + 1)))
-                else:
-                    return None, False
-            return chars, False
-        if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-            continue  # zero-width: the next item takes the first character
-        if op is sre.SUBPATTERN:
-            _, add_flags, _, sub = av
-            if add_flags & re.IGNORECASE:
-                return None, False
-            found, nullable = _first_characters(list(sub))
-        elif op is sre.BRANCH:
-            branches = [_first_characters(list(branch)) for branch in av[1]]
-            if any(found is None for found, _ in branches):
-                return None, False
-            found = set().union(*(found for found, _ in branches))
-            nullable = any(nullable for _, nullable in branches)
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-            low, _, sub = av
-            found, nullable = _first_characters(list(sub))
-            nullable = nullable or low == 0
-        else:
-            return None, False
-        if found is None:
-            return None, False
-        chars |= found
-        if not nullable:
-            return chars, False
-    return chars, True
-
-
 def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
     data: dict[str, Any] = json.loads(file_or_resource(rules).read_text(encoding="utf-8"))
     definitions = data.get("definitions", {})
@@ -108,8 +54,8 @@ def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
         source = "|".join(f"(?:{expand(p)})" for p in rule["patterns"])
         # A pattern that opens with a look-behind makes the engine try every alternative at every word
         # start; naming the characters a match can start with lets it pass the other starts at once.
-        first = first_characters(source)
-        lead = f"(?=[{''.join(re.escape(c) for c in sorted(first))}])" if first else ""
+        first = first_char_class(source)
+        lead = f"(?={first})" if first else ""
         compiled.append(MentionRule(
             label=rule["label"],
             regex=re.compile(rf"(?<![\w.\-/]){lead}(?:{source})(?![\w\-])"),
