@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.annotate.phrases import normalize_phrase, phrase_regex
-from notenlp.annotate.start_chars import first_char_class
+from notenlp.annotate.start_chars import start_lookahead
 from notenlp.doc import Doc, Entity, Span
 from notenlp.resources import resource_path
 
@@ -104,8 +104,7 @@ class ConTextRules:
         for cased, group in groups.items():
             if group:
                 alternatives, flags = "|".join(group), re.IGNORECASE if cased else 0
-                first = first_char_class(alternatives, flags)
-                starts = f"(?=(?-i:{first}))" if first else ""
+                starts = start_lookahead(alternatives, flags)
                 self.pattern_regexes.append(
                     (re.compile(rf"(?<!\w){starts}(?:{alternatives})(?!\w)", flags), cased))
 

@@ -53,6 +53,14 @@ class StartCharRegex:
                 yield match
 
 
+def start_lookahead(source: str, flags: int = 0) -> str:
+    """A look-ahead for the characters a match of ``source`` can start with ('' when any may), to put
+    right after a pattern's opening look-behind: the engine tries that look-behind at every position,
+    and the look-ahead then fails at once where no match can start, before any alternative is entered."""
+    first = first_char_class(source, flags)
+    return f"(?={first})" if first else ""
+
+
 def first_char_class(source: str, flags: int = 0) -> str | None:
     """A character class holding every character a match of ``source`` can start with; None when
     ``source`` can match the empty string or uses a construct this does not follow (then any

@@ -207,12 +207,13 @@ class CompiledCRF:
             return [[] for _ in sentences], ([[] for _ in sentences] if with_marginals else None)
         scores = self.emissions(sentences)
         ends = np.cumsum(lengths)
-        scores[(ends - lengths)[lengths > 0]] += self.transitions[self._outside]
+        starts = ends - lengths
+        scores[starts[lengths > 0]] += self.transitions[self._outside]
         scores[ends[lengths > 0] - 1] += self.transitions[:, self._outside]
         path, marginal = viterbi_marginals(scores, self.transitions, lengths, with_marginals)
         tags = self.tags
         names = [tags[i] for i in path.tolist()]
-        bounds = list(zip((ends - lengths).tolist(), ends.tolist()))
+        bounds = list(zip(starts.tolist(), ends.tolist()))
         paths = [names[a:b] for a, b in bounds]
         if not with_marginals:
             return paths, None

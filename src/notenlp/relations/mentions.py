@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from notenlp.annotate.start_chars import first_char_class
+from notenlp.annotate.start_chars import start_lookahead
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG
 from notenlp.doc import Doc, Entity, overlapping_entities
@@ -52,10 +52,7 @@ def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
     compiled = []
     for rule in data["rules"]:
         source = "|".join(f"(?:{expand(p)})" for p in rule["patterns"])
-        # A pattern that opens with a look-behind makes the engine try every alternative at every word
-        # start; naming the characters a match can start with lets it pass the other starts at once.
-        first = first_char_class(source)
-        lead = f"(?={first})" if first else ""
+        lead = start_lookahead(source)
         compiled.append(MentionRule(
             label=rule["label"],
             regex=re.compile(rf"(?<![\w.\-/]){lead}(?:{source})(?![\w\-])"),
