@@ -2,7 +2,7 @@ from pathlib import Path
 
 from notenlp.doc import Doc, Entity, Span
 from notenlp.relations.component import RelationExtractor
-from notenlp.relations.evaluate import ade_dose_scope
+from notenlp.relations.evaluate import ade_dose_scope, in_sentences
 from notenlp.relations.model import RelationClassifier
 from notenlp.relations.training import align_to_found
 
@@ -27,6 +27,12 @@ def test_ade_dose_counts_only_for_a_drug_in_an_adverse_event():
     relations = [(1, 0, 5, 10, 20, "causes_adverse_event"), (1, 0, 5, 30, 36, "has_dose"),
                  (1, 40, 45, 50, 56, "has_dose"), (2, 0, 5, 10, 16, "has_dose")]
     assert ade_dose_scope(relations) == relations[:2]
+
+
+def test_positive_sentence_scoring_keeps_the_relations_of_those_sentences_only():
+    system = [(0, 0, 5, 10, 20, "causes_adverse_event"), (3, 0, 5, 10, 20, "causes_adverse_event")]
+    baseline = [(3, 1, 2, 3, 4, "has_dose"), (7, 0, 5, 10, 20, "causes_adverse_event")]
+    assert in_sentences({0, 7}, system, baseline) == [system[:1], baseline[1:]]
 
 
 def test_thresholds_stored_in_the_model_apply_unless_one_is_given(tiny_model_path: Path, tmp_path: Path):
