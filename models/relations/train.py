@@ -14,7 +14,6 @@ Logs params and held-out pair metrics to MLflow and registers ``notenlp-relation
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 from notenlp.attributes import RELATION_TYPES
 from notenlp.evaluation.metrics import Score
 from notenlp.doc import Doc
-from notenlp.relations.ade import AdeSentence, in_train_split, read_ade
+from notenlp.relations.ade import AdeSentence, in_dev_split, in_train_split, read_ade
 from notenlp.relations.component import DEFAULT_RULES, load_rules
 from notenlp.relations.features import FeatureExtractor
 from notenlp.relations.model import RelationClassifier
@@ -46,10 +45,6 @@ def demo_notes(path: str | None, n: int, seed: int) -> list[dict]:
         log.warning("no demo gold given and notenlp.demo.generator is not importable: training on ADE only")
         return []
     return list(iter_demo_notes(n, seed=seed))
-
-
-def in_dev_split(pmid: str) -> bool:
-    return int(hashlib.md5(pmid.encode()).hexdigest(), 16) % 8 == 0
 
 
 def adverse_event_score(model: RelationClassifier, pairs: list[tuple[dict[str, float], str]],
