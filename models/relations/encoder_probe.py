@@ -33,7 +33,7 @@ from typing import Any
 from notenlp.attributes import DRUG, PROBLEM
 from notenlp.doc import Doc, Entity
 from notenlp.evaluation.metrics import format_table
-from notenlp.relations.ade import in_dev_split, in_train_split, read_ade, to_doc
+from notenlp.relations.ade import in_dev_split, read_ade, split, to_doc
 from notenlp.relations.component import ADVERSE_EVENT, RelationExtractor
 from notenlp.relations.evaluate import (ADE_TYPE, Rel, ade_dose_scope, doc_relations, entity_pipeline,
                                         in_sentences, relation_scores)
@@ -199,8 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     extractor = RelationExtractor()
     sentences = read_ade()
-    train = [s for s in sentences if in_train_split(s.pmid)]
-    held_out = [s for s in sentences if not in_train_split(s.pmid)]
+    train, held_out = split(sentences)
     if args.limit:
         train, held_out = train[:args.limit], held_out[:args.limit]
     examples = training_examples(extractor, [(s.pmid, doc, gold) for s, (doc, gold) in

@@ -1,6 +1,6 @@
 """Train the relation classifier and ship it as ``src/notenlp/resources/relations/model.json``.
 
-Data: the ADE corpus v2 training split (80% of PMIDs by a stable hash; the rest is held out for
+Data: the ADE corpus v2 training split (the PMIDs the NER recipe trains on; the rest is held out for
 ``notenlp evaluate relations``) and demo gold notes (``--demo-gold gold.jsonl``, or generated with
 ``notenlp.demo.generator``), both with the mentions the annotate pipeline's entity steps find:
 gold mentions move onto them, so training pairs look like the pairs met end to end
@@ -23,7 +23,7 @@ from pathlib import Path
 from notenlp.attributes import RELATION_TYPES
 from notenlp.evaluation.metrics import Score
 from notenlp.doc import Doc
-from notenlp.relations.ade import AdeSentence, in_dev_split, in_train_split, read_ade
+from notenlp.relations.ade import AdeSentence, in_dev_split, read_ade, split
 from notenlp.relations.component import DEFAULT_RULES, load_rules
 from notenlp.relations.features import FeatureExtractor
 from notenlp.relations.model import RelationClassifier
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     classified = set(CLASSIFIED)
 
     sentences = read_ade()
-    train = [s for s in sentences if in_train_split(s.pmid)]
-    held_out = [s for s in sentences if not in_train_split(s.pmid)]
+    train, held_out = split(sentences)
     find = entity_finder(args.entities)
     gazetteer = ade_gazetteer(train) if find is None else None
 
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
              ", ".join(f"{t:.2f}: {f:.3f}" for t, f in dev_f1.items()), threshold)
     model = RelationClassifier.fit(x, y, c=args.c, min_count=args.min_count, metadata={
         "trained_on": {"ade_train_sentences": len(train), "demo_notes": len(notes), "entities": args.entities},
-        "split": "ADE PMIDs with sha1(pmid) % 100 < 80; threshold dev: md5(pmid) % 8 == 0 of those",
+        "split": "ADE: the NER recipe's held-out PMIDs (every fifth with mentions, sorted) held out; threshold dev: md5(pmid) % 8 == 0 of the rest",
         "thresholds": {"causes_adverse_event": threshold}})
 
     held_out_pairs = [(f, l) for doc, gold in docs(held_out)

@@ -1,7 +1,8 @@
 import pytest
 
 from notenlp.corpora import MISSING_MESSAGE, corpus_path
-from notenlp.relations.ade import in_train_split, read_ade, to_doc
+from notenlp.ner.corpora import read_ade as read_ner_ade, split_by_document
+from notenlp.relations.ade import read_ade, split, to_doc
 
 pytestmark = pytest.mark.corpora
 
@@ -38,7 +39,13 @@ def test_negative_sentences_have_no_mentions_and_split_keeps_pmids_apart(ade_sen
     assert len(negatives) > 10000
     doc, gold = to_doc(negatives[0])
     assert doc.entities == [] and gold == []
-    train = {s.pmid for s in ade_sentences if in_train_split(s.pmid)}
-    held_out = {s.pmid for s in ade_sentences if not in_train_split(s.pmid)}
+    train_sentences, held_out_sentences = split(ade_sentences)
+    assert len(train_sentences) + len(held_out_sentences) == len(ade_sentences)
+    train = {s.pmid for s in train_sentences}
+    held_out = {s.pmid for s in held_out_sentences}
     assert not train & held_out
     assert 0.7 < len(train) / (len(train) + len(held_out)) < 0.9
+    # the NER model never trained on a held-out abstract: they are the NER recipe's held-out part
+    ner_train, ner_held_out = split_by_document(read_ner_ade(corpus_path("ade-corpus-v2")))
+    assert {d.doc_id for d in ner_held_out} == {s.pmid for s in held_out_sentences if s.mentions}
+    assert not {d.doc_id for d in ner_train} & held_out

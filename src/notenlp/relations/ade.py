@@ -3,7 +3,8 @@
 Each sentence becomes a one-sentence ``Doc`` with DRUG / PROBLEM / DOSE entities and gold
 ``causes_adverse_event`` / ``has_dose`` relations. The files give document-level offsets, so each
 sentence's start is recovered as the shift that puts every mention of the sentence on its text.
-Documents are split by PMID with a stable hash, so a train/held-out split never shares an abstract.
+Documents are split by PMID, the same way the NER recipe splits them, so held-out abstracts are
+unseen by both models.
 """
 
 from __future__ import annotations
@@ -31,12 +32,27 @@ class AdeSentence:
     pairs: list[tuple[int, int, str]] = field(default_factory=list)  # (head mention, tail mention, type)
 
 
-def in_train_split(pmid: str, train_percent: int = 80) -> bool:
-    return int(hashlib.sha1(pmid.encode()).hexdigest(), 16) % 100 < train_percent
+def split(sentences: list[AdeSentence], root: Path | None = None) -> tuple[list[AdeSentence], list[AdeSentence]]:
+    """(training, held-out) sentences, whole abstracts on one side. Held out are the abstracts the NER
+    recipe holds out (``notenlp.ner.corpora.split_by_document``: every fifth of the PMIDs with
+    annotated mentions, by sorted id), so the end-to-end figures come from abstracts that neither the
+    NER model nor the relation classifier was trained on, plus every fifth of the abstracts with
+    negative sentences only (the NER recipe reads none of their labels), so the held-out part keeps
+    the corpus's share of negative sentences."""
+    from notenlp.ner.corpora import read_ade as read_ner_ade, split_by_document
+
+    root = root or corpus_path(ADE_DIR)
+    if root is None:
+        raise FileNotFoundError(ADE_DIR)
+    annotated = read_ner_ade(root)
+    held_out = {doc.doc_id for doc in split_by_document(annotated)[1]}
+    negative_only = sorted({s.pmid for s in sentences} - {doc.doc_id for doc in annotated})
+    held_out.update(negative_only[::5])
+    return [s for s in sentences if s.pmid not in held_out], [s for s in sentences if s.pmid in held_out]
 
 
 def in_dev_split(pmid: str) -> bool:
-    """The eighth of the training PMIDs (by another hash) on which recipes choose thresholds."""
+    """The eighth of the training PMIDs (by a hash) on which recipes choose thresholds."""
     return int(hashlib.md5(pmid.encode()).hexdigest(), 16) % 8 == 0
 
 

@@ -23,12 +23,13 @@ MED_LINES = [("Metoprolol", "25 mg", "PO", "BID"), ("Lisinopril", "10 mg", "PO",
 
 
 def assemble_notes(n: int, chars: int, entities: int, seed: int) -> list[Doc]:
-    from notenlp.relations.ade import in_train_split, read_ade
+    from notenlp.relations.ade import read_ade, split
     from notenlp.relations.training import ade_docs, ade_gazetteer
 
     sentences = read_ade()
-    gazetteer = ade_gazetteer([s for s in sentences if in_train_split(s.pmid)])
-    pool = [doc for doc, _ in ade_docs([s for s in sentences if not in_train_split(s.pmid)], gazetteer)]
+    train, held_out = split(sentences)
+    gazetteer = ade_gazetteer(train)
+    pool = [doc for doc, _ in ade_docs(held_out, gazetteer)]
     rng = random.Random(seed)
     notes = []
     for k in range(n):

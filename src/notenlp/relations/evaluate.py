@@ -122,11 +122,11 @@ def in_sentences(keys: set[Any], *relation_lists: list[Rel]) -> list[list[Rel]]:
 
 
 def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metrics: dict[str, float]) -> list[dict]:
-    from notenlp.relations.ade import in_train_split, read_ade, to_doc
+    from notenlp.relations.ade import read_ade, split, to_doc
     from notenlp.relations.training import ade_gazetteer
 
     sentences = read_ade()
-    held_out = [s for s in sentences if not in_train_split(s.pmid)]
+    train, held_out = split(sentences)
     if args.limit:
         held_out = held_out[: args.limit]
     types = ["causes_adverse_event", "has_dose"]
@@ -145,7 +145,7 @@ def evaluate_ade(args: argparse.Namespace, extractor: Any, pipeline: Any, metric
         source = "annotate pipeline"
         find = pipeline
     else:
-        gazetteer = ade_gazetteer([s for s in sentences if in_train_split(s.pmid)])
+        gazetteer = ade_gazetteer(train)
         source = "gazetteer of ADE training-split + BC5CDR mentions (no NER component importable)"
 
         def find(doc: Doc) -> Doc:
