@@ -38,7 +38,7 @@ from notenlp.relations.component import ADVERSE_EVENT, RelationExtractor
 from notenlp.relations.evaluate import (ADE_TYPE, Rel, ade_dose_scope, doc_relations, entity_pipeline,
                                         in_sentences, relation_scores)
 from notenlp.relations.features import candidate_pairs, overlapping
-from notenlp.relations.training import ade_found_docs
+from notenlp.relations.training import GoldPairs, ade_found_docs
 
 log = logging.getLogger("encoder_probe")
 THRESHOLDS = [round(0.2 + 0.05 * k, 2) for k in range(13)]
@@ -64,18 +64,15 @@ def drug_problem_pairs(extractor: RelationExtractor, doc: Doc) -> Iterator[tuple
 
 
 def training_examples(extractor: RelationExtractor, docs: list[tuple[str, Doc, list]]) -> list[dict[str, Any]]:
-    """Marked pair texts with labels, leaving out unrelated pairs that repeat a related pair's words
-    (the drug named twice, one mention annotated), as the shipped recipe does."""
+    """Marked pair texts with labels, kept and labelled as the shipped recipe keeps them (``GoldPairs``)."""
     examples = []
     for pmid, doc, gold in docs:
-        lower = doc.text.lower()
-        related = {(h0, h1, t0, t1) for h0, h1, t0, t1, kind in gold if kind == ADVERSE_EVENT}
-        related_words = {(lower[h0:h1], lower[t0:t1]) for h0, h1, t0, t1 in related}
+        labels = GoldPairs(doc, gold, {ADVERSE_EVENT})
         for head, tail in drug_problem_pairs(extractor, doc):
-            label = (head.start, head.end, tail.start, tail.end) in related
-            if not label and (lower[head.start:head.end], lower[tail.start:tail.end]) in related_words:
-                continue
-            examples.append({"text": marked(doc.text, head, tail), "label": int(label), "dev": in_dev_split(pmid)})
+            label = labels.label(head, tail)
+            if label is not None:
+                examples.append({"text": marked(doc.text, head, tail), "label": int(label == ADVERSE_EVENT),
+                                 "dev": in_dev_split(pmid)})
     return examples
 
 

@@ -90,26 +90,36 @@ def add_entities(doc: Doc, extra: Iterable[Entity]) -> None:
             taken.append((entity.start, entity.end))
 
 
+class GoldPairs:
+    """The training label of a candidate pair: its gold type (of ``classified``) or ``none``; ``None``
+    for an unrelated pair that repeats the wording of a related one (the drug named twice in a
+    sentence, one mention annotated), which is left out rather than taught as a negative."""
+
+    def __init__(self, doc: Doc, gold: GoldSpans, classified: set[str]):
+        self.lower = doc.text.lower()
+        self.by_span = {(h0, h1, t0, t1): r for h0, h1, t0, t1, r in gold if r in classified}
+        self.related_words = {(self.lower[h0:h1], self.lower[t0:t1]) for h0, h1, t0, t1 in self.by_span}
+
+    def label(self, head: Entity, tail: Entity) -> str | None:
+        label = self.by_span.get((head.start, head.end, tail.start, tail.end), NONE)
+        if label == NONE and (self.lower[head.start:head.end], self.lower[tail.start:tail.end]) in self.related_words:
+            return None
+        return label
+
+
 def pair_examples(doc: Doc, gold: GoldSpans, extractor: FeatureExtractor, heads: set[str], tails: set[str],
                   classified: set[str]) -> Iterator[tuple[dict[str, float], str, list[str]]]:
-    """(features, label, types the labels admit) for every candidate pair; label is the gold type or ``none``.
-
-    An unrelated pair that repeats the wording of a related one (the drug named twice in a sentence,
-    one mention annotated) is left out rather than taught as a negative.
-    """
-    text = doc.text.lower()
-    by_span = {(h0, h1, t0, t1): r for h0, h1, t0, t1, r in gold if r in classified}
-    related_words = {(text[h0:h1], text[t0:t1]) for h0, h1, t0, t1 in by_span}
+    """(features, label, types the labels admit) for every candidate pair the ``GoldPairs`` label keeps."""
+    labels = GoldPairs(doc, gold, classified)
     ctx = extractor.context(doc)
     for i, j in candidate_pairs(ctx, heads, tails):
         head, tail = doc.entities[i], doc.entities[j]
         allowed = [t for t in ADMISSIBLE[(head.label, tail.label)] if t in classified]
         if not allowed or overlapping(head, tail):  # nested mentions are related by rule, not classified
             continue
-        label = by_span.get((head.start, head.end, tail.start, tail.end), NONE)
-        if label == NONE and (text[head.start:head.end], text[tail.start:tail.end]) in related_words:
-            continue
-        yield extractor.features(ctx, i, j), label, allowed
+        label = labels.label(head, tail)
+        if label is not None:
+            yield extractor.features(ctx, i, j), label, allowed
 
 
 def ade_docs(sentences: list[AdeSentence], gazetteer: Gazetteer | None) -> Iterator[tuple[Doc, GoldSpans]]:
