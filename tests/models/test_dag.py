@@ -52,9 +52,10 @@ def test_dag_parses_and_refreshes_the_toy_model_behind_the_gate(toy_world, tmp_p
     rows = {row["version"]: row for row in list_versions(TOY, settings=Settings.from_env())}
     assert sorted(rows) == ["1", "2"]
     assert rows["1"]["aliases"] == ["champion"] and rows["1"]["decision"] == "promoted"
-    assert rows["1"]["metrics"]["toy_gold.entity_strict_f1"] == 1.0
+    assert rows["1"]["metrics"]["toy_gold.entity_strict_f1"] == pytest.approx(1.0, rel=1e-9)
     assert rows["1"]["metrics"]["train.lexicon_terms"] == 11
     assert rows["2"]["decision"] == "rejected" and rows["2"]["aliases"] == []
     assert rows["2"]["metrics"]["toy_gold.entity_strict_f1"] == pytest.approx(2 * 2 / (2 + 11))
-    assert rows["2"]["metrics"]["toy_gold.negated_f1"] == 0.0  # no negated gold entity found at all
+    # no negated gold entity found at all
+    assert rows["2"]["metrics"]["toy_gold.negated_f1"] == pytest.approx(0.0, abs=1e-12)
     assert "toy_gold.entity_strict_f1 worse by 0.6923" in rows["2"]["reason"]

@@ -85,7 +85,7 @@ def test_scores_follow_from_matches():
     assert metrics["g.entity_strict_recall"] == pytest.approx(1 / 3)
     assert metrics["g.assertion_coverage"] == pytest.approx(2 / 3)  # spans matched regardless of label
     assert metrics["g.assertion_accuracy"] == pytest.approx(1 / 2)  # aspirin right, chest pain's negation wrong
-    assert metrics["g.negated_f1"] == 0.0
+    assert metrics["g.negated_f1"] == pytest.approx(0.0, abs=1e-12)
     assert "g.relation_f1" not in metrics and "g.concept_accuracy" not in metrics  # gold has none
 
 
@@ -116,7 +116,8 @@ def test_train_evaluate_register_promote_with_a_gate(toy_world, capsys):
     assert metrics["toy_gold.entity_strict_f1"] == pytest.approx(12 / 17)  # 6 of 11 gold entities, no false ones
     assert decision.promoted and decision.champion_before is None
     version, metrics, decision = versions["full"]
-    assert metrics["toy_gold.entity_strict_f1"] == 1.0 and metrics["toy_gold.negated_f1"] == 1.0
+    assert metrics["toy_gold.entity_strict_f1"] == pytest.approx(1.0, rel=1e-9)
+    assert metrics["toy_gold.negated_f1"] == pytest.approx(1.0, rel=1e-9)
     assert decision.promoted and decision.champion_before == "1"
     assert decision.deltas["toy_gold.entity_strict_f1"] == pytest.approx(1 - 12 / 17)
     version, metrics, decision = versions["degraded"]

@@ -36,12 +36,13 @@ def test_domain_copies_are_added_to_each_feature():
 def test_fold_domain_adds_the_chosen_domain_and_drops_the_others():
     weights = {("w=x", "B-DRUG"): 1.0, ("a@w=x", "B-DRUG"): 0.5, ("b@w=x", "B-DRUG"): -2.0, ("a@w=y", "O"): 0.25,
                ("w=@", "O"): 0.125, ("bg-=a|b@c", "O"): 0.75}
-    assert fold_domain(weights, "a") == {("w=x", "B-DRUG"): 1.5, ("w=y", "O"): 0.25, ("w=@", "O"): 0.125,
-                                         ("bg-=a|b@c", "O"): 0.75}
-    assert fold_domain(weights, "a+b")[("w=x", "B-DRUG")] == 1.0 + (0.5 - 2.0) / 2
+    assert fold_domain(weights, "a") == pytest.approx({("w=x", "B-DRUG"): 1.5, ("w=y", "O"): 0.25, ("w=@", "O"): 0.125,
+                                                       ("bg-=a|b@c", "O"): 0.75}, rel=1e-9)
+    assert fold_domain(weights, "a+b")[("w=x", "B-DRUG")] == pytest.approx(1.0 + (0.5 - 2.0) / 2, rel=1e-9)
     assert fold_domain(weights, "a+a+b+b")[("w=x", "B-DRUG")] == pytest.approx(1.0 + (0.5 - 2.0) / 2)
     assert fold_domain(weights, "a+a+b")[("w=x", "B-DRUG")] == pytest.approx(1.0 + (2 * 0.5 - 2.0) / 3)
-    assert fold_domain(weights, None) == {("w=x", "B-DRUG"): 1.0, ("w=@", "O"): 0.125, ("bg-=a|b@c", "O"): 0.75}
+    assert fold_domain(weights, None) == pytest.approx({("w=x", "B-DRUG"): 1.0, ("w=@", "O"): 0.125,
+                                                        ("bg-=a|b@c", "O"): 0.75}, rel=1e-9)
 
 
 def test_each_domain_tags_by_its_own_convention(two_domain_model):

@@ -33,7 +33,7 @@ def test_evaluate_prints_model_and_baseline_and_logs_to_mlflow(tiny_model_path, 
 
     mlflow.set_tracking_uri(Settings(home=tmp_path).mlflow_tracking_uri)
     runs = mlflow.search_runs(experiment_names=[evaluate.EXPERIMENT])
-    assert runs["metrics.crf.strict.ALL.f1"].tolist() == [1.0]
+    assert runs["metrics.crf.strict.ALL.f1"].tolist() == pytest.approx([1.0], rel=1e-9)
 
 
 def test_combined_keeps_dictionary_entities_unless_a_model_mention_outgrows_them():

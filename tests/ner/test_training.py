@@ -36,7 +36,7 @@ def test_recipe_logs_and_registers_a_pyfunc(tiny_model, tiny_model_path, tmp_pat
     uri = Settings(home=tmp_path).mlflow_tracking_uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    assert mlflow.get_run(run_id).data.metrics["bc5cdr.strict.ALL.f1"] == 0.5
+    assert mlflow.get_run(run_id).data.metrics["bc5cdr.strict.ALL.f1"] == pytest.approx(0.5, rel=1e-9)
     loaded = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}/1")
     text = "Patient was given heparin for headache ."
     found = loaded.predict(pd.DataFrame({"text": [text]}))[0]

@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from notenlp.doc import Entity
 
 PROBE = Path(__file__).resolve().parents[2] / "models" / "relations" / "encoder_probe.py"
@@ -30,8 +32,9 @@ def test_threshold_is_the_one_with_the_best_dev_f1():
     labels = [1, 1, 0, 0, 1]
     scores = [0.9, 0.62, 0.58, 0.1, 0.3]
     threshold, f1 = probe.best_threshold(labels, scores)
-    assert f1 == 6 / 7  # from 0.3 down: 3 right, 1 wrong (0.857); at 0.6: 2 right, 1 missed (0.8)
-    assert threshold == 0.2  # the first of the equal best
+    # from 0.3 down: 3 right, 1 wrong (0.857); at 0.6: 2 right, 1 missed (0.8)
+    assert f1 == pytest.approx(6 / 7, rel=1e-9)
+    assert threshold == pytest.approx(0.2, rel=1e-9)  # the first of the equal best
 
 
 def test_length_batches_cover_every_index_once():

@@ -1,3 +1,5 @@
+import pytest
+
 from notenlp.annotate.medications import MedicationAttributes
 from notenlp.doc import Doc, Entity, Span
 from notenlp.relations.component import RelationExtractor
@@ -64,7 +66,7 @@ def coordinated_pairs(text: str, mentions: list[tuple[str, str]], given: tuple[i
     ctx = extractor.features.context(doc)
     extra = extractor.coordinated(ctx, [(*given, "causes_adverse_event", 0.9)])
     return {(doc.entities[i].text, doc.entities[j].text) for i, j, kind, score in extra
-            if kind == "causes_adverse_event" and score == 0.9}
+            if kind == "causes_adverse_event" and score == pytest.approx(0.9, rel=1e-9)}
 
 
 def test_a_relation_passes_to_the_drugs_and_problems_coordinated_with_its_ends():

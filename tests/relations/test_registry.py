@@ -24,4 +24,5 @@ def test_registered_model_loads_from_the_registry_and_predicts(tiny_model_path: 
                                          "score": pytest.approx(1.0, abs=0.5)}]]
     nested = {"text": "Lithium toxicity.", "entities": [{"start": 0, "end": 7, "label": "DRUG"},
                                                          {"start": 0, "end": 16, "label": "PROBLEM"}]}
-    assert model.predict([nested]) == [[{"head": 0, "tail": 1, "type": "causes_adverse_event", "score": 1.0}]]
+    assert model.predict([nested]) == [[{"head": 0, "tail": 1, "type": "causes_adverse_event",
+                                         "score": pytest.approx(1.0, rel=1e-9)}]]
