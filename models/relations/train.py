@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,18 @@ def demo_notes(path: str | None, n: int, seed: int) -> list[dict]:
         log.warning("no demo gold given and notenlp.demo.generator is not importable: training on ADE only")
         return []
     return list(iter_demo_notes(n, seed=seed))
+
+
+def best_threshold(dev_f1: dict[float, float]) -> float:
+    """The threshold with the best dev F1; a tie goes to the threshold nearest 0.5 (the lower if two are).
+
+    F1s equal but for rounding tie: F1 = 2PR/(P+R) computes one F1 from different counts an ulp apart
+    (1/3 from tp/fp/fn 1/0/4 is 0.33333333333333337, from 1/1/3 0.3333333333333333), and that last bit
+    must not outvote the tie-break.
+    """
+    best = max(dev_f1.values())
+    tied = [t for t, f1 in dev_f1.items() if math.isclose(f1, best, rel_tol=1e-9, abs_tol=1e-12)]
+    return min(tied, key=lambda t: (round(abs(t - 0.5), 9), t))
 
 
 def adverse_event_score(model: RelationClassifier, pairs: list[tuple[dict[str, float], str]],
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                                  c=args.c, min_count=args.min_count)
     dev_pairs = [(f, l) for f, l, d in zip(x, y, dev) if d]
     dev_f1 = {t: adverse_event_score(fit, dev_pairs, t).f1 for t in THRESHOLDS}
-    threshold = max(THRESHOLDS, key=lambda t: (dev_f1[t], -abs(t - 0.5)))
+    threshold = best_threshold(dev_f1)
     log.info("dev adverse-event F1 by threshold: %s -> %.2f",
              ", ".join(f"{t:.2f}: {f:.3f}" for t, f in dev_f1.items()), threshold)
     model = RelationClassifier.fit(x, y, c=args.c, min_count=args.min_count, metadata={

@@ -7,14 +7,19 @@ import pytest
 
 from notenlp.doc import Entity
 
-PROBE = Path(__file__).resolve().parents[2] / "models" / "relations" / "encoder_probe.py"
+RECIPES = Path(__file__).resolve().parents[2] / "models" / "relations"
 
 
-def load_probe():
-    spec = importlib.util.spec_from_file_location("encoder_probe", PROBE)
+def load_recipe(name: str):
+    """A script of models/relations/ as a module (they are run as files, not imported as a package)."""
+    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_probe():
+    return load_recipe("encoder_probe")
 
 
 def test_pair_text_marks_the_drug_with_at_signs_and_the_problem_with_hashes_in_either_order():
