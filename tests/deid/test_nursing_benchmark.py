@@ -8,7 +8,7 @@ from notenlp.evaluation import nursing_notes as nn
 
 @pytest.fixture(scope="module")
 def dev_notes():
-    return nn.generate_notes("dev", 150, background={})
+    return nn.generate_notes("dev", 300, background={})
 
 
 def test_gold_spans_point_at_the_planted_text_in_every_case_style(dev_notes):
