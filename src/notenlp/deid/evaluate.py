@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sets", default=",".join(SETS),
                         help=f"comma-separated sets to run (default all: {','.join(SETS)})")
     parser.add_argument("--gold", type=Path, default=None,
-                        help="gold file for --format (default for presidio: the shared corpora's synth_dataset_v2.json)")
+                        help="gold file for --format (presidio default: the shared corpora's synth_dataset_v2.json)")
     parser.add_argument("--format", choices=("demo", "presidio"), default=None,
                         help="score this one gold format only (same as --sets demo|presidio, with --gold)")
     parser.add_argument("--split", choices=("heldout", "all"), default="heldout",
@@ -93,7 +93,7 @@ def load_gold(path: Path, fmt: str, split: str = "heldout") -> Iterator[dict]:
 
 
 def gold_record(note: dict) -> dict:
-    """A demo-shaped note (``phi`` as dicts) in the scoring shape (``phi`` as tuples); ``phi_detail`` keeps the dicts."""
+    """A demo-shaped note (``phi`` as dicts) in the scoring shape (``phi`` as tuples, dicts kept in ``phi_detail``)."""
     return {"note_id": note["note_id"], "person_id": note.get("person_id"), "note_date": note.get("note_date"),
             "text": note["text"], "phi": [(p["start"], p["end"], p["type"], p.get("subtype", "")) for p in note["phi"]],
             "phi_detail": note["phi"]}
@@ -304,6 +304,7 @@ def load_set(name: str, args: argparse.Namespace) -> tuple[list[dict], str] | No
 def _score_rows(set_name: str, notes: list[dict], systems: dict) -> tuple[list[dict], list[dict], dict[str, float]]:
     """Per-type rows, rows of recall per planted subtype (benchmark sets only) and flat metrics of one set."""
     rows, metrics, planted = [], {}, {}
+    n_tokens = sum(len(token_labels(note["text"], ())) for note in notes)
     for name, detect in systems.items():
         predicted: list[list] = []
 
@@ -323,6 +324,9 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict) -> tuple[list[d
                 metrics.update({f"{set_name}.{name}.{label}.{phi_type}.{k}": v for k, v in
                                 (("recall", score.recall), ("precision", score.precision), ("f2", score.f(2)))})
         metrics[f"{set_name}.{name}.notes_per_s"] = len(notes) / seconds if seconds else 0.0
+        phi_tokens = tokens.get("PHI", Score())
+        other_tokens = n_tokens - phi_tokens.tp - phi_tokens.fn
+        metrics[f"{set_name}.{name}.non_phi_replaced_share"] = phi_tokens.fp / other_tokens if other_tokens else 0.0
         if any("phi_detail" in n and n["phi_detail"] and "case" in n["phi_detail"][0] for n in notes):
             planted[name] = recall_by_planted(notes, predicted)
     planted_rows = []
@@ -371,6 +375,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n== {set_name}: de-identification on {len(notes)} notes ({source}); "
               f"gold clock-time spans left out: {dropped_times}")
         print(format_table(rows, per_type_columns))
+        print("share of non-PHI word/number tokens replaced (false alarms): " + ", ".join(
+            f"{name} {set_metrics[f'{set_name}.{name}.non_phi_replaced_share']:.4f}" for name in systems))
         if planted_rows:
             print(f"\n{set_name}: token recall per planted subtype / name case")
             print(format_table(planted_rows, list(planted_rows[0])))

@@ -11,9 +11,11 @@ drug nicknames, vitals and ratios, and their names sit after cues the demo never
   full / m/d / two-digit years, hospitals and their abbreviations, wards, facilities, towns, phones full /
   partial / area code / extension / pager, ages over 89, MRNs); names are Title, lower or UPPER case and
   a share of them are also English words ("Rose", "Bill", "Hill");
-- real PHI-free clinical sentences between the lines: NegEx sentences (de-identified clinical reports),
-  ADE corpus negative sentences and BC5CDR abstract sentences (PubMed) from ``../shared/corpora``;
-  without the corpora the notes are written without them (a warning says so).
+- real PHI-free clinical sentences between the lines: NegEx sentences (de-identified clinical reports;
+  the 135 of 1,096 that carry the reports' de-identification markers around surrogates, ``**DATE[...]``,
+  ``**NAME[...]``, ``___``, are left out), ADE corpus negative sentences and BC5CDR abstract sentences
+  (PubMed) from ``../shared/corpora``; without the corpora the notes are written without them (a warning
+  says so).
 
 Every note is one case style: lower (35%), UPPER (20%) or mixed (45%, where names still vary in case).
 
@@ -77,6 +79,7 @@ PHI_KINDS: dict[str, str] = {
     "PAGER": "PHONE.PAGER",
     "AGE": "AGE.OVER_89", "MRN": "ID.MRN",
 }
+_DEID_MARKER = re.compile(r"\*\*|_{3,}")
 _SLOT = re.compile(r"\{([^{}]*)\}")
 _RANGE = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -179,7 +182,9 @@ def _all_background() -> tuple[tuple[str, str], ...]:
             doc = splitter(Doc(abstract.text))
             sentences += [abstract.text[s.start:s.end].strip() for s in doc.sentences]
         out += [("bc5cdr", s) for s in dict.fromkeys(sentences) if len(s) > 20]
-    return tuple(out)
+    # NegEx reports were de-identified with markers that wrap surrogates ("**DATE[Nov 03 2007]",
+    # "**NAME[YYY ZZZ]", "___"): those sentences hold PHI (surrogate) and are not background.
+    return tuple((source, s) for source, s in out if not _DEID_MARKER.search(s))
 
 
 def background_sentences(part: str) -> dict[str, list[str]]:
