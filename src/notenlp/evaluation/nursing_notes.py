@@ -402,6 +402,8 @@ def _write_note(rng: Random, pools: _Pools, background: list[tuple[str, str]]) -
         if kind == "background":
             s.add(template)
         else:
+            if s.case == "mixed" and template[:1].isalpha() and rng.random() < 0.5:
+                template = template[0].upper() + template[1:]  # a line starts with a capital ("Levo @ .1")
             _fill(s, template)
     return s
 
