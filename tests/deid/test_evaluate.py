@@ -74,12 +74,14 @@ def test_evaluate_runs_every_generated_set_and_writes_json(tmp_path, capsys):
     evaluate.add_arguments(parser)
     out = tmp_path / "deid.json"
     args = parser.parse_args(["--sets", "demo,nursing-dev,nursing-aside", "--limit", "8", "--demo-notes", "8",
-                              "--no-mlflow", "--json", str(out)])
+                              "--errors", "5", "--no-mlflow", "--json", str(out)])
     assert evaluate.run(args) == 0
     printed = capsys.readouterr().out
     for heading in ("== demo:", "== nursing-dev:", "== nursing-aside:", "NOT used for tuning", "presidio-patterns",
                     "tok_recall", "planted", "NAME.FAMILY"):
         assert heading in printed
+    assert "nursing-dev: notenlp false alarms, most frequent" in printed
+    assert "nursing-aside: notenlp false alarms" not in printed  # the kept-aside part's errors stay unread
     report = json.loads(out.read_text())
     assert set(report["sets"]) == {"demo", "nursing-dev", "nursing-aside"}
     assert report["sets"]["nursing-aside"]["notes"] == 8

@@ -47,6 +47,7 @@ PRESIDIO_TYPES = {
 
 SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "phi-free", "ner-change")
 SCORED_SETS = ("demo", "presidio", "nursing-dev", "nursing-aside")
+ASIDE_SETS = ("nursing-aside", "phi-free-aside")  # kept aside from tuning: totals only, no error listings
 DEMO_EVAL_SEED = 0  # the token model trains on demo notes of seed 1
 # Surrogates for the NER-change measurement only: a fixed key so that reruns compare the same text.
 _EVALUATION_SECRET = "5e" * 32
@@ -69,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PHI-free documents per part for the damage rate (default 120)")
     parser.add_argument("--ner-docs", type=int, default=60,
                         help="PHI-free dev documents annotated before and after de-identification (default 60)")
+    parser.add_argument("--errors", type=int, default=0, metavar="N",
+                        help="print notenlp's N most frequent false-alarm and missed words per set (not the aside part)")
     parser.add_argument("--detect-times", action="store_true", help="treat clock times as PHI (and score them)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the Presidio baseline")
     parser.add_argument("--no-mlflow", action="store_true", help="print only; do not log to MLflow")
@@ -301,8 +304,31 @@ def load_set(name: str, args: argparse.Namespace) -> tuple[list[dict], str] | No
     return notes, source
 
 
-def _score_rows(set_name: str, notes: list[dict], systems: dict) -> tuple[list[dict], list[dict], dict[str, float]]:
-    """Per-type rows, rows of recall per planted subtype (benchmark sets only) and flat metrics of one set."""
+def token_errors(notes: list[dict], predicted: list[list]) -> tuple[Counter, Counter]:
+    """Counts of (predicted type, word) false alarms and (gold subtype, word) misses, words lower-cased.
+
+    For synthetic and public sets only: the words of real notes are PHI.
+    """
+    false_alarms: Counter[tuple[str, str]] = Counter()
+    misses: Counter[tuple[str, str]] = Counter()
+    for note, prediction in zip(notes, predicted):
+        text = note["text"]
+        gold = token_labels(text, [(g[0], g[1], g[3] or g[2]) for g in note["phi"]])
+        pred = token_labels(text, [(p.start, p.end, p.type) for p in prediction])
+        for (start, end, subtype), (_, _, found) in zip(gold, pred):
+            if found and not subtype:
+                false_alarms[(found, text[start:end].lower())] += 1
+            elif subtype and found != subtype.split(".")[0]:
+                misses[(subtype, text[start:end].lower())] += 1
+    return false_alarms, misses
+
+
+def _score_rows(set_name: str, notes: list[dict], systems: dict,
+                errors: int = 0) -> tuple[list[dict], list[dict], dict[str, float]]:
+    """Per-type rows, rows of recall per planted subtype (benchmark sets only) and flat metrics of one set.
+
+    ``errors``: print notenlp's most frequent false-alarm and missed words (never for the aside part).
+    """
     rows, metrics, planted = [], {}, {}
     n_tokens = sum(len(token_labels(note["text"], ())) for note in notes)
     for name, detect in systems.items():
@@ -329,6 +355,12 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict) -> tuple[list[d
         metrics[f"{set_name}.{name}.non_phi_replaced_share"] = phi_tokens.fp / other_tokens if other_tokens else 0.0
         if any("phi_detail" in n and n["phi_detail"] and "case" in n["phi_detail"][0] for n in notes):
             planted[name] = recall_by_planted(notes, predicted)
+        if errors and name == "notenlp" and set_name not in ASIDE_SETS:
+            false_alarms, misses = token_errors(notes, predicted)
+            print(f"{set_name}: notenlp false alarms, most frequent: "
+                  + ", ".join(f"{w} ({t}) {c}" for (t, w), c in false_alarms.most_common(errors)))
+            print(f"{set_name}: notenlp misses, most frequent: "
+                  + ", ".join(f"{w} ({t}) {c}" for (t, w), c in misses.most_common(errors)))
     planted_rows = []
     for group in sorted({g for scores in planted.values() for g in scores}):
         row: dict[str, object] = {"planted": group}
@@ -370,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
                 dropped_times += len(note["phi"]) - len(kept)
                 note["phi"] = kept
                 note["phi_detail"] = [p for p in note.get("phi_detail", ()) if p.get("subtype") != "DATE.TIME"]
-        rows, planted_rows, set_metrics = _score_rows(set_name, notes, systems)
+        rows, planted_rows, set_metrics = _score_rows(set_name, notes, systems, args.errors)
         metrics.update(set_metrics)
         print(f"\n== {set_name}: de-identification on {len(notes)} notes ({source}); "
               f"gold clock-time spans left out: {dropped_times}")
@@ -415,7 +447,7 @@ def _run_damage(args: argparse.Namespace, systems: dict, metrics: dict[str, floa
             return rows
         for name, detect in systems.items():
             result = damage(docs, detect)
-            if part == "dev" and name == "notenlp":
+            if f"phi-free-{part}" not in ASIDE_SETS and name == "notenlp":
                 dev_words = result["words"]
             rows.append({"set": f"phi-free-{part}", "system": name, "docs": result["docs"], "tokens": result["tokens"],
                          "replaced": result["replaced"], "replaced_share": result["replaced_share"],
