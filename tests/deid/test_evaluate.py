@@ -101,5 +101,5 @@ def test_damage_and_ner_change_on_phi_free_text(capsys):
                               "--no-mlflow"])
     assert evaluate.run(args) == 0
     printed = capsys.readouterr().out
-    assert "phi-free-dev" in printed and "phi-free-aside" in printed and "replaced_share" in printed
+    assert "phi-free-dev" in printed and "phi-free-aside" in printed and "replaced_%" in printed
     assert "ner-change: 3 PHI-free dev documents" in printed and "entities_before" in printed

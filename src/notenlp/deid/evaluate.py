@@ -324,12 +324,11 @@ def token_errors(notes: list[dict], predicted: list[list]) -> tuple[Counter, Cou
 
 
 def _score_rows(set_name: str, notes: list[dict], systems: dict,
-                errors: int = 0) -> tuple[list[dict], list[dict], dict[str, float]]:
-    """Per-type rows, rows of recall per planted subtype (benchmark sets only) and flat metrics of one set.
-
-    ``errors``: print notenlp's most frequent false-alarm and missed words (never for the aside part).
+                errors: int = 0) -> tuple[list[dict], list[dict], dict[str, float], list[str]]:
+    """Per-type rows, rows of recall per planted subtype (benchmark sets only), flat metrics of one set and
+    with ``errors``, lines of notenlp's most frequent false-alarm and missed words (never for the aside part).
     """
-    rows, metrics, planted = [], {}, {}
+    rows, metrics, planted, error_lines = [], {}, {}, []
     n_tokens = sum(len(token_labels(note["text"], ())) for note in notes)
     for name, detect in systems.items():
         predicted: list[list] = []
@@ -357,10 +356,10 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict,
             planted[name] = recall_by_planted(notes, predicted)
         if errors and name == "notenlp" and set_name not in ASIDE_SETS:
             false_alarms, misses = token_errors(notes, predicted)
-            print(f"{set_name}: notenlp false alarms, most frequent: "
-                  + ", ".join(f"{w} ({t}) {c}" for (t, w), c in false_alarms.most_common(errors)))
-            print(f"{set_name}: notenlp misses, most frequent: "
-                  + ", ".join(f"{w} ({t}) {c}" for (t, w), c in misses.most_common(errors)))
+            error_lines.append(f"{set_name}: notenlp false alarms, most frequent: "
+                               + ", ".join(f"{w} ({t}) {c}" for (t, w), c in false_alarms.most_common(errors)))
+            error_lines.append(f"{set_name}: notenlp misses, most frequent: "
+                               + ", ".join(f"{w} ({t}) {c}" for (t, w), c in misses.most_common(errors)))
     planted_rows = []
     for group in sorted({g for scores in planted.values() for g in scores}):
         row: dict[str, object] = {"planted": group}
@@ -370,7 +369,7 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict,
             row[f"{name}_recall"] = score.recall
             metrics[f"{set_name}.{name}.planted.{group.replace(' ', '_').replace('=', '_')}.recall"] = score.recall
         planted_rows.append(row)
-    return rows, planted_rows, metrics
+    return rows, planted_rows, metrics, error_lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -402,7 +401,7 @@ def run(args: argparse.Namespace) -> int:
                 dropped_times += len(note["phi"]) - len(kept)
                 note["phi"] = kept
                 note["phi_detail"] = [p for p in note.get("phi_detail", ()) if p.get("subtype") != "DATE.TIME"]
-        rows, planted_rows, set_metrics = _score_rows(set_name, notes, systems, args.errors)
+        rows, planted_rows, set_metrics, error_lines = _score_rows(set_name, notes, systems, args.errors)
         metrics.update(set_metrics)
         print(f"\n== {set_name}: de-identification on {len(notes)} notes ({source}); "
               f"gold clock-time spans left out: {dropped_times}")
@@ -412,6 +411,8 @@ def run(args: argparse.Namespace) -> int:
         if planted_rows:
             print(f"\n{set_name}: token recall per planted subtype / name case")
             print(format_table(planted_rows, list(planted_rows[0])))
+        for line in error_lines:
+            print(line)
         report["sets"][set_name] = {"source": source, "notes": len(notes), "per_type": rows, "by_planted": planted_rows}
     if "phi-free" in sets:
         report["damage"] = _run_damage(args, systems, metrics)
@@ -451,12 +452,13 @@ def _run_damage(args: argparse.Namespace, systems: dict, metrics: dict[str, floa
                 dev_words = result["words"]
             rows.append({"set": f"phi-free-{part}", "system": name, "docs": result["docs"], "tokens": result["tokens"],
                          "replaced": result["replaced"], "replaced_share": result["replaced_share"],
+                         "replaced_%": f"{100 * result['replaced_share']:.2f}%",
                          "bar_0.005": "ok" if result["replaced_share"] <= 0.005 else "over",
                          "by_type": " ".join(f"{k}={v}" for k, v in sorted(result["by_type"].items()))})
             metrics[f"phi-free-{part}.{name}.replaced_share"] = result["replaced_share"]
     print("\n== phi-free: share of word/number tokens replaced in real PHI-free clinical sentences "
           "(NegEx, ADE, BC5CDR; bar <= 0.5%)")
-    print(format_table(rows, ["set", "system", "docs", "tokens", "replaced", "replaced_share", "bar_0.005", "by_type"]))
+    print(format_table(rows, ["set", "system", "docs", "tokens", "replaced", "replaced_%", "bar_0.005", "by_type"]))
     if dev_words:  # public PHI-free corpus words, dev half only: the aside half's errors stay unread
         print("phi-free-dev: words notenlp replaces most: "
               + ", ".join(f"{w} {c}" for w, c in dev_words.most_common(20)))
