@@ -139,16 +139,27 @@ class _Pools:
     spec: dict[str, Any]
 
 
+def _census(name: str, count: int) -> list[str]:
+    """The ``count`` most frequent names of a Census list in ``resources/deid/lexicons``."""
+    names = []
+    with resource_path("deid", "lexicons", name).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip() and not line.startswith("#"):
+                names.append(line.strip())
+                if len(names) == count:
+                    break
+    return names
+
+
 @lru_cache(maxsize=2)
 def _pools(part: str) -> _Pools:
-    from notenlp.deid.resources import load_lexicons
-
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, not {part!r}")
-    lex = load_lexicons()
     spec = load_templates()["parts"][part]
-    first = tuple(n.title() for n in lex.first_name_list[:FIRST_NAME_POOL] if name_part(n) == part)
-    last = tuple(n.title() for n in lex.last_name_list[:LAST_NAME_POOL] if name_part(n) == part)
+    # Read from the Census files themselves, not the de-identifier's Lexicons: tuning the detector must
+    # not change the benchmark.
+    first = tuple(n.title() for n in _census("first_names.txt", FIRST_NAME_POOL) if name_part(n) == part)
+    last = tuple(n.title() for n in _census("last_names.txt", LAST_NAME_POOL) if name_part(n) == part)
     return _Pools(first, last, tuple(spec["first_words"]), tuple(spec["last_words"]), spec)
 
 
