@@ -47,3 +47,59 @@ def test_presidio_gold_maps_types(tmp_path):
                     '{"entity_type": "TITLE", "start_position": 0, "end_position": 4}]}]')
     (note,) = load_gold(gold, "presidio", "all")
     assert note["phi"] == [(5, 8, "NAME", "PERSON"), (12, 20, "PHONE", "PHONE_NUMBER")]
+
+
+def test_original_offsets_of_deidentified_text(surrogater):
+    from notenlp.deid.evaluate import original_offset, replacement_edits
+    from notenlp.doc import Doc
+
+    text = "Seen by Dr. Smith on 3/4/2101 for chest pain, Smith called."
+    result = surrogater.deidentify(Doc(text, note_id=1))
+    edits = replacement_edits(result)
+    assert [text[e[2]:e[3]] for e in edits] == [text[p.start:p.end] for p in result.phi]
+    new = result.text
+    chest = new.index("chest pain")
+    assert (original_offset(chest, edits, end=False), original_offset(chest + 10, edits, end=True)) == (
+        text.index("chest pain"), text.index("chest pain") + 10)
+    first = edits[0]
+    assert original_offset(first[0] + 1, edits, end=False) == first[2]
+    assert original_offset(first[1], edits, end=True) == first[3]
+
+
+def test_evaluate_runs_every_generated_set_and_writes_json(tmp_path, capsys):
+    """demo and both benchmark parts on a few notes, real detector and Presidio, no MLflow."""
+    import json
+
+    parser = argparse.ArgumentParser()
+    evaluate.add_arguments(parser)
+    out = tmp_path / "deid.json"
+    args = parser.parse_args(["--sets", "demo,nursing-dev,nursing-aside", "--limit", "8", "--demo-notes", "8",
+                              "--errors", "5", "--no-mlflow", "--json", str(out)])
+    assert evaluate.run(args) == 0
+    printed = capsys.readouterr().out
+    for heading in ("== demo:", "== nursing-dev:", "== nursing-aside:", "NOT used for tuning", "presidio-patterns",
+                    "tok_recall", "planted", "NAME.FAMILY"):
+        assert heading in printed
+    assert "nursing-dev: notenlp false alarms, most frequent" in printed
+    assert "nursing-aside: notenlp false alarms" not in printed  # the kept-aside part's errors stay unread
+    report = json.loads(out.read_text())
+    assert set(report["sets"]) == {"demo", "nursing-dev", "nursing-aside"}
+    assert report["sets"]["nursing-aside"]["notes"] == 8
+    assert 0.0 <= report["metrics"]["nursing-dev.notenlp.token.PHI.recall"] <= 1.0
+    with pytest.raises(SystemExit, match="unknown"):
+        evaluate.chosen_sets(parser.parse_args(["--sets", "demo,real-notes"]))
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_damage_and_ner_change_on_phi_free_text(capsys):
+    if corpora_dir() is None:
+        pytest.skip(MISSING_MESSAGE)
+    parser = argparse.ArgumentParser()
+    evaluate.add_arguments(parser)
+    args = parser.parse_args(["--sets", "phi-free,ner-change", "--phi-free-docs", "6", "--ner-docs", "3",
+                              "--no-mlflow"])
+    assert evaluate.run(args) == 0
+    printed = capsys.readouterr().out
+    assert "phi-free-dev" in printed and "phi-free-aside" in printed and "replaced_%" in printed
+    assert "ner-change: 3 PHI-free dev documents" in printed and "entities_before" in printed
