@@ -58,6 +58,7 @@ def site_date_shifts(spark, path: Path | str) -> DataFrame:
         F.col("date_shift_days").try_cast("int").alias("date_shift_days"),
         F.col("date_shift_days").try_cast("double").alias("_as_double"),
     )
+    # An integrality test, so exact on purpose: 12.5 days (a Parquet double) must not become 12.
     readable = (F.col("person_id").isNotNull() & F.col("date_shift_days").isNotNull()
                 & (F.col("_as_double") == F.col("date_shift_days").cast("double")))
     stats = table.agg(
@@ -94,6 +95,7 @@ def _failed(record: dict[str, Any], error: str) -> dict[str, Any]:
 
 def _deidentify_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any], date_mode: str,
                         site_table: bool) -> Iterator[pd.DataFrame]:
+    from notenlp.deid.audit import audit_rows
     from notenlp.doc import Doc
     from notenlp.stages.components import deidentifier
 
@@ -117,14 +119,7 @@ def _deidentify_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any],
             except Exception as exc:  # the class name only: messages may quote PHI
                 out.append(_failed(record, type(exc).__name__))
                 continue
-            audit = [
-                {"note_id": record["note_id"], "person_id": record["person_id"], "start": span.start, "end": span.end,
-                 "phi_type": span.type, "phi_subtype": span.subtype, "detector": span.source,
-                 "original": record["note_text"][span.start:span.end], "replacement": replacement,
-                 "date_shift_days": result.date_shift_days}
-                for span, replacement in zip(result.phi, result.replacements)
-            ]
-            audit.extend(row_audit)
+            audit = audit_rows(record["note_id"], record["person_id"], record["note_text"], result) + row_audit
             out.append({**record, "note_text": result.text, "deid_text_hash": None, "date_shift_days": days,
                         "phi_count": len(result.phi), "phi_types": dict(Counter(span.type for span in result.phi)),
                         "phi_audit": audit, "error": None})
