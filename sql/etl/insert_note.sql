@@ -3,6 +3,7 @@
 --             $note_classes (sql/seeds/note_class_loinc.csv: source category -> LOINC document code).
 -- note_type_concept_id 32817 = 'EHR' (Type Concept); encoding 32678 = 'UTF-8'; language 4180186 = 'English language'.
 -- note_class_concept_id: the loaded vocabulary's LOINC concept of the category's document code, else 0.
+-- note_date / note_datetime arrive already moved by the deidentify stage when NOTENLP_DATE_MODE=shift.
 delete from note where note_id in (select note_id from read_parquet($deid_notes));
 
 insert into note (

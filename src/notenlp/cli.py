@@ -61,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not hasattr(args, "_module"):
         command.error(f"unrecognized arguments: {' '.join(extra)}")
     args.target_args = extra
+    from notenlp.config import ConfigError
+
     try:
         return int(module.run(args) or 0)
+    except ConfigError as exc:  # a setting that cannot work: one line, no traceback
+        print(f"notenlp: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

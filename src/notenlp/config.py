@@ -3,6 +3,15 @@
 Every field can be set by an environment variable ``NOTENLP_<FIELD>`` (upper case) or
 by the matching CLI option. Paths default to folders under ``NOTENLP_HOME`` (the
 current directory when unset), so a fresh clone runs with no configuration at all.
+
+Dates outside the note text (``date_mode``): ``shift`` (the default, a de-identified warehouse)
+moves NOTE.note_date and note_datetime by the same per-person offset as the dates inside the
+text, so neither the row nor the text gives the real date away and the interval between them
+holds; ``keep`` (a site's identified CDM) leaves the note row's dates as the source wrote them
+and needs ``date_shift_table``, the site's own per-person offsets (``person_id,
+date_shift_days``, CSV or Parquet) for the text, so that a research extract shifting the CDM by
+that table agrees with its notes. With a table, its offsets are used in either mode (a person
+missing from it is quarantined); without one, each person's offset is keyed by the sealed secret.
 """
 
 from __future__ import annotations
@@ -11,6 +20,12 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+DATE_MODES = ("shift", "keep")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the CLI prints the message as one line and exits non-zero."""
 
 
 @dataclass
@@ -24,6 +39,8 @@ class Settings:
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 8
     deid_mode: str = "surrogate"  # "surrogate" or "tag"
+    date_mode: str = "shift"  # "shift": note row dates move with the text; "keep": they stay (identified CDM)
+    date_shift_table: Path | None = None  # site-provided person_id, date_shift_days (CSV or Parquet)
     annotate_pipeline: str = "annotate"  # name of resources/pipelines/<name>.json or a path
     max_quarantine_rate: float = 0.05  # a stage fails when more of its rows than this are quarantined
     use_registered_models: bool = True  # load models:/<name>@champion when the registry has one
@@ -37,6 +54,24 @@ class Settings:
         self.mlflow_artifacts = Path(self.mlflow_artifacts or self.home / "mlruns" / "artifacts")
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlruns' / 'mlflow.db'}"
+        self._check_dates()
+
+    def _check_dates(self) -> None:
+        if self.date_mode not in DATE_MODES:
+            raise ConfigError(f"NOTENLP_DATE_MODE must be one of {', '.join(DATE_MODES)}, not {self.date_mode!r}")
+        if not self.date_shift_table:
+            self.date_shift_table = None
+            if self.date_mode == "keep":
+                raise ConfigError("NOTENLP_DATE_MODE=keep needs NOTENLP_DATE_SHIFT_TABLE (a CSV or Parquet table "
+                                  "person_id, date_shift_days): without it the note text could not agree with "
+                                  "a shifted extract of the CDM")
+            return
+        self.date_shift_table = Path(self.date_shift_table)
+        if not self.date_shift_table.exists():
+            raise ConfigError(f"NOTENLP_DATE_SHIFT_TABLE {self.date_shift_table} does not exist")
+        if self.date_shift_table.is_file() and self.date_shift_table.suffix.lower() not in (".csv", ".parquet"):
+            raise ConfigError(f"NOTENLP_DATE_SHIFT_TABLE {self.date_shift_table} must be a .csv or .parquet file "
+                              "(or a folder of Parquet files)")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Settings":

@@ -24,11 +24,11 @@ NOTE = ", ".join([
     "text_hash string",  # sha256 of note_text as ingested
 ])
 
-# De-identified note: NOTE with note_text replaced; PHI counts by type, never values.
+# De-identified note: NOTE with note_text replaced (and, in date_mode "shift", note_date and note_datetime
+# moved by the note's date offset); PHI counts by type, never values. The offset itself stays sealed.
 DEID_NOTE = ", ".join([
     NOTE,
     "deid_text_hash string",
-    "date_shift_days int",
     "phi_count int",
     "phi_types map<string,int>",
 ])

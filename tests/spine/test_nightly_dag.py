@@ -86,6 +86,19 @@ def test_notes_and_note_nlp_rows_match_the_demo_gold(night):
     assert sum(agree) / len(agree) >= 0.85, f"term_exists agreement {sum(agree) / len(agree):.3f}"
 
 
+def test_note_dates_move_with_one_offset_per_person(night):
+    """The default date mode is a de-identified warehouse: no note_date is the source's CHARTDATE."""
+    from datetime import date
+
+    gold = {g["note_id"]: g for g in night["gold"]}
+    with _warehouse(night["home"]) as con:
+        rows = con.execute("select note_id, person_id, note_date from note").fetchall()
+    offsets: dict[int, set[int]] = {}
+    for note_id, person_id, note_date in rows:
+        offsets.setdefault(person_id, set()).add((note_date - date.fromisoformat(gold[note_id]["note_date"])).days)
+    assert rows and all(len(days) == 1 and 0 not in days for days in offsets.values())
+
+
 # Surrogate names and places are drawn from lexicons and may coincide with another patient's
 # planted value, so those are checked note by note; identifiers are checked everywhere.
 _GLOBAL_TYPES = ("PHONE", "EMAIL", "ID", "URL", "IP")

@@ -442,11 +442,18 @@ class Deidentifier:
     def person_key(self, doc: Doc) -> str:
         return f"person:{doc.person_id}" if doc.person_id is not None else f"note:{doc.note_id}"
 
-    def deidentify(self, doc: Doc) -> DeidResult:
+    def date_shift_days(self, doc: Doc) -> int:
+        """The person's keyed date offset (never 0): the one the text gets unless the caller passes another."""
+        return self.surrogates.date_shift_days(self.person_key(doc))
+
+    def deidentify(self, doc: Doc, *, date_shift_days: int | None = None) -> DeidResult:
+        """``date_shift_days``: the offset for this note's dates (a site's own per-person table); else keyed."""
         text = doc.text
         phi = self.detect(text, doc.note_date)
         person = self.person_key(doc)
-        shift = self.surrogates.date_shift_days(person) if self.mode == "surrogate" else None
+        shift = None
+        if self.mode == "surrogate":
+            shift = self.date_shift_days(doc) if date_shift_days is None else date_shift_days
         reference = _reference_date(doc.note_date)
         pieces, replacements, cursor = [], [], 0
         for span in phi:

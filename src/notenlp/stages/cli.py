@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from datetime import date
 
-from notenlp.config import Settings
+from notenlp.config import ConfigError, Settings
 from notenlp.schemas import STAGES
 
 log = logging.getLogger(__name__)
@@ -61,4 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="notenlp-job")
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except ConfigError as exc:  # a setting that cannot work: one line, no traceback
+        print(f"notenlp: {exc}", file=sys.stderr)
+        return 2

@@ -190,7 +190,7 @@ def run_deidentify(spark, night: Night) -> StageLog:
     record.rows_in = notes.count()
     config = {"mode": night.settings.deid_mode, "secret_hex": load_or_create_secret(_sealed_dir(night, night.settings.sealed))}
     work = _sealed_dir(night, night.sealed_work) / "deidentify"
-    deid.deidentify(notes, config).write.mode("overwrite").parquet(str(work))
+    deid.deidentify_with(spark, notes, config, night.settings).write.mode("overwrite").parquet(str(work))
     out = spark.read.parquet(str(work))
     record.rows_out = _write(deid.deidentified_notes(out), night.part("deidentify"))
     record.rows_quarantined = _write_quarantine(night, "deidentify", [deid.deid_quarantine(out)])
