@@ -67,9 +67,21 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, dict[str, Any]]
     return config
 
 
-def nlp_system(annotate_config: dict[str, Any], model_versions: dict[str, str] | None = None) -> str:
+def deid_choices(settings) -> str:
+    """The settings that change a note's de-identified text or row dates, so a change reprocesses the notes."""
+    table = settings.date_shift_table
+    table_part = ""
+    if table is not None:
+        digest = hashlib.sha256(table.read_bytes()).hexdigest()[:12] if table.is_file() else fingerprint_dir(table)
+        table_part = f" table {digest}"
+    return f"{settings.deid_mode} dates {settings.date_mode}{table_part}"
+
+
+def nlp_system(annotate_config: dict[str, Any], model_versions: dict[str, str] | None = None, *,
+               deid_settings: str = "") -> str:
+    deid_files = fingerprint_dir(RESOURCE_DIR / 'deid') if (RESOURCE_DIR / 'deid').is_dir() else 'none'
     parts = [f"notenlp {__version__}", f"pipeline {fingerprint_config(annotate_config)}",
-             f"deid {fingerprint_dir(RESOURCE_DIR / 'deid') if (RESOURCE_DIR / 'deid').is_dir() else 'none'}"]
+             f"deid {deid_files}{' ' + deid_settings if deid_settings else ''}"]
     parts += [f"{name} v{version}" for name, version in sorted((model_versions or {}).items())]
     text = "; ".join(parts)
     return text if len(text) <= NLP_SYSTEM_MAX else text[: NLP_SYSTEM_MAX - 13] + "; +" + hashlib.sha256(
@@ -139,7 +151,7 @@ def prepare_night(night) -> Path | None:
             load_demo(con)
     dictionary_path = compiled_dictionary_for(settings)
     config, versions = effective_annotate_config(settings, dictionary_path)
-    system = nlp_system(config, versions)
+    system = nlp_system(config, versions, deid_settings=deid_choices(settings))
     (night.meta_dir / "annotate_pipeline.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (night.meta_dir / "nlp_system.txt").write_text(system, encoding="utf-8")
     log.info("nlp_system: %s", system)

@@ -173,3 +173,16 @@ def test_a_date_config_mistake_is_one_line_and_a_nonzero_exit(home, monkeypatch,
 
 def test_the_default_is_a_deidentified_warehouse():
     assert Settings().date_mode == "shift" and Settings().date_shift_table is None
+
+
+def test_changing_how_dates_move_changes_nlp_system_so_notes_are_reprocessed(tmp_path):
+    from notenlp.versions import deid_choices, nlp_system
+
+    table = tmp_path / "shifts.csv"
+    table.write_text("person_id,date_shift_days\n1,-100\n", encoding="utf-8")
+    systems = {nlp_system({"components": []}, deid_settings=deid_choices(settings)) for settings in (
+        Settings(), Settings(date_mode="keep", date_shift_table=table), Settings(deid_mode="tag"))}
+    table.write_text("person_id,date_shift_days\n1,-200\n", encoding="utf-8")
+    systems.add(nlp_system({"components": []}, deid_settings=deid_choices(
+        Settings(date_mode="keep", date_shift_table=table))))
+    assert len(systems) == 4
