@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from notenlp.doc import Doc
+from notenlp import cache
 from notenlp.resources import file_or_resource, resource_path
 from notenlp.vocab import drugs, loader
 from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
@@ -48,7 +49,7 @@ def labels() -> Labels:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("NOTENLP_CACHE") or Path.home() / ".cache" / "notenlp") / "vocab"
+    return cache.cache_dir("vocab")
 
 
 def _fingerprint(paths: list[Path]) -> str:
