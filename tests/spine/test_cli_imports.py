@@ -18,6 +18,10 @@ def test_command_imports_no_heavy_package(tmp_path, command):
                                                        "metformin 500 mg PO BID."}) + "\n", encoding="utf-8")
     (tmp_path / "secret.hex").write_text("ab" * 32, encoding="utf-8")
     extra = ["--secret-file", str(tmp_path / "secret.hex")] if command == "deid" else []
+    if command == "annotate":
+        from notenlp.vocab.lookup import resolve_dictionary_path
+
+        resolve_dictionary_path(None)  # compiled once (with DuckDB) into the cache; a start only reads it
     script = textwrap.dedent(f"""
         import json, sys
         from notenlp.cli import main
