@@ -7,7 +7,8 @@ the output. The in-process benches (``notenlp bench annotate`` / ``bench deid``)
 - ``notenlp annotate --input F --output O`` beside medspaCy 1.3.1 (``python -m notenlp.evaluation.whole_process
   medspacy``): blank English, PyRuSH sentencizer, target matcher, sectionizer and ConText, as ``bench annotate``
   builds it, with the distinct entity texts notenlp found in a first, untimed run as target terms;
-- ``notenlp deid --input F --output O`` beside Presidio's pattern recognizers (``... presidio``), as ``bench deid``.
+- ``notenlp deid --input F --output O`` (surrogate mode) beside Presidio's pattern recognizers (``... presidio``),
+  as ``bench deid`` builds them; Presidio only finds the spans, notenlp also writes the surrogate text.
 Each row is run ``--repeat`` times, the systems interleaved so a load change on a shared machine hits both;
 the table gives the fastest wall time and the CPU seconds (user + system) of that process, and a 1-note run of
 each system shows its start-up alone.
