@@ -18,6 +18,7 @@ from typing import TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+KEEP_ENTRIES = 16  # per kind: training runs build many models, and each would otherwise leave an entry for good
 
 
 def cache_dir(*parts: str) -> Path:
@@ -67,6 +68,19 @@ def cached(kind: str, key: str, build: Callable[[], T]) -> T:
                                          delete=False) as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
+        _prune(path.parent)
     except OSError as exc:
         log.warning("could not write cache entry %s/%s (%s)", kind, path.name, exc.strerror or type(exc).__name__)
     return value
+
+
+def _prune(folder: Path) -> None:
+    """Drop all but the ``KEEP_ENTRIES`` most recently written entries of one kind."""
+    written = []
+    for entry in folder.glob("*.pickle"):
+        try:
+            written.append((entry.stat().st_mtime_ns, entry))
+        except OSError:  # another process pruned it meanwhile
+            continue
+    for _, old in sorted(written, reverse=True)[KEEP_ENTRIES:]:
+        old.unlink(missing_ok=True)

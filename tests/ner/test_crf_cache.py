@@ -61,3 +61,11 @@ def test_an_unreadable_entry_is_rebuilt(cache_home, caplog):
         assert cache.cached("test", "k", build) == {"value": 2}
     assert "unreadable" in caplog.text
     assert cache.cached("test", "k", build) == {"value": 2} and len(calls) == 2
+
+
+def test_old_entries_are_pruned(cache_home, monkeypatch):
+    monkeypatch.setattr(cache, "KEEP_ENTRIES", 3)
+    for k in range(5):
+        cache.cached("test", f"k{k}", lambda k=k: k)
+    assert len(list((cache_home / "test").glob("*.pickle"))) == 3
+    assert cache.cached("test", "k4", lambda: "rebuilt") == 4
