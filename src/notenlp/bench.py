@@ -11,6 +11,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "annotate": ("notenlp.annotate.bench", "notes/s of the annotate pipeline beside an equivalent medspaCy pipeline"),
     "vocab": ("notenlp.vocab.bench", "load and compile time of a full-size generated vocabulary"),
     "relations": ("notenlp.relations.bench", "notes/s of relation extraction beside co-occurrence pairing"),
+    "startup": ("notenlp.evaluation.whole_process",
+                "whole-process runs, start-up included, of annotate and deid beside medspaCy and Presidio"),
 }
 
 

@@ -109,18 +109,11 @@ def compiled_dictionary_for(settings) -> Path:
     import tempfile
 
     from notenlp.vocab.dictionary import compile_dictionary
-    from notenlp.vocab.lookup import _compiler_inputs, _fingerprint
+    from notenlp.vocab.lookup import vocabulary_key
     from notenlp.warehouse import connect
 
     with connect(settings.warehouse, read_only=True) as con:
-        content = [con.execute(sql).fetchone() for sql in (
-            "select count(*), coalesce(sum(hash(concept_id, concept_name, domain_id, standard_concept, "
-            "invalid_reason)), 0) from concept",
-            "select count(*), coalesce(sum(hash(concept_id, concept_synonym_name)), 0) from concept_synonym",
-            "select count(*), coalesce(sum(hash(concept_id_1, concept_id_2, relationship_id, invalid_reason)), 0) "
-            "from concept_relationship",
-        )]
-    key = hashlib.sha256(f"{content}{_fingerprint(_compiler_inputs())}".encode()).hexdigest()[:16]
+        key = vocabulary_key(con)
     out = settings.staging / "_dictionary" / f"dictionary-{key}.parquet"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ spans, with their assertion attributes. Memory stays bounded: one note is held a
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from notenlp.annotate.loading import load_available_pipeline
 
     pipeline, _ = load_available_pipeline(args.pipeline)
+    gc.freeze()  # the pipeline lives as long as this process: later collections need not walk its objects
     log.info("pipeline %s (%s): %s", args.pipeline, pipeline.fingerprint(), ", ".join(pipeline.names))
     started = time.perf_counter()
     try:

@@ -7,6 +7,7 @@ installed is left out with a warning instead of failing the whole pipeline.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -44,6 +45,18 @@ def load_available_pipeline(config: str | Path | dict[str, Any] = "annotate", *,
     A component is unavailable when its module is not installed, or when it cannot be built
     here because a file it needs (a trained model, a compiled vocabulary) does not exist.
     """
+    # The components build hundreds of thousands of objects (dictionary candidates, model tables) that all
+    # stay alive: the cyclic collector, run over and over while they are built, finds nothing to free.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_available_pipeline(config, disable)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_available_pipeline(config: str | Path | dict[str, Any], disable: tuple[str, ...]) -> tuple[Pipeline, list[str]]:
     cfg = json.loads(json.dumps(load_config(config)))
     left_out = missing_components(cfg)
     components = []

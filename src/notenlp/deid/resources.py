@@ -47,8 +47,6 @@ class Lexicons:
 
 @lru_cache(maxsize=4)
 def load_lexicons(directory: str = "deid") -> Lexicons:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     root = resource_path(directory)
     lex = root / "lexicons"
     first = _words(lex / "first_names.txt")
@@ -69,7 +67,7 @@ def load_lexicons(directory: str = "deid") -> Lexicons:
         medical_words=frozenset(_words(lex / "medical_words.txt")),
         eponyms=frozenset(_words(root / "eponyms.txt")),
         clinical_words=frozenset(_words(root / "clinical_words.txt")),
-        stop_words=frozenset(w.lower() for w in STOP_WORDS),
+        stop_words=frozenset(_words(lex / "stop_words.txt")),  # spaCy's; a file, so that no start imports spaCy
         english_words=frozenset(gzip.decompress((lex / "english_words.txt.gz").read_bytes()).decode().split()),
         max_place_tokens=max(len(p.split()) for p in places),
     )

@@ -28,8 +28,32 @@ _CACHE_LIMIT = 300_000
 class CompiledCRF:
     def __init__(self, model_bytes: bytes, extractor: FeatureExtractor, domain: str | None = None):
         """``domain``: whose domain-conjoined weights (``<domain>@<attribute>``) are added to the
-        shared ones, folded into one table so that tagging costs the same as without domains."""
+        shared ones, folded into one table so that tagging costs the same as without domains.
+
+        The weight tables depend only on the model, the extractor's pairs and gazetteer labels, the domain
+        and this code; building them (parsing CRFsuite's dump of ~250k lines) took ~2 s of every process
+        start, so they are kept in the on-disk cache (:mod:`notenlp.cache`) under a hash of all of those."""
+        from notenlp import cache
+
+        self.extractor = extractor
+        key = cache.content_key(model_bytes, domain or "", repr(extractor.pairs),
+                                repr(sorted(set(extractor.gazetteer.values()))),
+                                cache.source_bytes(__name__, "notenlp.ner.features"))
+        self.__dict__.update(cache.cached("ner", f"crf-tables-{key}", lambda: self._build_tables(model_bytes, domain)))
+        size = len(self.tags)
+        self._word_id: dict[str, int] = {}
+        # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
+        self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
+        self._form_of = np.zeros(1024, dtype=np.int64)  # word id -> its bigram form number
+        self._opens_entry = np.zeros(1024, dtype=bool)  # word id -> whether a gazetteer entry starts with it
+        self._reach = max(abs(k) for k in WINDOW_OFFSETS)
+
+    def _build_tables(self, model_bytes: bytes, domain: str | None) -> dict:
+        """Set and return the weight tables read from the CRFsuite model (what ``__init__`` caches)."""
         import pycrfsuite
+
+        extractor = self.extractor
+        existing = set(self.__dict__)
 
         tagger = pycrfsuite.Tagger()
         tagger.open_inmemory(model_bytes)
@@ -43,7 +67,6 @@ class CompiledCRF:
             self.transitions[tags.index(before), tags.index(after)] = weight
         self.tags = tags
         self._outside = tags.index("O")
-        self.extractor = extractor
         self.weights = weights
         self.attribute_row = row_of
         size = len(tags)
@@ -89,12 +112,7 @@ class CompiledCRF:
         for k in WINDOW_OFFSETS:
             prefix = f"{k}:"
             self._slot_rows.append({a[len(prefix):]: i for a, i in self.attribute_row.items() if a.startswith(prefix)})
-        self._word_id: dict[str, int] = {}
-        # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
-        self._views = np.zeros((1024, 1 + len(WINDOW_OFFSETS), size))
-        self._form_of = np.zeros(1024, dtype=np.int64)  # word id -> its bigram form number
-        self._opens_entry = np.zeros(1024, dtype=bool)  # word id -> whether a gazetteer entry starts with it
-        self._reach = max(abs(k) for k in WINDOW_OFFSETS)
+        return {name: value for name, value in self.__dict__.items() if name not in existing}
 
     def _row(self, attribute: str) -> np.ndarray:
         i = self.attribute_row.get(attribute)

@@ -32,9 +32,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from collections import Counter, defaultdict, deque
 from itertools import chain
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from notenlp.resources import resource_path
 from notenlp.vocab import drugs, text
@@ -461,8 +460,10 @@ def _abbreviated_rows(con) -> list[tuple]:
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One way a dictionary key resolves. A named tuple, not a frozen dataclass: a process builds ~150k of
+    them at start-up, and a tuple is built ~3x faster than a frozen dataclass sets its eleven fields."""
+
     key: str
     kind: str
     source_concept_id: int
@@ -490,19 +491,15 @@ class Dictionary:
     def load(cls, path: str | Path) -> "Dictionary":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path, columns=[c for c in COLUMNS if c != "rank"])
-        data = table.to_pydict()
+        # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas (~0.8 s a start).
+        data = pq.ParquetFile(path).read(columns=[c for c in COLUMNS if c != "rank"]).to_pydict()
         candidates: dict[str, list[Candidate]] = defaultdict(list)
         abbreviations: dict[str, list[Candidate]] = defaultdict(list)
-        for i in range(table.num_rows):
-            extra = data["extra"][i]
-            candidate = Candidate(
-                data["key"][i], data["kind"][i], data["source_concept_id"][i], data["concept_id"][i],
-                data["domain_id"][i], data["vocabulary_id"][i], data["concept_code"][i], data["concept_name"][i],
-                data["concept_class_id"][i], data["form"][i] or "", json.loads(extra) if extra else None,
-            )
-            target = abbreviations if candidate.kind == "abbreviation" else candidates
-            target[candidate.key].append(candidate)
+        forms = [form or "" for form in data["form"]]
+        rules = [json.loads(extra) if extra else None for extra in data["extra"]]
+        make = Candidate._make  # straight from a row tuple: no per-field Python arguments
+        for candidate in map(make, zip(*(data[name] for name in Candidate._fields[:-2]), forms, rules)):
+            (abbreviations if candidate.kind == "abbreviation" else candidates)[candidate.key].append(candidate)
         log.info("loaded dictionary %s: %d keys, %d abbreviations", Path(path).name, len(candidates), len(abbreviations))
         return cls(dict(candidates), dict(abbreviations))
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from notenlp.doc import Doc
+from notenlp import cache
 from notenlp.resources import file_or_resource, resource_path
 from notenlp.vocab import drugs, loader
 from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
@@ -48,7 +49,7 @@ def labels() -> Labels:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("NOTENLP_CACHE") or Path.home() / ".cache" / "notenlp") / "vocab"
+    return cache.cache_dir("vocab")
 
 
 def _fingerprint(paths: list[Path]) -> str:
@@ -79,8 +80,51 @@ def demo_dictionary_path() -> Path:
     return out
 
 
+VOCABULARY_CONTENT_SQL = (
+    "select count(*), coalesce(sum(hash(concept_id, concept_name, domain_id, standard_concept, invalid_reason)), 0) "
+    "from concept",
+    "select count(*), coalesce(sum(hash(concept_id, concept_synonym_name)), 0) from concept_synonym",
+    "select count(*), coalesce(sum(hash(concept_id_1, concept_id_2, relationship_id, invalid_reason)), 0) "
+    "from concept_relationship",
+)
+
+
+def vocabulary_key(con) -> str:
+    """Key of the dictionary compiled from a warehouse's vocabulary: its content and the compiler's inputs."""
+    content = [con.execute(sql).fetchone() for sql in VOCABULARY_CONTENT_SQL]
+    return hashlib.sha256(f"{content}{_fingerprint(_compiler_inputs())}".encode()).hexdigest()[:16]
+
+
+def _warehouse_vocabulary_key(warehouse: Path) -> str:
+    """``vocabulary_key`` of the warehouse, remembered per file state (path, size, mtime): every night writes
+    NOTE_NLP into the warehouse, and keying the dictionary on the file itself recompiled it after each one."""
+    from notenlp.warehouse import connect
+
+    state = warehouse.resolve().stat()
+    file_state = f"{warehouse.resolve()}|{state.st_size}|{state.st_mtime_ns}"
+    index_path = cache_dir() / "warehouse-vocabulary-keys.json"
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    if file_state in index:
+        return index[file_state]
+    with connect(warehouse, read_only=True) as con:
+        key = vocabulary_key(con)
+    index = {k: v for k, v in index.items() if not k.startswith(f"{warehouse.resolve()}|")}
+    index[file_state] = key
+    try:
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=index_path.parent, suffix=".partial", delete=False) as handle:
+            json.dump(index, handle)
+        os.replace(handle.name, index_path)
+    except OSError as exc:
+        log.warning("could not remember the warehouse vocabulary key (%s)", exc.strerror or type(exc).__name__)
+    return key
+
+
 def warehouse_dictionary_path(warehouse: Path) -> Path:
-    out = cache_dir() / f"warehouse-dictionary-{_fingerprint([warehouse, *_compiler_inputs()])}.parquet"
+    out = cache_dir() / f"warehouse-dictionary-{_warehouse_vocabulary_key(Path(warehouse))}.parquet"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:

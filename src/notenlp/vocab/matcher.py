@@ -88,18 +88,29 @@ class DictionaryMatcher:
         self.min_score = min_score
         self.fuzzy = fuzzy
         dictionary = self.lookup.dictionary
-        self._known_tokens = {word for key in dictionary.candidates for word in key.split(" ")}
+        # These indexes are built at every process start from ~150k keys: plain loops and one join/split,
+        # not a generator per key, keep that to a fraction of a second.
+        self._known_tokens = set(" ".join(dictionary.candidates).split(" "))
         # Only keys that can produce an entity here, so probes for e.g. unmapped ICD names cost nothing.
-        self._keys = {key for key, candidates in dictionary.candidates.items()
-                      if any(c.kind != "strength" and self.lookup.allowed(c) for c in candidates)}
-        self._keys.update(dictionary.abbreviations)
+        allowed = self.lookup.allowed
+        self._keys = set(dictionary.abbreviations)
+        for key, candidates in dictionary.candidates.items():
+            for c in candidates:
+                if c.kind != "strength" and allowed(c):
+                    self._keys.add(key)
+                    break
         self._max_tokens: dict[str, int] = {}
         self._bigrams: set[str] = set()
+        max_tokens = self._max_tokens
         for key in self._keys:
+            if " " not in key:
+                if key not in max_tokens:
+                    max_tokens[key] = 1
+                continue
             words = key.split(" ")
-            self._max_tokens[words[0]] = max(self._max_tokens.get(words[0], 0), len(words))
-            if len(words) > 1:
-                self._bigrams.add(f"{words[0]} {words[1]}")
+            if max_tokens.get(words[0], 0) < len(words):
+                max_tokens[words[0]] = len(words)
+            self._bigrams.add(f"{words[0]} {words[1]}")
         self._corrections: dict[str, str | None] = {}
         data = drugs.drug_data()
         self._salts = data.salts
