@@ -82,6 +82,15 @@ class Deidentifier:
         self.place_starts = frozenset(p.split()[0] for p in self.lex.cities | self.lex.states | self.lex.countries if p)
         self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
         self.medical_heads = frozenset(ctx["medical_heads"])
+        self.lower_case_titles = frozenset(ctx["lower_case_titles"])
+        self.ratio_cues = frozenset(ctx["ratio_cues"])
+        self.cued_only_names = frozenset(ctx["cued_only_names"])
+        self.facility_cues = _phrases(ctx["facility_cues"])
+        self.facility_cue_ends = frozenset(p[-1] for ps in self.facility_cues.values() for p in ps)
+        self.strong_cue_ends = frozenset(p[-1] for ps in self.name_cues.values() for p in ps)
+        # Words of the cues themselves ("son", "wife", "dr") are never the name that follows a cue.
+        self.never_names = self.lex.shorthand | self.titles | self.credential_titles | self.credentials | frozenset(
+            w for table in (self.name_cues, self.weak_name_cues) for ps in table.values() for p in ps for w in p)
         self.placeholder_types = [(re.compile(r"\b" + re.escape(k)), v) for k, v in ctx["placeholder_types"]]
         self.feature_cues = {
             "titles": self.titles | self.credential_titles,
@@ -165,7 +174,15 @@ class Deidentifier:
         """Tell "3/4" (a date) from "5/5 strength" and "1/2 tab" (fractions, scores)."""
         month, day = text[start:end].split("/")
         after = text[end:end + 12].lower()
-        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b)", after):
+        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
+                    r"|peep|ps\b|psv|cpap|fio2|tv\b|bilat|throughout|[lr]?[ul]e\b|b/l|-?-?>)", after):
+            return False
+        before_text = text[max(0, start - 24):start].lower()
+        before = re.findall(r"[a-z0-9:/]+|\d", before_text)
+        if before and before[-1] in ("to", "at", "on") and len(before) > 1 and before[-2] in self.ratio_cues:
+            return False  # "weaned to 10/5", "PS at 10/5"
+        if before and (before[-1] in self.ratio_cues or re.fullmatch(r"\d+/\d+", before[-1])
+                       or re.search(r"\d\s*/\s*$|\d\s*-?>\s*$", before_text)):
             return False
         if day in _FRACTION_DENOMINATORS or day.lstrip("0") in _FRACTION_DENOMINATORS:
             if int(month) <= int(day):
@@ -314,6 +331,7 @@ class Deidentifier:
                 end = name_run(i + 2)
                 add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
         cued_names(strong_only=True)
+        self._cued_any_case(words, keys, taken, add, cue_at)
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         cued_names(strong_only=False)
@@ -322,7 +340,7 @@ class Deidentifier:
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
-            if followed_by_medical_head(i) or key in lex.eponyms:
+            if followed_by_medical_head(i) or key in lex.eponyms or key in lex.shorthand:
                 continue
             common = lex.is_common_word(key)
             sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
@@ -345,13 +363,77 @@ class Deidentifier:
                 best = int(row[1:].argmax()) + 1
                 # A capitalised word opening a sentence is usually just a word: ask for more evidence.
                 threshold = self.model_threshold
-                if i == 0 or words[i - 1] in _SENTENCE_BREAKS:
+                if i == 0 or words[i - 1] in _SENTENCE_BREAKS or keys[i] in lex.english_words:
+                    # An everyday word ("Swallow", "Strong") is a name only on strong evidence.
                     threshold = max(threshold, self.sentence_start_threshold)
                 if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
+
+    def cued_name_word(self, word: str, key: str, strong: bool) -> bool:
+        """Whether a token of any case, just after a name cue, is a name ("wife mary", "per dr smith", "DTR ANN").
+
+        Census names count unless a vocabulary knows the word; given names that are everyday words ("rose",
+        "bill") and words no vocabulary knows count only after a strong cue (a relative, "spoke with", "dr").
+        """
+        lex = self.lex
+        if len(word) < 2 or not word[0].isalpha() or key in lex.stop_words or key in self.never_names:
+            return False
+        if key in self.cued_only_names:
+            return strong
+        in_names = key in lex.first_names or key in lex.last_names
+        if strong and in_names and key not in lex.english_words and key not in lex.clinical_words:
+            return True  # "dr smith", "wife mary": a surname that is also an eponym or ICD word still counts
+        if lex.is_common_word(key):
+            return False
+        if in_names:
+            return True
+        # An unknown word: a name unless it looks like an inflected (mistyped) word.
+        return strong and len(word) >= 3 and key.isalpha() and not lex.is_known_word(key) \
+            and not key.endswith(("ed", "ing", "ly", "tion", "ment"))
+
+    def _cued_any_case(self, words, keys, taken, add, cue_at) -> None:
+        """Names in lower case or capitals after a cue or a title, and facilities after a facility cue."""
+        n = len(words)
+
+        def ordinary(i: int) -> bool:
+            """A token that the title-case rules do not already judge: lower case or all capitals."""
+            w = words[i]
+            return w[0].isalpha() and (w.islower() or (len(w) > 1 and w.isupper()))
+
+        for i in range(1, n):
+            if taken[i] or not ordinary(i):
+                continue
+            prev = keys[i - 1]
+            j = i - 1 if words[i - 1] in (",", ":", "(") and i > 1 else i
+            cue_key = keys[j - 1]
+            if cue_key in self.lower_case_titles or (prev == "." and i > 1 and keys[i - 2] in self.lower_case_titles):
+                if self.cued_name_word(words[i], keys[i], strong=True):
+                    end = i
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                        end = i + 1
+                    add(i, end, "NAME", "NAME.TITLED", "rule")
+                continue
+            if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0:
+                if self.cued_name_word(words[i], keys[i], strong=True):
+                    end = i
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
+                            keys[i + 1] in self.lex.last_names and \
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                        end = i + 1
+                    add(i, end, "NAME", "NAME.CUED", "rule")
+                continue
+            if cue_key in self.facility_cue_ends and cue_at(j, self.facility_cues) >= 0:
+                word, key = words[i], keys[i]
+                capitals = word.isupper() and 3 <= len(word) <= 6
+                if (capitals or len(word) >= 4) and key.isalpha() and not self.lex.is_known_word(key) \
+                        and key not in self.never_names and key not in self.lex.first_names \
+                        and (capitals or any(j - k >= 0 and tuple(keys[j - k:j]) in self.facility_cues[k]
+                                             for k in self.facility_cues if k > 1)):
+                    add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
         """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
@@ -402,8 +484,14 @@ class Deidentifier:
                     if start < i and any(keys[k] not in self.lex.stop_words and keys[k] not in self.lex.clinical_words
                                          for k in range(start, i) if words[k][0].isalpha()):
                         org = keys[i] in self.organization_heads
-                        add(start, i + length - 1, "LOCATION",
-                            "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
+                        end = i + length - 1
+                        while True:  # "Westfield VA Medical Center": heads in a row
+                            more = next((k for k in head_lengths if end + 1 + k <= n and is_cap(end + 1)
+                                         and tuple(keys[end + 1:end + 1 + k]) in self.location_heads[k]), 0)
+                            if not more:
+                                break
+                            end += more
+                        add(start, end, "LOCATION", "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
                     break
 
     def _places(self, tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at) -> None:

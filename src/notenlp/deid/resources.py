@@ -33,16 +33,24 @@ class Lexicons:
     stop_words: frozenset[str]
     english_words: frozenset[str]  # ordinary words that are not common first names or surnames
     max_place_tokens: int
+    # ICU shorthand, drug and device nicknames, units of care: never a name or place, whatever the cue.
+    shorthand: frozenset[str] = frozenset()
+    # Clinical abbreviations (lower-cased) and words of the loaded concept names: known words, not names.
+    abbreviations: frozenset[str] = frozenset()
+
+    def is_known_word(self, lower: str) -> bool:
+        """A word some vocabulary holds: English, clinical, shorthand, abbreviation or concept-name word."""
+        return self.is_common_word(lower) or lower in self.shorthand or lower in self.abbreviations
 
     def is_common_word(self, lower: str) -> bool:
         """A word that is not a name by lexicon alone."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
-                or lower in self.eponyms or lower in self.english_words)
+                or lower in self.eponyms or lower in self.english_words or lower in self.shorthand)
 
     def is_clinical_word(self, lower: str) -> bool:
         """A word that is not a place by lexicon alone (English words may still be towns: "Reading")."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
-                or lower in self.eponyms)
+                or lower in self.eponyms or lower in self.shorthand)
 
 
 @lru_cache(maxsize=4)
@@ -72,7 +80,27 @@ def load_lexicons(directory: str = "deid") -> Lexicons:
         stop_words=frozenset(w.lower() for w in STOP_WORDS),
         english_words=frozenset(gzip.decompress((lex / "english_words.txt.gz").read_bytes()).decode().split()),
         max_place_tokens=max(len(p.split()) for p in places),
+        shorthand=frozenset(_words(root / "icu_shorthand.txt")),
+        abbreviations=frozenset(_abbreviations()) | _concept_words(),
     )
+
+
+def _abbreviations() -> list[str]:
+    """The single-token clinical abbreviations of ``vocab/abbreviations.json``, lower-cased."""
+    spec = json.loads(resource_path("vocab", "abbreviations.json").read_text(encoding="utf-8"))
+    return [key.lower() for key in spec["abbreviations"] if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key)]
+
+
+def _concept_words() -> frozenset[str]:
+    """Words of the demo vocabulary's concept names (the words OMOP normalisation knows)."""
+    import csv
+
+    path = resource_path("demo_vocab", "CONCEPT.csv.gz")
+    if not path.exists():
+        return frozenset()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        names = " ".join(row["concept_name"] for row in csv.DictReader(handle, delimiter="\t"))
+    return frozenset(w for w in re.findall(r"[a-z][a-z]+", names.lower()) if len(w) > 2)
 
 
 @lru_cache(maxsize=4)
