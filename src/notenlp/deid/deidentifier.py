@@ -22,6 +22,7 @@ _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
 _FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
+COMMON_NAME_RANK = 10_000  # Census names this frequent count as names without a cue
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
 
 
@@ -84,6 +85,8 @@ class Deidentifier:
         self.medical_heads = frozenset(ctx["medical_heads"])
         self.lower_case_titles = frozenset(ctx["lower_case_titles"])
         self.ratio_cues = frozenset(ctx["ratio_cues"])
+        self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
+        self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
         self.facility_cues = _phrases(ctx["facility_cues"])
         self.facility_cue_ends = frozenset(p[-1] for ps in self.facility_cues.values() for p in ps)
@@ -167,6 +170,8 @@ class Deidentifier:
                     continue
                 if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
                     continue
+                if pattern.name == "date_md_dash_event" and not self._after_date_cue(text, start):
+                    continue
                 spans.append(PhiSpan(start, end, pattern.type, pattern.subtype, "pattern"))
         return spans
 
@@ -178,19 +183,22 @@ class Deidentifier:
                     r"|peep|ps\b|psv|cpap|fio2|tv\b|bilat|throughout|[lr]?[ul]e\b|b/l|-?-?>)", after):
             return False
         before_text = text[max(0, start - 24):start].lower()
-        before = re.findall(r"[a-z0-9:/]+|\d", before_text)
-        if before and before[-1] in ("to", "at", "on") and len(before) > 1 and before[-2] in self.ratio_cues:
+        before = re.findall(r"[a-z0-9:]+", before_text)
+        if before and before[-1] in ("to", "at", "on") and len(before) > 1 and (
+                before[-2] in self.ratio_cues or before[-2] in self.setting_change_verbs):
             return False  # "weaned to 10/5", "PS at 10/5"
         if before and (before[-1] in self.ratio_cues or re.fullmatch(r"\d+/\d+", before[-1])
                        or re.search(r"\d\s*/\s*$|\d\s*-?>\s*$", before_text)):
             return False
         if day in _FRACTION_DENOMINATORS or day.lstrip("0") in _FRACTION_DENOMINATORS:
             if int(month) <= int(day):
-                before = re.findall(r"[a-z/]+", text[max(0, start - 20):start].lower())
-                return bool(before) and before[-1] in {"on", "since", "from", "until", "till", "dated", "date", "by",
-                                                        "thru", "through", "before", "after", "dos", "admitted",
-                                                        "discharged", "seen", "last", "next", "starting", "started"}
+                return self._after_date_cue(text, start)
         return True
+
+    def _after_date_cue(self, text: str, start: int) -> bool:
+        """Whether the word just before ``start`` makes the number pair there a date ("placed 8-23", "npn 5/6")."""
+        before = re.findall(r"[a-z][a-z/']*", text[max(0, start - 20):start].lower())
+        return bool(before) and before[-1] in self.date_event_cues and not re.search(r"\d\s*$", text[max(0, start - 3):start])
 
     def _names_and_places(self, text: str) -> list[PhiSpan]:
         tokens = tokenize(text)
@@ -317,6 +325,10 @@ class Deidentifier:
                 weak = not strong and not strong_only and cue_at(j, self.weak_name_cues) >= 0
                 if not (strong or weak):
                     continue
+                if weak and lex.is_name_word(keys[i]):  # "with CHILL", "by Southern": words more than names
+                    continue
+                if len(words[i]) == 1 and i + 1 < n and (words[i + 1] == "/" or tokens[i + 1][0] == tokens[i][1]):
+                    continue  # "c/o", "X2664": an abbreviation or a code, not an initial
                 word_ok = name_ok(i) or (strong and words[i].islower())
                 in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names or len(words[i]) == 1
                 if word_ok and (strong or in_lexicon):
@@ -335,6 +347,7 @@ class Deidentifier:
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         cued_names(strong_only=False)
+        self._names_by_evidence(tokens, words, keys, taken, add)
         model_candidates = []
         for i in cap_idx:
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
@@ -435,6 +448,68 @@ class Deidentifier:
                                              for k in self.facility_cues if k > 1)):
                     add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
+    def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
+        """Names the title-case rules miss in lower-case and capitals text, decided by lexicon evidence.
+
+        - a Census name that no vocabulary knows ("stevenson", "WOLFF"), in any case;
+        - a first and a last name side by side ("kathleen fox", "stoner, cheri") when one of the two is such
+          an unknown name and the other is a Census name that is no clinical word;
+        - a name just before a relation in brackets ("ray (wife)").
+        """
+        lex = self.lex
+        n = len(words)
+
+        def word_at(i: int) -> bool:
+            return 0 <= i < n and words[i][0].isalpha() and len(words[i]) > 1
+
+        def unknown_name(i: int) -> bool:
+            key = keys[i]
+            return (word_at(i) and len(key) >= 3 and (key in lex.first_names or key in lex.last_names)
+                    and not lex.is_known_word(key) and not lex.is_name_word(key) and key not in self.never_names
+                    # A rare Census surname is as likely a rare word ("tarry", "leghorn") when no cue stands by.
+                    and lex.name_rank.get(key, COMMON_NAME_RANK) < COMMON_NAME_RANK
+                    and key not in self.cued_only_names)
+
+        def plain_name(i: int, names: frozenset[str]) -> bool:
+            """A Census name that is not a stop word, shorthand, clinical word or cue word."""
+            key = keys[i]
+            return (word_at(i) and key in names and key not in lex.stop_words and key not in lex.clinical_words
+                    and key not in self.never_names and key not in self.medical_heads and not lex.is_frequent_word(key))
+
+        def adjacent(i: int, j: int) -> bool:
+            return tokens[j][0] - tokens[i][1] <= 2 and "\n" not in words[i:j + 1]
+
+        def same_case(i: int, j: int) -> bool:
+            a, b = words[i], words[j]
+            return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
+
+        for i in range(n):
+            if taken[i] or not word_at(i):
+                continue
+            nxt = i + 1
+            # "first last"
+            if nxt < n and not taken[nxt] and word_at(nxt) and adjacent(i, nxt) and same_case(i, nxt) and (
+                    (unknown_name(i) and keys[i] in lex.first_names and plain_name(nxt, lex.last_names))
+                    or (unknown_name(nxt) and keys[nxt] in lex.last_names and plain_name(i, lex.first_names))):
+                add(i, nxt, "NAME", "NAME.LEXICON", "lexicon")
+                continue
+            # "last, first"
+            if i + 2 < n and words[nxt] == "," and not taken[i + 2] and word_at(i + 2) and same_case(i, i + 2) and (
+                    (unknown_name(i) and keys[i] in lex.last_names and (
+                        plain_name(i + 2, lex.first_names) or keys[i + 2] in self.cued_only_names))
+                    or (unknown_name(i + 2) and keys[i + 2] in lex.first_names and plain_name(i, lex.last_names))):
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+                add(i + 2, i + 2, "NAME", "NAME.LEXICON", "lexicon")
+                continue
+            # "ray (wife)"
+            if i + 3 < n and words[nxt] == "(" and words[i + 3] == ")" and keys[i + 2] in self.strong_cue_ends \
+                    and (keys[i] in lex.first_names or keys[i] in lex.last_names or not lex.is_known_word(keys[i])) \
+                    and keys[i] not in lex.stop_words and keys[i] not in self.never_names:
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
+            if unknown_name(i) and not words[i][0].isupper() or (unknown_name(i) and words[i].isupper()):
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+
     def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
         """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
         lex = self.lex
@@ -475,14 +550,16 @@ class Deidentifier:
             for length in head_lengths:
                 if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
                     start = i
-                    while start - 1 >= 0 and (is_cap(start - 1) or words[start - 1] in (".", "&")
+                    while start - 1 >= 0 and (is_cap(start - 1) and not (  # "St. Elsewhere", not "LIVES AT"
+                            keys[start - 1] in self.lex.stop_words and words[start - 1].isupper())
+                                              or words[start - 1] in (".", "&")
                                               or keys[start - 1] == "of" and is_cap(start - 2)) \
                             and not taken[start - 1] and i - start < 5:
                         start -= 1
                     while start < i and not is_cap(start):
                         start += 1
                     if start < i and any(keys[k] not in self.lex.stop_words and keys[k] not in self.lex.clinical_words
-                                         for k in range(start, i) if words[k][0].isalpha()):
+                                         for k in range(start, i) if words[k][0].isalpha() and len(words[k]) > 1):
                         org = keys[i] in self.organization_heads
                         end = i + length - 1
                         while True:  # "Westfield VA Medical Center": heads in a row
