@@ -85,6 +85,8 @@ class Deidentifier:
         self.medical_heads = frozenset(ctx["medical_heads"])
         self.lower_case_titles = frozenset(ctx["lower_case_titles"])
         self.ratio_cues = frozenset(ctx["ratio_cues"])
+        self.ward_cues = _phrases(ctx["ward_cues"])
+        self.directions = frozenset(ctx["directions"])
         self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
         self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
@@ -233,6 +235,8 @@ class Deidentifier:
             w = words[i]
             if len(w) <= 3 and w.isupper() and len(w) > 1:  # "MAR", "HCP": abbreviations
                 return False
+            if len(w) == 1 and i + 1 < n and (words[i + 1] == "/" or tokens[i + 1][0] == tokens[i][1]):
+                return False  # "D/W", "X2664": an abbreviation or a code, not an initial
             return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
 
         token_spans: list[tuple[int, int]] = []
@@ -256,9 +260,10 @@ class Deidentifier:
                     lex.is_common_word(keys[j])
                 if not strong and common and len(words[j]) > 1:
                     break
-                if len(words[j]) > 1 and words[j].isupper() and keys[j] not in lex.first_names \
-                        and keys[j] not in lex.last_names:
-                    break
+                if len(words[j]) > 1 and words[j].isupper() and (keys[j] not in lex.first_names
+                                                                  and keys[j] not in lex.last_names
+                                                                  or count and lex.is_name_word(keys[j])):
+                    break  # "RN MAGEE GAVE REPORT": capitals that are everyday words end the name
                 last, count = j, count + 1
                 if len(words[j]) == 1 and j + 1 < n and words[j + 1] == ".":
                     j += 2
@@ -346,6 +351,7 @@ class Deidentifier:
         self._cued_any_case(words, keys, taken, add, cue_at)
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
+        self._places_any_case(tokens, words, keys, taken, add, cue_at)
         cued_names(strong_only=False)
         self._names_by_evidence(tokens, words, keys, taken, add)
         model_candidates = []
@@ -448,6 +454,85 @@ class Deidentifier:
                                              for k in self.facility_cues if k > 1)):
                     add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
+    def _places_any_case(self, tokens, words, keys, taken, add, cue_at) -> None:
+        """Places in lower-case and capitals text: "harwick valley medical center", "lives in framingham",
+        "lives at hebrew seniorlife", wards with their number ("to finard 4 when bed avail")."""
+        lex = self.lex
+        n = len(words)
+
+        def plain(i: int) -> bool:
+            w = words[i]
+            return w[0].isalpha() and not (w[0].isupper() and not w.isupper() and len(w) > 1)  # lower case or capitals
+
+        def place_word(i: int) -> bool:
+            """A word that can belong to a place name: not a stop, clinical, shorthand or cue word."""
+            key = keys[i]
+            return (words[i][0].isalpha() and len(key) > 1 and key not in lex.stop_words
+                    and key not in lex.clinical_words and key not in lex.shorthand and key not in self.never_names)
+
+        def evidence(i: int) -> bool:
+            """A word no vocabulary knows, or a place or name of the lexicons that is no everyday word."""
+            key = keys[i]
+            return not lex.is_known_word(key) or (
+                (key in lex.cities or key in lex.first_names or key in lex.last_names) and not lex.is_name_word(key))
+
+        def abbreviation_like(i: int) -> bool:
+            """"cnh", "SAH": a short token that is no vocabulary's abbreviation and no English word."""
+            key = keys[i]
+            return (3 <= len(key) <= 5 and key.isalpha() and key not in lex.shorthand and key not in lex.abbreviations
+                    and key not in lex.stop_words and key not in lex.clinical_words and key not in self.never_names
+                    and lex.word_zipf.get(key, 0.0) < 2.5)
+
+        def after_cue(i: int) -> tuple[bool, bool]:
+            """(any facility or strong location cue ends just before i, a multi-word one does)."""
+            c = i - 1 if i > 1 and words[i - 1] == "(" else i
+            multi = cue_at(c, self.strong_location_cues) >= 0 or any(
+                c - k >= 0 and tuple(keys[c - k:c]) in self.facility_cues[k] for k in self.facility_cues if k > 1)
+            return multi or cue_at(c, self.facility_cues) >= 0, multi
+
+        heads = frozenset(ctx_head for ps in self.location_heads.values() for ctx_head in ps) - {
+            (h,) for h in self.organization_heads}
+        head_lengths = sorted(self.location_heads, reverse=True)
+        for i in range(n):
+            if taken[i] or not words[i][0].isalpha():
+                continue
+            key = keys[i]
+            # "to finard 4 when bed avail", "came up from Farr 10"
+            if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
+                    and place_word(i) and (key in self.directions or (evidence(i) and not lex.is_frequent_word(key))) \
+                    and key not in self.ratio_cues and not re.match(r"(?:%|mg|ml|cc|mcg|units?|min|hrs?|x\b|/|\.\d)",
+                                                                    "".join(words[i + 2:i + 3]).lower()):
+                add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
+                continue
+            if not plain(i):
+                continue
+            # "<name words> <head>": "harwick valley medical center", "spaulding rehab", "MASS GENERAL"
+            if key in self.location_head_starts and i > 0:
+                length = next((k for k in head_lengths if i + k <= n and tuple(keys[i:i + k]) in heads), 0)
+                if length:
+                    start = i
+                    while start - 1 >= 0 and i - start < 3 and not taken[start - 1] and plain(start - 1) and (
+                            place_word(start - 1) or (keys[start - 1] == "and" and start - 2 >= 0
+                                                       and place_word(start - 2))):
+                        start -= 1
+                    if start < i and (any(evidence(k) for k in range(start, i) if keys[k] != "and")
+                                      or after_cue(start)[0]):  # "followed by cards at mass general"
+                        end = i + length - 1
+                        add(start, end, "LOCATION", "LOCATION.FACILITY", "rule")
+                        continue
+            _, multi = after_cue(i)
+            # "lives in framingham", "lives at hebrew seniorlife", "tx from cnh micu", "osh (cape cod hospital)"
+            if multi and place_word(i) and (evidence(i) or key in lex.cities or abbreviation_like(i)
+                                            or (i + 1 < n and (keys[i + 1],) in heads)) \
+                    and not lex.is_frequent_word(key):
+                end = i
+                while end + 1 < n and end - i < 3 and plain(end + 1) and place_word(end + 1) and not taken[end + 1] \
+                        and keys[end + 1] not in self.lex.abbreviations \
+                        and (not lex.is_frequent_word(keys[end + 1]) or (keys[end + 1],) in heads) \
+                        and tokens[end + 1][0] - tokens[end][1] <= 1:
+                    end += 1
+                add(i, end, "LOCATION", "LOCATION.CUED", "rule")
+
     def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
         """Names the title-case rules miss in lower-case and capitals text, decided by lexicon evidence.
 
@@ -545,7 +630,7 @@ class Deidentifier:
         n = len(words)
         head_lengths = sorted(self.location_heads, reverse=True)
         for i in [k for k in cap_idx if keys[k] in self.location_head_starts]:
-            if taken[i]:
+            if taken[i] or (len(words[i]) > 1 and words[i].isupper()):  # capitals: _places_any_case weighs them
                 continue
             for length in head_lengths:
                 if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
