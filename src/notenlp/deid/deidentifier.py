@@ -91,8 +91,12 @@ class Deidentifier:
         self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
         self.facility_cues = _phrases(ctx["facility_cues"])
+        self.place_cue_ends = frozenset(p[-1] for table in (self.facility_cues, self.strong_location_cues)
+                                        for ps in table.values() for p in ps)
         self.facility_cue_ends = frozenset(p[-1] for ps in self.facility_cues.values() for p in ps)
         self.strong_cue_ends = frozenset(p[-1] for ps in self.name_cues.values() for p in ps)
+        self._unknown_names: dict[str, bool] = {}  # per-key cache of _names_by_evidence's test
+        self.any_case_cue_ends = self.facility_cue_ends | self.strong_cue_ends | self.lower_case_titles
         # Words of the cues themselves ("son", "wife", "dr") are never the name that follows a cue.
         self.never_names = self.lex.shorthand | self.titles | self.credential_titles | self.credentials | frozenset(
             w for table in (self.name_cues, self.weak_name_cues) for ps in table.values() for p in ps for w in p)
@@ -422,7 +426,8 @@ class Deidentifier:
             w = words[i]
             return w[0].isalpha() and (w.islower() or (len(w) > 1 and w.isupper()))
 
-        for i in range(1, n):
+        ends = self.any_case_cue_ends
+        for i in [k for k in range(1, n) if keys[k - 1] in ends or k > 1 and keys[k - 2] in ends]:
             if taken[i] or not ordinary(i):
                 continue
             prev = keys[i - 1]
@@ -493,7 +498,10 @@ class Deidentifier:
         heads = frozenset(ctx_head for ps in self.location_heads.values() for ctx_head in ps) - {
             (h,) for h in self.organization_heads}
         head_lengths = sorted(self.location_heads, reverse=True)
-        for i in range(n):
+        starts, cue_ends = self.location_head_starts, self.place_cue_ends
+        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and words[i + 1].isdigit()
+                      or i > 0 and keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends]
+        for i in candidates:
             if taken[i] or not words[i][0].isalpha():
                 continue
             key = keys[i]
@@ -520,6 +528,9 @@ class Deidentifier:
                         end = i + length - 1
                         add(start, end, "LOCATION", "LOCATION.FACILITY", "rule")
                         continue
+            c = i - 2 if i > 1 and words[i - 1] == "(" else i - 1
+            if c < 0 or keys[c] not in self.place_cue_ends:
+                continue
             _, multi = after_cue(i)
             # "lives in framingham", "lives at hebrew seniorlife", "tx from cnh micu", "osh (cape cod hospital)"
             if multi and place_word(i) and (evidence(i) or key in lex.cities or abbreviation_like(i)
@@ -549,11 +560,15 @@ class Deidentifier:
 
         def unknown_name(i: int) -> bool:
             key = keys[i]
-            return (word_at(i) and len(key) >= 3 and (key in lex.first_names or key in lex.last_names)
+            known = self._unknown_names.get(key)
+            if known is None:
+                known = self._unknown_names[key] = (
+                    len(key) >= 3 and (key in lex.first_names or key in lex.last_names)
                     and not lex.is_known_word(key) and not lex.is_name_word(key) and key not in self.never_names
                     # A rare Census surname is as likely a rare word ("tarry", "leghorn") when no cue stands by.
                     and lex.name_rank.get(key, COMMON_NAME_RANK) < COMMON_NAME_RANK
                     and key not in self.cued_only_names)
+            return known and word_at(i)
 
         def plain_name(i: int, names: frozenset[str]) -> bool:
             """A Census name that is not a stop word, shorthand, clinical word or cue word."""
@@ -568,7 +583,10 @@ class Deidentifier:
             a, b = words[i], words[j]
             return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
 
-        for i in range(n):
+        census = [i for i in range(n) if keys[i] in lex.first_names or keys[i] in lex.last_names]
+        relation = [i - 1 for i in range(1, n - 2) if words[i] == "(" and words[i + 2] == ")"]
+        candidates = sorted({j for i in census for j in (i - 2, i - 1, i) if j >= 0} | set(relation))
+        for i in candidates:
             if taken[i] or not word_at(i):
                 continue
             nxt = i + 1
