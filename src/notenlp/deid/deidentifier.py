@@ -537,10 +537,11 @@ class Deidentifier:
                                             or (i + 1 < n and (keys[i + 1],) in heads)) \
                     and not lex.is_frequent_word(key):
                 end = i
-                while end + 1 < n and end - i < 3 and plain(end + 1) and place_word(end + 1) and not taken[end + 1] \
-                        and keys[end + 1] not in self.lex.abbreviations \
-                        and (not lex.is_frequent_word(keys[end + 1]) or (keys[end + 1],) in heads) \
-                        and tokens[end + 1][0] - tokens[end][1] <= 1:
+                while end + 1 < n and end - i < 3 and plain(end + 1) and not taken[end + 1] \
+                        and tokens[end + 1][0] - tokens[end][1] <= 1 and (
+                            keys[end + 1] in starts and keys[end + 1] not in lex.stop_words  # "... general hospital"
+                            or place_word(end + 1) and keys[end + 1] not in lex.abbreviations
+                            and not lex.is_frequent_word(keys[end + 1])):
                     end += 1
                 add(i, end, "LOCATION", "LOCATION.CUED", "rule")
 
@@ -626,11 +627,24 @@ class Deidentifier:
                     and tokens[k][0] - tokens[prev][1] == 1
                     and keys[k] not in self.medical_heads)
 
+        def same_case_surname(k: int, prev: int) -> bool:
+            """"margaret okafor", "MARY OKAFOR": a Census surname in the case of the name before it."""
+            w, key = words[k], keys[k]
+            return (not taken[k] and w[0].isalpha() and len(w) > 1 and tokens[k][0] - tokens[prev][1] == 1
+                    and (w.islower() and words[prev].islower() or w.isupper() and words[prev].isupper())
+                    and key in lex.last_names and key not in lex.stop_words and key not in lex.clinical_words
+                    and key not in lex.shorthand and key not in self.never_names and not lex.is_name_word(key)
+                    and key not in lex.abbreviations)
+
         for index, (i, j) in enumerate(token_spans):
             span = spans[index]
             if span.type != "NAME":
                 continue
             end = j
+            if words[end].islower() or words[end].isupper():
+                if end + 1 < n and same_case_surname(end + 1, end):
+                    end += 1
+                    taken[end] = True
             while end + 1 < n and end - i < 3 and joinable(end + 1, end):
                 end += 1
                 taken[end] = True
