@@ -85,6 +85,8 @@ class Deidentifier:
         self.medical_heads = frozenset(ctx["medical_heads"])
         self.lower_case_titles = frozenset(ctx["lower_case_titles"])
         self.ratio_cues = frozenset(ctx["ratio_cues"])
+        self.post_name_cues = frozenset(ctx["post_name_cues"])
+        self.bracket_name_cues = frozenset(ctx["bracket_name_cues"])
         self.ward_cues = _phrases(ctx["ward_cues"])
         self.directions = frozenset(ctx["directions"])
         self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
@@ -395,7 +397,7 @@ class Deidentifier:
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
 
-    def cued_name_word(self, word: str, key: str, strong: bool) -> bool:
+    def cued_name_word(self, word: str, key: str, strong: bool, title: bool = False) -> bool:
         """Whether a token of any case, just after a name cue, is a name ("wife mary", "per dr smith", "DTR ANN").
 
         Census names count unless a vocabulary knows the word; given names that are everyday words ("rose",
@@ -407,8 +409,8 @@ class Deidentifier:
         if key in self.cued_only_names:
             return strong
         in_names = key in lex.first_names or key in lex.last_names
-        if strong and in_names and key not in lex.english_words and key not in lex.clinical_words:
-            return True  # "dr smith", "wife mary": a surname that is also an eponym or ICD word still counts
+        if strong and in_names and key not in lex.english_words and (key not in lex.clinical_words or title):
+            return True  # "dr smith", "wife mary", "per dr white": an eponym, ICD or clinical word still counts
         if lex.is_common_word(key):
             return False
         if in_names:
@@ -434,7 +436,7 @@ class Deidentifier:
             j = i - 1 if words[i - 1] in (",", ":", "(") and i > 1 else i
             cue_key = keys[j - 1]
             if cue_key in self.lower_case_titles or (prev == "." and i > 1 and keys[i - 2] in self.lower_case_titles):
-                if self.cued_name_word(words[i], keys[i], strong=True):
+                if self.cued_name_word(words[i], keys[i], strong=True, title=True):
                     end = i
                     if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
                             self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
@@ -577,6 +579,14 @@ class Deidentifier:
             return (word_at(i) and key in names and key not in lex.stop_words and key not in lex.clinical_words
                     and key not in self.never_names and key not in self.medical_heads and not lex.is_frequent_word(key))
 
+        def plain_census(i: int) -> bool:
+            """A Census name (any case) that is no stop, shorthand, clinical or cue word."""
+            key = keys[i]
+            return (word_at(i) and len(key) >= 2 and (key in lex.first_names or key in lex.last_names
+                                                      or key in self.cued_only_names)
+                    and key not in lex.stop_words and key not in lex.shorthand and key not in self.never_names
+                    and (key not in lex.clinical_words or key in self.cued_only_names))
+
         def adjacent(i: int, j: int) -> bool:
             return tokens[j][0] - tokens[i][1] <= 2 and "\n" not in words[i:j + 1]
 
@@ -586,6 +596,7 @@ class Deidentifier:
 
         census = [i for i in range(n) if keys[i] in lex.first_names or keys[i] in lex.last_names]
         relation = [i - 1 for i in range(1, n - 2) if words[i] == "(" and words[i + 2] == ")"]
+        census += [i for i in range(n) if keys[i] in self.cued_only_names]
         candidates = sorted({j for i in census for j in (i - 2, i - 1, i) if j >= 0} | set(relation))
         for i in candidates:
             if taken[i] or not word_at(i):
@@ -594,7 +605,8 @@ class Deidentifier:
             # "first last"
             if nxt < n and not taken[nxt] and word_at(nxt) and adjacent(i, nxt) and same_case(i, nxt) and (
                     (unknown_name(i) and keys[i] in lex.first_names and plain_name(nxt, lex.last_names))
-                    or (unknown_name(nxt) and keys[nxt] in lex.last_names and plain_name(i, lex.first_names))):
+                    or (unknown_name(nxt) and keys[nxt] in lex.last_names and (
+                        plain_name(i, lex.first_names) or keys[i] in self.cued_only_names))):
                 add(i, nxt, "NAME", "NAME.LEXICON", "lexicon")
                 continue
             # "last, first"
@@ -605,6 +617,20 @@ class Deidentifier:
                 add(i, i, "NAME", "NAME.LEXICON", "lexicon")
                 add(i + 2, i + 2, "NAME", "NAME.LEXICON", "lexicon")
                 continue
+            # "chan paged re: bp", "vera rn covering", "helen states she wants"
+            if nxt < n and keys[nxt] in self.post_name_cues and plain_census(i) and not taken[i] \
+                    and (nxt + 1 >= n or keys[nxt] not in self.credentials or not words[nxt + 1][0].isupper()
+                         or words[nxt + 1].isupper()):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
+            # "pt (wolff) refusing", "ortho (hutchison/lloyd)": names in brackets after a patient or service word
+            if i >= 2 and words[i - 1] in ("(", "/") and plain_census(i) and (
+                    words[i - 1] == "(" and (keys[i - 2] in self.bracket_name_cues or keys[i - 2] in lex.shorthand)
+                    or words[i - 1] == "/" and i >= 4 and words[i - 3] == "(" and (
+                        keys[i - 4] in self.bracket_name_cues or keys[i - 4] in lex.shorthand)):
+                if i + 1 < n and words[i + 1] in (")", "/"):
+                    add(i, i, "NAME", "NAME.CUED", "rule")
+                    continue
             # "ray (wife)"
             if i + 3 < n and words[nxt] == "(" and words[i + 3] == ")" and keys[i + 2] in self.strong_cue_ends \
                     and (keys[i] in lex.first_names or keys[i] in lex.last_names or not lex.is_known_word(keys[i])) \
@@ -633,8 +659,15 @@ class Deidentifier:
             return (not taken[k] and w[0].isalpha() and len(w) > 1 and tokens[k][0] - tokens[prev][1] == 1
                     and (w.islower() and words[prev].islower() or w.isupper() and words[prev].isupper())
                     and key in lex.last_names and key not in lex.stop_words and key not in lex.clinical_words
-                    and key not in lex.shorthand and key not in self.never_names and not lex.is_name_word(key)
-                    and key not in lex.abbreviations)
+                    and key not in lex.shorthand and key not in self.never_names and (
+                        not lex.is_name_word(key) and key not in lex.abbreviations or closes_name(k)))
+
+        def closes_name(k: int) -> bool:
+            """A common surname that is also a word, where a name ends: "alfreda young, 201...", "joan strong rn"."""
+            after = words[k + 1] if k + 1 < n else "\n"
+            return lex.name_rank.get(keys[k], COMMON_NAME_RANK) < 2000 and (
+                after in (",", "(", "\n", ";") or cached_word_key(after) in self.credentials
+                or k + 1 < n and tokens[k + 1][0] - tokens[k][1] >= 2)
 
         for index, (i, j) in enumerate(token_spans):
             span = spans[index]
