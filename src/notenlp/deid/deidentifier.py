@@ -452,13 +452,12 @@ class Deidentifier:
                         end = i + 1
                     add(i, end, "NAME", "NAME.CUED", "rule")
                 continue
+            # "from MGH", "at BIDMC": an unknown abbreviation after a bare "from"/"at" (the names after longer
+            # cues, "lives at spaulding rehab", are _places_any_case's, which takes the whole name).
             if cue_key in self.facility_cue_ends and cue_at(j, self.facility_cues) >= 0:
                 word, key = words[i], keys[i]
-                capitals = word.isupper() and 3 <= len(word) <= 6
-                if (capitals or len(word) >= 4) and key.isalpha() and not self.lex.is_known_word(key) \
-                        and key not in self.never_names and key not in self.lex.first_names \
-                        and (capitals or any(j - k >= 0 and tuple(keys[j - k:j]) in self.facility_cues[k]
-                                             for k in self.facility_cues if k > 1)):
+                if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
+                        and key not in self.never_names and key not in self.lex.first_names:
                     add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _places_any_case(self, tokens, words, keys, taken, add, cue_at) -> None:
@@ -538,13 +537,14 @@ class Deidentifier:
             if multi and place_word(i) and (evidence(i) or key in lex.cities or abbreviation_like(i)
                                             or (i + 1 < n and (keys[i + 1],) in heads)) \
                     and not lex.is_frequent_word(key):
-                end = i
-                while end + 1 < n and end - i < 3 and plain(end + 1) and not taken[end + 1] \
-                        and tokens[end + 1][0] - tokens[end][1] <= 1 and (
-                            keys[end + 1] in starts and keys[end + 1] not in lex.stop_words  # "... general hospital"
-                            or place_word(end + 1) and keys[end + 1] not in lex.abbreviations
-                            and not lex.is_frequent_word(keys[end + 1])):
-                    end += 1
+                end, k = i, i + 1
+                # Words up to a head ("harwick valley medical center"), else only words with place evidence.
+                while k < n and k - i <= 3 and plain(k) and not taken[k] and tokens[k][0] - tokens[k - 1][1] <= 1 and (
+                        keys[k] in starts and keys[k] not in lex.stop_words
+                        or place_word(k) and not lex.is_frequent_word(keys[k])):
+                    if keys[k] in starts or evidence(k) and end == k - 1:
+                        end = k
+                    k += 1
                 add(i, end, "LOCATION", "LOCATION.CUED", "rule")
 
     def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
