@@ -192,7 +192,7 @@ class Deidentifier:
             return False
         before_text = text[max(0, start - 24):start].lower()
         before = re.findall(r"[a-z0-9:]+", before_text)
-        if before and before[-1] in ("to", "at", "on") and len(before) > 1 and (
+        if before and before[-1] in ("to", "at") and len(before) > 1 and (
                 before[-2] in self.ratio_cues or before[-2] in self.setting_change_verbs):
             return False  # "weaned to 10/5", "PS at 10/5"
         if before and (before[-1] in self.ratio_cues or re.fullmatch(r"\d+/\d+", before[-1])
@@ -596,6 +596,7 @@ class Deidentifier:
 
         census = [i for i in range(n) if keys[i] in lex.first_names or keys[i] in lex.last_names]
         relation = [i - 1 for i in range(1, n - 2) if words[i] == "(" and words[i + 2] == ")"]
+        relation += [i + 1 for i in range(n - 1) if keys[i] in ("call", "pt", "patient")]
         census += [i for i in range(n) if keys[i] in self.cued_only_names]
         candidates = sorted({j for i in census for j in (i - 2, i - 1, i) if j >= 0} | set(relation))
         for i in candidates:
@@ -631,6 +632,12 @@ class Deidentifier:
                 if i + 1 < n and words[i + 1] in (")", "/"):
                     add(i, i, "NAME", "NAME.CUED", "rule")
                     continue
+            # "call ray at 617...", "pt joy resting comfortably"
+            if 0 < i and nxt < n and plain_census(i) and not lex.is_frequent_word(keys[i]) and (
+                    keys[i - 1] == "call" and keys[nxt] == "at" and nxt + 1 < n and words[nxt + 1][:1] in "(0123456789"
+                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
             # "ray (wife)"
             if i + 3 < n and words[nxt] == "(" and words[i + 3] == ")" and keys[i + 2] in self.strong_cue_ends \
                     and (keys[i] in lex.first_names or keys[i] in lex.last_names or not lex.is_known_word(keys[i])) \
