@@ -97,7 +97,8 @@ class Deidentifier:
                                         for ps in table.values() for p in ps)
         self.facility_cue_ends = frozenset(p[-1] for ps in self.facility_cues.values() for p in ps)
         self.strong_cue_ends = frozenset(p[-1] for ps in self.name_cues.values() for p in ps)
-        self._unknown_names: dict[str, bool] = {}  # per-key cache of _names_by_evidence's test
+        self._unknown_names: dict[str, bool] = {}  # per-key caches of _names_by_evidence's tests
+        self._census_keys: dict[str, bool] = {}
         self.any_case_cue_ends = self.facility_cue_ends | self.strong_cue_ends | self.lower_case_titles
         # Words of the cues themselves ("son", "wife", "dr") are never the name that follows a cue.
         self.never_names = self.lex.shorthand | self.titles | self.credential_titles | self.credentials | frozenset(
@@ -594,10 +595,18 @@ class Deidentifier:
             a, b = words[i], words[j]
             return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
 
-        census = [i for i in range(n) if keys[i] in lex.first_names or keys[i] in lex.last_names]
+        def census_key(key: str) -> bool:
+            """plain_census without the position test, cached per key: every rule below needs such a word."""
+            hit = self._census_keys.get(key)
+            if hit is None:
+                hit = self._census_keys[key] = (
+                    len(key) >= 2 and (key in lex.first_names or key in lex.last_names or key in self.cued_only_names)
+                    and key not in lex.stop_words and key not in lex.shorthand and key not in self.never_names
+                    and (key not in lex.clinical_words or key in self.cued_only_names))
+            return hit
+
+        census = [i for i in range(n) if census_key(keys[i])]
         relation = [i - 1 for i in range(1, n - 2) if words[i] == "(" and words[i + 2] == ")"]
-        relation += [i + 1 for i in range(n - 1) if keys[i] in ("call", "pt", "patient")]
-        census += [i for i in range(n) if keys[i] in self.cued_only_names]
         candidates = sorted({j for i in census for j in (i - 2, i - 1, i) if j >= 0} | set(relation))
         for i in candidates:
             if taken[i] or not word_at(i):
