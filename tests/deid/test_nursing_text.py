@@ -2,10 +2,7 @@
 
 import pytest
 
-
-def found(deid, text: str) -> dict[str, str]:
-    """Detected PHI text -> type."""
-    return {text[s.start:s.end]: s.type for s in deid.detect(text)}
+from tests.deid.test_detection import found
 
 
 @pytest.mark.parametrize("text, phi, phi_type", [
