@@ -207,7 +207,8 @@ class Deidentifier:
     def _after_date_cue(self, text: str, start: int) -> bool:
         """Whether the word just before ``start`` makes the number pair there a date ("placed 8-23", "npn 5/6")."""
         before = re.findall(r"[a-z][a-z/']*", text[max(0, start - 20):start].lower())
-        return bool(before) and before[-1] in self.date_event_cues and not re.search(r"\d\s*$", text[max(0, start - 3):start])
+        return (bool(before) and before[-1] in self.date_event_cues
+                and not re.search(r"\d\s*$", text[max(0, start - 3):start]))
 
     def _names_and_places(self, text: str) -> list[PhiSpan]:
         tokens = tokenize(text)
