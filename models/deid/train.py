@@ -5,9 +5,18 @@ Training data (never the scored test parts):
   whose index is not a multiple of 5 (``notenlp evaluate deid --format presidio`` scores the rest);
 - demo notes from ``notenlp.demo.generator.iter_demo_notes`` when that module is present;
 - generated clinical sentences: names, places and facilities from the shipped lexicons beside
-  capitalised clinical words, drugs and eponyms that must stay (the negatives a PII corpus lacks).
+  capitalised clinical words, drugs and eponyms that must stay (the negatives a PII corpus lacks);
+- realistic ICU nursing notes of the benchmark's dev part (``notenlp.evaluation.nursing_notes``) written
+  with a training seed of their own (``NURSING_TRAIN_SEED``), never the seed the dev figures are scored on,
+  and never the kept-aside part.
+
+After training, the whole de-identifier with the new model is scored on the benchmark's dev part
+(``notenlp.deid.benchmark``: PHI token recall, precision, F2, damage rate); the figures are logged with the
+MLflow run and written to ``$NOTENLP_TRAIN_METRICS`` when the model lifecycle runs the recipe, so that
+``notenlp-deid`` is registered and gated on them like the other models.
 
 Usage: python models/deid/train.py [--out src/notenlp/resources/deid/token_model.npz] [--demo-notes 400]
+       [--nursing-notes 600]
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 from pathlib import Path
@@ -25,8 +35,10 @@ from notenlp.corpora import MISSING_MESSAGE, corpus_path
 from notenlp.deid.deidentifier import Deidentifier
 from notenlp.deid.features import LABELS, N_BUCKETS, TOKEN_RE, hash_features, token_features, word_key
 from notenlp.deid.model import TokenModel
+from notenlp.models.catalog import DEID_DEV_GOLD
 
 log = logging.getLogger("train_deid")
+NURSING_TRAIN_SEED = 4721  # not DEV_SEED (the dev figures) nor ASIDE_SEED (the kept-aside part)
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "src" / "notenlp" / "resources" / "deid" / "token_model.npz"
 PRESIDIO_TYPES = {"PERSON": "NAME", "GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "ORGANIZATION": "LOCATION"}
 CLINICAL_CAPS = ["Lasix", "Vanco", "Zosyn", "Levophed", "Neo", "Propofol", "Fentanyl", "Heparin", "Coumadin", "Insulin",
@@ -93,6 +105,20 @@ def demo_sentences(n_notes: int, gold: Path | None) -> list[tuple[list[str], lis
         notes = iter_demo_notes(n_notes, seed=1)
     out = []
     for note in notes:
+        spans = [(p["start"], p["end"], p["type"]) for p in note["phi"] if p["type"] in ("NAME", "LOCATION")]
+        out.append(tokenize_labelled(note["text"], spans))
+    return out
+
+
+def nursing_sentences(n_notes: int) -> list[tuple[list[str], list[str]]]:
+    """Benchmark dev-part notes written with the training seed, labelled with their planted names and places."""
+    if n_notes <= 0:
+        return []
+    from notenlp.evaluation.nursing_notes import DEV_SEED, generate_notes
+
+    assert NURSING_TRAIN_SEED != DEV_SEED
+    out = []
+    for note in generate_notes("dev", n_notes, seed=NURSING_TRAIN_SEED):
         spans = [(p["start"], p["end"], p["type"]) for p in note["phi"] if p["type"] in ("NAME", "LOCATION")]
         out.append(tokenize_labelled(note["text"], spans))
     return out
@@ -167,6 +193,10 @@ def main() -> int:
     parser.add_argument("--demo-gold", type=Path, default=None,
                         help="demo gold.jsonl to train on (written by `notenlp demo-data --seed 1`) instead of the generator")
     parser.add_argument("--generated", type=int, default=6000)
+    parser.add_argument("--nursing-notes", type=int, default=600,
+                        help="realistic nursing notes (benchmark dev part, training seed) to train on")
+    parser.add_argument("--benchmark-notes", type=int, default=300,
+                        help="benchmark dev notes the trained de-identifier is scored on")
     parser.add_argument("--C", type=float, default=0.5, help="inverse L2 regularisation strength")
     parser.add_argument("--no-register", action="store_true", help="skip MLflow logging and registration")
     args = parser.parse_args()
@@ -175,7 +205,8 @@ def main() -> int:
     from sklearn.metrics import classification_report
 
     deid = Deidentifier(mode="tag", model=None)
-    sentences = presidio_sentences() + demo_sentences(args.demo_notes, args.demo_gold) + generated_sentences(deid, args.generated)
+    sentences = (presidio_sentences() + demo_sentences(args.demo_notes, args.demo_gold)
+                 + generated_sentences(deid, args.generated) + nursing_sentences(args.nursing_notes))
     random.Random(0).shuffle(sentences)
     cut = int(len(sentences) * 0.9)
     x_train, y_train = featurize(sentences[:cut], deid)
@@ -193,19 +224,35 @@ def main() -> int:
     bias[clf.classes_] = clf.intercept_
     TokenModel(weights, bias).save(args.out)
     log.info("saved %s (%d bytes)", args.out, args.out.stat().st_size)
+    benchmark = benchmark_metrics(args.out, args.benchmark_notes)
+    for key in ("token_recall", "token_precision", "token_f2", "damage_rate"):
+        print(f"realistic dev benchmark {key}: {benchmark[f'{DEID_DEV_GOLD}.{key}']:.4f}")
+    metrics_file = os.environ.get("NOTENLP_TRAIN_METRICS")
+    if metrics_file:
+        Path(metrics_file).write_text(json.dumps(benchmark), encoding="utf-8")
     if not args.no_register:
-        register(clf, args, report, x_train.shape[0])
+        register(clf, args, report, x_train.shape[0], benchmark)
     return 0
 
 
-def register(clf, args, report: dict, n_train: int) -> None:
+def benchmark_metrics(model_file: Path, n_notes: int) -> dict[str, float]:
+    """The de-identifier with the new model, scored on the realistic benchmark's dev part."""
+    from notenlp.deid.benchmark import score_benchmark
+
+    scored = Deidentifier(mode="tag", model=str(model_file.resolve()))
+    return {f"{DEID_DEV_GOLD}.{k}": v for k, v in score_benchmark(scored, "dev", n_notes).items()}
+
+
+def register(clf, args, report: dict, n_train: int, benchmark: dict[str, float]) -> None:
     from notenlp.tracking import configure_mlflow, ensure_experiment
 
     mlflow = configure_mlflow()
     experiment_id = ensure_experiment("notenlp-deid-training")
     with mlflow.start_run(experiment_id=experiment_id, run_name="deid-token-model"):
         mlflow.log_params({"C": args.C, "n_buckets": N_BUCKETS, "train_tokens": n_train,
-                           "demo_notes": args.demo_notes, "generated": args.generated})
+                           "demo_notes": args.demo_notes, "generated": args.generated,
+                           "nursing_notes": args.nursing_notes, "nursing_seed": NURSING_TRAIN_SEED})
+        mlflow.log_metrics(benchmark)
         mlflow.log_metrics({f"dev_{label}_{k}": report[label][k] for label in LABELS
                             for k in ("precision", "recall", "f1-score")})
         mlflow.log_artifact(str(args.out), artifact_path="npz")

@@ -22,6 +22,7 @@ _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
 _FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
+COMMON_NAME_RANK = 10_000  # Census names this frequent count as names without a cue
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
 
 
@@ -82,6 +83,26 @@ class Deidentifier:
         self.place_starts = frozenset(p.split()[0] for p in self.lex.cities | self.lex.states | self.lex.countries if p)
         self.organization_heads = frozenset(word_key(c) for c in ctx["organization_heads"])
         self.medical_heads = frozenset(ctx["medical_heads"])
+        self.lower_case_titles = frozenset(ctx["lower_case_titles"])
+        self.ratio_cues = frozenset(ctx["ratio_cues"])
+        self.post_name_cues = frozenset(ctx["post_name_cues"])
+        self.bracket_name_cues = frozenset(ctx["bracket_name_cues"])
+        self.ward_cues = _phrases(ctx["ward_cues"])
+        self.directions = frozenset(ctx["directions"])
+        self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
+        self.date_event_cues = frozenset(ctx["date_event_cues"])
+        self.cued_only_names = frozenset(ctx["cued_only_names"])
+        self.facility_cues = _phrases(ctx["facility_cues"])
+        self.place_cue_ends = frozenset(p[-1] for table in (self.facility_cues, self.strong_location_cues)
+                                        for ps in table.values() for p in ps)
+        self.facility_cue_ends = frozenset(p[-1] for ps in self.facility_cues.values() for p in ps)
+        self.strong_cue_ends = frozenset(p[-1] for ps in self.name_cues.values() for p in ps)
+        self._unknown_names: dict[str, bool] = {}  # per-key caches of _names_by_evidence's tests
+        self._census_keys: dict[str, bool] = {}
+        self.any_case_cue_ends = self.facility_cue_ends | self.strong_cue_ends | self.lower_case_titles
+        # Words of the cues themselves ("son", "wife", "dr") are never the name that follows a cue.
+        self.never_names = self.lex.shorthand | self.titles | self.credential_titles | self.credentials | frozenset(
+            w for table in (self.name_cues, self.weak_name_cues) for ps in table.values() for p in ps for w in p)
         self.placeholder_types = [(re.compile(r"\b" + re.escape(k)), v) for k, v in ctx["placeholder_types"]]
         self.feature_cues = {
             "titles": self.titles | self.credential_titles,
@@ -158,6 +179,8 @@ class Deidentifier:
                     continue
                 if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
                     continue
+                if pattern.name == "date_md_dash_event" and not self._after_date_cue(text, start):
+                    continue
                 spans.append(PhiSpan(start, end, pattern.type, pattern.subtype, "pattern"))
         return spans
 
@@ -165,15 +188,27 @@ class Deidentifier:
         """Tell "3/4" (a date) from "5/5 strength" and "1/2 tab" (fractions, scores)."""
         month, day = text[start:end].split("/")
         after = text[end:end + 12].lower()
-        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b)", after):
+        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
+                    r"|peep|ps\b|psv|cpap|fio2|tv\b|bilat|throughout|[lr]?[ul]e\b|b/l|-?-?>)", after):
+            return False
+        before_text = text[max(0, start - 24):start].lower()
+        before = re.findall(r"[a-z0-9:]+", before_text)
+        if before and before[-1] in ("to", "at") and len(before) > 1 and (
+                before[-2] in self.ratio_cues or before[-2] in self.setting_change_verbs):
+            return False  # "weaned to 10/5", "PS at 10/5"
+        if before and (before[-1] in self.ratio_cues or re.fullmatch(r"\d+/\d+", before[-1])
+                       or re.search(r"\d\s*/\s*$|\d\s*-?>\s*$", before_text)):
             return False
         if day in _FRACTION_DENOMINATORS or day.lstrip("0") in _FRACTION_DENOMINATORS:
             if int(month) <= int(day):
-                before = re.findall(r"[a-z/]+", text[max(0, start - 20):start].lower())
-                return bool(before) and before[-1] in {"on", "since", "from", "until", "till", "dated", "date", "by",
-                                                        "thru", "through", "before", "after", "dos", "admitted",
-                                                        "discharged", "seen", "last", "next", "starting", "started"}
+                return self._after_date_cue(text, start)
         return True
+
+    def _after_date_cue(self, text: str, start: int) -> bool:
+        """Whether the word just before ``start`` makes the number pair there a date ("placed 8-23", "npn 5/6")."""
+        before = re.findall(r"[a-z][a-z/']*", text[max(0, start - 20):start].lower())
+        return (bool(before) and before[-1] in self.date_event_cues
+                and not re.search(r"\d\s*$", text[max(0, start - 3):start]))
 
     def _names_and_places(self, text: str) -> list[PhiSpan]:
         tokens = tokenize(text)
@@ -208,6 +243,8 @@ class Deidentifier:
             w = words[i]
             if len(w) <= 3 and w.isupper() and len(w) > 1:  # "MAR", "HCP": abbreviations
                 return False
+            if len(w) == 1 and i + 1 < n and (words[i + 1] == "/" or tokens[i + 1][0] == tokens[i][1]):
+                return False  # "D/W", "X2664": an abbreviation or a code, not an initial
             return is_cap(i) and not lex.is_common_word(keys[i]) and not followed_by_medical_head(i)
 
         token_spans: list[tuple[int, int]] = []
@@ -231,9 +268,10 @@ class Deidentifier:
                     lex.is_common_word(keys[j])
                 if not strong and common and len(words[j]) > 1:
                     break
-                if len(words[j]) > 1 and words[j].isupper() and keys[j] not in lex.first_names \
-                        and keys[j] not in lex.last_names:
-                    break
+                if len(words[j]) > 1 and words[j].isupper() and (keys[j] not in lex.first_names
+                                                                  and keys[j] not in lex.last_names
+                                                                  or count and lex.is_name_word(keys[j])):
+                    break  # "RN MAGEE GAVE REPORT": capitals that are everyday words end the name
                 last, count = j, count + 1
                 if len(words[j]) == 1 and j + 1 < n and words[j + 1] == ".":
                     j += 2
@@ -300,6 +338,10 @@ class Deidentifier:
                 weak = not strong and not strong_only and cue_at(j, self.weak_name_cues) >= 0
                 if not (strong or weak):
                     continue
+                if weak and lex.is_name_word(keys[i]):  # "with CHILL", "by Southern": words more than names
+                    continue
+                if len(words[i]) == 1 and i + 1 < n and (words[i + 1] == "/" or tokens[i + 1][0] == tokens[i][1]):
+                    continue  # "c/o", "X2664": an abbreviation or a code, not an initial
                 word_ok = name_ok(i) or (strong and words[i].islower())
                 in_lexicon = keys[i] in lex.first_names or keys[i] in lex.last_names or len(words[i]) == 1
                 if word_ok and (strong or in_lexicon):
@@ -314,15 +356,18 @@ class Deidentifier:
                 end = name_run(i + 2)
                 add(i, max(end, i + 2), "NAME", "NAME.INITIAL", "rule")
         cued_names(strong_only=True)
+        self._cued_any_case(words, keys, taken, add, cue_at)
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
+        self._places_any_case(tokens, words, keys, taken, add, cue_at)
         cued_names(strong_only=False)
+        self._names_by_evidence(tokens, words, keys, taken, add)
         model_candidates = []
         for i in cap_idx:
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
-            if followed_by_medical_head(i) or key in lex.eponyms:
+            if followed_by_medical_head(i) or key in lex.eponyms or key in lex.shorthand:
                 continue
             common = lex.is_common_word(key)
             sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
@@ -345,13 +390,272 @@ class Deidentifier:
                 best = int(row[1:].argmax()) + 1
                 # A capitalised word opening a sentence is usually just a word: ask for more evidence.
                 threshold = self.model_threshold
-                if i == 0 or words[i - 1] in _SENTENCE_BREAKS:
+                if i == 0 or words[i - 1] in _SENTENCE_BREAKS or keys[i] in lex.english_words:
+                    # An everyday word ("Swallow", "Strong") is a name only on strong evidence.
                     threshold = max(threshold, self.sentence_start_threshold)
                 if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
+
+    def cued_name_word(self, word: str, key: str, strong: bool, title: bool = False) -> bool:
+        """Whether a token of any case, just after a name cue, is a name ("wife mary", "per dr smith", "DTR ANN").
+
+        Census names count unless a vocabulary knows the word; given names that are everyday words ("rose",
+        "bill") and words no vocabulary knows count only after a strong cue (a relative, "spoke with", "dr").
+        """
+        lex = self.lex
+        if len(word) < 2 or not word[0].isalpha() or key in lex.stop_words or key in self.never_names:
+            return False
+        if key in self.cued_only_names:
+            return strong
+        in_names = key in lex.first_names or key in lex.last_names
+        if strong and in_names and key not in lex.english_words and (key not in lex.clinical_words or title):
+            return True  # "dr smith", "wife mary", "per dr white": an eponym, ICD or clinical word still counts
+        if lex.is_common_word(key):
+            return False
+        if in_names:
+            return True
+        # An unknown word: a name unless it looks like an inflected (mistyped) word.
+        return strong and len(word) >= 3 and key.isalpha() and not lex.is_known_word(key) \
+            and not key.endswith(("ed", "ing", "ly", "tion", "ment"))
+
+    def _cued_any_case(self, words, keys, taken, add, cue_at) -> None:
+        """Names in lower case or capitals after a cue or a title, and facilities after a facility cue."""
+        n = len(words)
+
+        def ordinary(i: int) -> bool:
+            """A token that the title-case rules do not already judge: lower case or all capitals."""
+            w = words[i]
+            return w[0].isalpha() and (w.islower() or (len(w) > 1 and w.isupper()))
+
+        ends = self.any_case_cue_ends
+        for i in [k for k in range(1, n) if keys[k - 1] in ends or k > 1 and keys[k - 2] in ends]:
+            if taken[i] or not ordinary(i):
+                continue
+            prev = keys[i - 1]
+            j = i - 1 if words[i - 1] in (",", ":", "(") and i > 1 else i
+            cue_key = keys[j - 1]
+            if cue_key in self.lower_case_titles or (prev == "." and i > 1 and keys[i - 2] in self.lower_case_titles):
+                if self.cued_name_word(words[i], keys[i], strong=True, title=True):
+                    end = i
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                        end = i + 1
+                    add(i, end, "NAME", "NAME.TITLED", "rule")
+                continue
+            if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0:
+                if self.cued_name_word(words[i], keys[i], strong=True):
+                    end = i
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
+                            keys[i + 1] in self.lex.last_names and \
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                        end = i + 1
+                    add(i, end, "NAME", "NAME.CUED", "rule")
+                continue
+            # "from MGH", "at BIDMC": an unknown abbreviation after a bare "from"/"at" (the names after longer
+            # cues, "lives at spaulding rehab", are _places_any_case's, which takes the whole name).
+            if cue_key in self.facility_cue_ends and cue_at(j, self.facility_cues) >= 0:
+                word, key = words[i], keys[i]
+                if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
+                        and key not in self.never_names and key not in self.lex.first_names:
+                    add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
+
+    def _places_any_case(self, tokens, words, keys, taken, add, cue_at) -> None:
+        """Places in lower-case and capitals text: "harwick valley medical center", "lives in framingham",
+        "lives at hebrew seniorlife", wards with their number ("to finard 4 when bed avail")."""
+        lex = self.lex
+        n = len(words)
+
+        def plain(i: int) -> bool:
+            w = words[i]
+            return w[0].isalpha() and not (w[0].isupper() and not w.isupper() and len(w) > 1)  # lower case or capitals
+
+        def place_word(i: int) -> bool:
+            """A word that can belong to a place name: not a stop, clinical, shorthand or cue word."""
+            key = keys[i]
+            return (words[i][0].isalpha() and len(key) > 1 and key not in lex.stop_words
+                    and key not in lex.clinical_words and key not in lex.shorthand and key not in self.never_names)
+
+        def evidence(i: int) -> bool:
+            """A word no vocabulary knows, or a place or name of the lexicons that is no everyday word."""
+            key = keys[i]
+            return not lex.is_known_word(key) or (
+                (key in lex.cities or key in lex.first_names or key in lex.last_names) and not lex.is_name_word(key))
+
+        def abbreviation_like(i: int) -> bool:
+            """"cnh", "SAH": a short token that is no vocabulary's abbreviation and no English word."""
+            key = keys[i]
+            return (3 <= len(key) <= 5 and key.isalpha() and key not in lex.shorthand and key not in lex.abbreviations
+                    and key not in lex.stop_words and key not in lex.clinical_words and key not in self.never_names
+                    and lex.word_zipf.get(key, 0.0) < 2.5)
+
+        def after_cue(i: int) -> tuple[bool, bool]:
+            """(any facility or strong location cue ends just before i, a multi-word one does)."""
+            c = i - 1 if i > 1 and words[i - 1] == "(" else i
+            multi = cue_at(c, self.strong_location_cues) >= 0 or any(
+                c - k >= 0 and tuple(keys[c - k:c]) in self.facility_cues[k] for k in self.facility_cues if k > 1)
+            return multi or cue_at(c, self.facility_cues) >= 0, multi
+
+        heads = frozenset(ctx_head for ps in self.location_heads.values() for ctx_head in ps) - {
+            (h,) for h in self.organization_heads}
+        head_lengths = sorted(self.location_heads, reverse=True)
+        starts, cue_ends = self.location_head_starts, self.place_cue_ends
+        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and words[i + 1].isdigit()
+                      or i > 0 and keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends]
+        for i in candidates:
+            if taken[i] or not words[i][0].isalpha():
+                continue
+            key = keys[i]
+            # "to finard 4 when bed avail", "came up from Farr 10"
+            if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
+                    and place_word(i) and (key in self.directions or (evidence(i) and not lex.is_frequent_word(key))) \
+                    and key not in self.ratio_cues and not re.match(r"(?:%|mg|ml|cc|mcg|units?|min|hrs?|x\b|/|\.\d)",
+                                                                    "".join(words[i + 2:i + 3]).lower()):
+                add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
+                continue
+            if not plain(i):
+                continue
+            # "<name words> <head>": "harwick valley medical center", "spaulding rehab", "MASS GENERAL"
+            if key in self.location_head_starts and i > 0:
+                length = next((k for k in head_lengths if i + k <= n and tuple(keys[i:i + k]) in heads), 0)
+                if length:
+                    start = i
+                    while start - 1 >= 0 and i - start < 3 and not taken[start - 1] and plain(start - 1) and (
+                            place_word(start - 1) or (keys[start - 1] == "and" and start - 2 >= 0
+                                                       and place_word(start - 2))):
+                        start -= 1
+                    if start < i and (any(evidence(k) for k in range(start, i) if keys[k] != "and")
+                                      or after_cue(start)[0]):  # "followed by cards at mass general"
+                        end = i + length - 1
+                        add(start, end, "LOCATION", "LOCATION.FACILITY", "rule")
+                        continue
+            c = i - 2 if i > 1 and words[i - 1] == "(" else i - 1
+            if c < 0 or keys[c] not in self.place_cue_ends:
+                continue
+            _, multi = after_cue(i)
+            # "lives in framingham", "lives at hebrew seniorlife", "tx from cnh micu", "osh (cape cod hospital)"
+            if multi and place_word(i) and (evidence(i) or key in lex.cities or abbreviation_like(i)
+                                            or (i + 1 < n and (keys[i + 1],) in heads)) \
+                    and not lex.is_frequent_word(key):
+                end, k = i, i + 1
+                # Words up to a head ("harwick valley medical center"), else only words with place evidence.
+                while k < n and k - i <= 3 and plain(k) and not taken[k] and tokens[k][0] - tokens[k - 1][1] <= 1 and (
+                        keys[k] in starts and keys[k] not in lex.stop_words
+                        or place_word(k) and not lex.is_frequent_word(keys[k])):
+                    if keys[k] in starts or evidence(k) and end == k - 1:
+                        end = k
+                    k += 1
+                add(i, end, "LOCATION", "LOCATION.CUED", "rule")
+
+    def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
+        """Names the title-case rules miss in lower-case and capitals text, decided by lexicon evidence.
+
+        - a Census name that no vocabulary knows ("stevenson", "WOLFF"), in any case;
+        - a first and a last name side by side ("kathleen fox", "stoner, cheri") when one of the two is such
+          an unknown name and the other is a Census name that is no clinical word;
+        - a name just before a relation in brackets ("ray (wife)").
+        """
+        lex = self.lex
+        n = len(words)
+
+        def word_at(i: int) -> bool:
+            return 0 <= i < n and words[i][0].isalpha() and len(words[i]) > 1
+
+        def unknown_name(i: int) -> bool:
+            key = keys[i]
+            known = self._unknown_names.get(key)
+            if known is None:
+                known = self._unknown_names[key] = (
+                    len(key) >= 3 and (key in lex.first_names or key in lex.last_names)
+                    and not lex.is_known_word(key) and not lex.is_name_word(key) and key not in self.never_names
+                    # A rare Census surname is as likely a rare word ("tarry", "leghorn") when no cue stands by.
+                    and lex.name_rank.get(key, COMMON_NAME_RANK) < COMMON_NAME_RANK
+                    and key not in self.cued_only_names)
+            return known and word_at(i)
+
+        def plain_name(i: int, names: frozenset[str]) -> bool:
+            """A Census name that is not a stop word, shorthand, clinical word or cue word."""
+            key = keys[i]
+            return (word_at(i) and key in names and key not in lex.stop_words and key not in lex.clinical_words
+                    and key not in self.never_names and key not in self.medical_heads and not lex.is_frequent_word(key))
+
+        def plain_census(i: int) -> bool:
+            """A Census name (any case) that is no stop, shorthand, clinical or cue word."""
+            key = keys[i]
+            return (word_at(i) and len(key) >= 2 and (key in lex.first_names or key in lex.last_names
+                                                      or key in self.cued_only_names)
+                    and key not in lex.stop_words and key not in lex.shorthand and key not in self.never_names
+                    and (key not in lex.clinical_words or key in self.cued_only_names))
+
+        def adjacent(i: int, j: int) -> bool:
+            return tokens[j][0] - tokens[i][1] <= 2 and "\n" not in words[i:j + 1]
+
+        def same_case(i: int, j: int) -> bool:
+            a, b = words[i], words[j]
+            return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
+
+        def census_key(key: str) -> bool:
+            """plain_census without the position test, cached per key: every rule below needs such a word."""
+            hit = self._census_keys.get(key)
+            if hit is None:
+                hit = self._census_keys[key] = (
+                    len(key) >= 2 and (key in lex.first_names or key in lex.last_names or key in self.cued_only_names)
+                    and key not in lex.stop_words and key not in lex.shorthand and key not in self.never_names
+                    and (key not in lex.clinical_words or key in self.cued_only_names))
+            return hit
+
+        census = [i for i in range(n) if census_key(keys[i])]
+        relation = [i - 1 for i in range(1, n - 2) if words[i] == "(" and words[i + 2] == ")"]
+        candidates = sorted({j for i in census for j in (i - 2, i - 1, i) if j >= 0} | set(relation))
+        for i in candidates:
+            if taken[i] or not word_at(i):
+                continue
+            nxt = i + 1
+            # "first last"
+            if nxt < n and not taken[nxt] and word_at(nxt) and adjacent(i, nxt) and same_case(i, nxt) and (
+                    (unknown_name(i) and keys[i] in lex.first_names and plain_name(nxt, lex.last_names))
+                    or (unknown_name(nxt) and keys[nxt] in lex.last_names and (
+                        plain_name(i, lex.first_names) or keys[i] in self.cued_only_names))):
+                add(i, nxt, "NAME", "NAME.LEXICON", "lexicon")
+                continue
+            # "last, first"
+            if i + 2 < n and words[nxt] == "," and not taken[i + 2] and word_at(i + 2) and same_case(i, i + 2) and (
+                    (unknown_name(i) and keys[i] in lex.last_names and (
+                        plain_name(i + 2, lex.first_names) or keys[i + 2] in self.cued_only_names))
+                    or (unknown_name(i + 2) and keys[i + 2] in lex.first_names and plain_name(i, lex.last_names))):
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+                add(i + 2, i + 2, "NAME", "NAME.LEXICON", "lexicon")
+                continue
+            # "chan paged re: bp", "vera rn covering", "helen states she wants"
+            if nxt < n and keys[nxt] in self.post_name_cues and plain_census(i) and not taken[i] \
+                    and (nxt + 1 >= n or keys[nxt] not in self.credentials or not words[nxt + 1][0].isupper()
+                         or words[nxt + 1].isupper()):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
+            # "pt (wolff) refusing", "ortho (hutchison/lloyd)": names in brackets after a patient or service word
+            if i >= 2 and words[i - 1] in ("(", "/") and plain_census(i) and (
+                    words[i - 1] == "(" and (keys[i - 2] in self.bracket_name_cues or keys[i - 2] in lex.shorthand)
+                    or words[i - 1] == "/" and i >= 4 and words[i - 3] == "(" and (
+                        keys[i - 4] in self.bracket_name_cues or keys[i - 4] in lex.shorthand)):
+                if i + 1 < n and words[i + 1] in (")", "/"):
+                    add(i, i, "NAME", "NAME.CUED", "rule")
+                    continue
+            # "call ray at 617...", "pt joy resting comfortably"
+            if 0 < i and nxt < n and plain_census(i) and not lex.is_frequent_word(keys[i]) and (
+                    keys[i - 1] == "call" and keys[nxt] == "at" and nxt + 1 < n and words[nxt + 1][:1] in "(0123456789"
+                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
+            # "ray (wife)"
+            if i + 3 < n and words[nxt] == "(" and words[i + 3] == ")" and keys[i + 2] in self.strong_cue_ends \
+                    and (keys[i] in lex.first_names or keys[i] in lex.last_names or not lex.is_known_word(keys[i])) \
+                    and keys[i] not in lex.stop_words and keys[i] not in self.never_names:
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
+            if unknown_name(i) and not words[i][0].isupper() or (unknown_name(i) and words[i].isupper()):
+                add(i, i, "NAME", "NAME.LEXICON", "lexicon")
 
     def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
         """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
@@ -366,11 +670,31 @@ class Deidentifier:
                     and tokens[k][0] - tokens[prev][1] == 1
                     and keys[k] not in self.medical_heads)
 
+        def same_case_surname(k: int, prev: int) -> bool:
+            """"margaret okafor", "MARY OKAFOR": a Census surname in the case of the name before it."""
+            w, key = words[k], keys[k]
+            return (not taken[k] and w[0].isalpha() and len(w) > 1 and tokens[k][0] - tokens[prev][1] == 1
+                    and (w.islower() and words[prev].islower() or w.isupper() and words[prev].isupper())
+                    and key in lex.last_names and key not in lex.stop_words and key not in lex.clinical_words
+                    and key not in lex.shorthand and key not in self.never_names and (
+                        not lex.is_name_word(key) and key not in lex.abbreviations or closes_name(k)))
+
+        def closes_name(k: int) -> bool:
+            """A common surname that is also a word, where a name ends: "alfreda young, 201...", "joan strong rn"."""
+            after = words[k + 1] if k + 1 < n else "\n"
+            return lex.name_rank.get(keys[k], COMMON_NAME_RANK) < 2000 and (
+                after in (",", "(", "\n", ";") or cached_word_key(after) in self.credentials
+                or k + 1 < n and tokens[k + 1][0] - tokens[k][1] >= 2)
+
         for index, (i, j) in enumerate(token_spans):
             span = spans[index]
             if span.type != "NAME":
                 continue
             end = j
+            if words[end].islower() or words[end].isupper():
+                if end + 1 < n and same_case_surname(end + 1, end):
+                    end += 1
+                    taken[end] = True
             while end + 1 < n and end - i < 3 and joinable(end + 1, end):
                 end += 1
                 taken[end] = True
@@ -388,22 +712,30 @@ class Deidentifier:
         n = len(words)
         head_lengths = sorted(self.location_heads, reverse=True)
         for i in [k for k in cap_idx if keys[k] in self.location_head_starts]:
-            if taken[i]:
+            if taken[i] or (len(words[i]) > 1 and words[i].isupper()):  # capitals: _places_any_case weighs them
                 continue
             for length in head_lengths:
                 if i + length <= n and tuple(keys[i:i + length]) in self.location_heads[length] and is_cap(i):
                     start = i
-                    while start - 1 >= 0 and (is_cap(start - 1) or words[start - 1] in (".", "&")
+                    while start - 1 >= 0 and (is_cap(start - 1) and not (  # "St. Elsewhere", not "LIVES AT"
+                            keys[start - 1] in self.lex.stop_words and words[start - 1].isupper())
+                                              or words[start - 1] in (".", "&")
                                               or keys[start - 1] == "of" and is_cap(start - 2)) \
                             and not taken[start - 1] and i - start < 5:
                         start -= 1
                     while start < i and not is_cap(start):
                         start += 1
                     if start < i and any(keys[k] not in self.lex.stop_words and keys[k] not in self.lex.clinical_words
-                                         for k in range(start, i) if words[k][0].isalpha()):
+                                         for k in range(start, i) if words[k][0].isalpha() and len(words[k]) > 1):
                         org = keys[i] in self.organization_heads
-                        add(start, i + length - 1, "LOCATION",
-                            "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
+                        end = i + length - 1
+                        while True:  # "Westfield VA Medical Center": heads in a row
+                            more = next((k for k in head_lengths if end + 1 + k <= n and is_cap(end + 1)
+                                         and tuple(keys[end + 1:end + 1 + k]) in self.location_heads[k]), 0)
+                            if not more:
+                                break
+                            end += more
+                        add(start, end, "LOCATION", "LOCATION.ORGANIZATION" if org else "LOCATION.FACILITY", "rule")
                     break
 
     def _places(self, tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,16 +33,37 @@ class Lexicons:
     stop_words: frozenset[str]
     english_words: frozenset[str]  # ordinary words that are not common first names or surnames
     max_place_tokens: int
+    # ICU shorthand, drug and device nicknames, units of care: never a name or place, whatever the cue.
+    shorthand: frozenset[str] = frozenset()
+    # Clinical abbreviations (lower-cased) and words of the loaded concept names: known words, not names.
+    abbreviations: frozenset[str] = frozenset()
+    word_zipf: dict[str, float] = field(default_factory=dict)  # English word frequency (wordfreq, Zipf scale)
+    name_rank: dict[str, int] = field(default_factory=dict)  # best Census frequency rank as first or last name
+
+    def is_name_word(self, lower: str) -> bool:
+        """A Census name that is an everyday word ("way", "chance", "pleasant"): a cue must make it a name.
+
+        wordfreq counts names too ("smith" 3.9), so only a frequency above every common surname counts."""
+        return self.word_zipf.get(lower, 0.0) >= 4.0
+
+    def is_frequent_word(self, lower: str) -> bool:
+        """A very frequent word or the plural / 3rd person of one ("states", "gave", "way")."""
+        zipf = self.word_zipf.get(lower, 0.0)
+        return zipf >= 5.0 or (lower.endswith("s") and self.word_zipf.get(lower[:-1], 0.0) >= 4.0)
+
+    def is_known_word(self, lower: str) -> bool:
+        """A word some vocabulary holds: English, clinical, shorthand, abbreviation or concept-name word."""
+        return self.is_common_word(lower) or lower in self.shorthand or lower in self.abbreviations
 
     def is_common_word(self, lower: str) -> bool:
         """A word that is not a name by lexicon alone."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
-                or lower in self.eponyms or lower in self.english_words)
+                or lower in self.eponyms or lower in self.english_words or lower in self.shorthand)
 
     def is_clinical_word(self, lower: str) -> bool:
         """A word that is not a place by lexicon alone (English words may still be towns: "Reading")."""
         return (lower in self.stop_words or lower in self.clinical_words or lower in self.medical_words
-                or lower in self.eponyms)
+                or lower in self.eponyms or lower in self.shorthand)
 
 
 @lru_cache(maxsize=4)
@@ -70,7 +91,43 @@ def load_lexicons(directory: str = "deid") -> Lexicons:
         stop_words=frozenset(_words(lex / "stop_words.txt")),  # spaCy's; a file, so that no start imports spaCy
         english_words=frozenset(gzip.decompress((lex / "english_words.txt.gz").read_bytes()).decode().split()),
         max_place_tokens=max(len(p.split()) for p in places),
+        shorthand=frozenset(_words(root / "icu_shorthand.txt")),
+        word_zipf={word: float(zipf) for word, zipf in (line.split("\t") for line in gzip.decompress(
+            (lex / "word_frequencies.txt.gz").read_bytes()).decode().splitlines())},
+        name_rank=_name_ranks(first, last),
+        abbreviations=frozenset(_abbreviations()) | _concept_words(),
     )
+
+
+def _name_ranks(first: list[str], last: list[str]) -> dict[str, int]:
+    """Best frequency rank of each Census name (first names: the female and the male list interleaved)."""
+    ranks: dict[str, int] = {}
+    for rank, name in enumerate(last):
+        ranks.setdefault(name, rank)
+    for rank, name in enumerate(first):
+        ranks[name] = min(ranks.get(name, rank), rank)
+    return ranks
+
+
+def _abbreviations() -> list[str]:
+    """Single-token clinical abbreviations (``vocab/abbreviations.json``) and the dose units, dose forms and
+    salts of ``vocab/drugs.json`` ("chew", "tab", "hcl"), lower-cased."""
+    spec = json.loads(resource_path("vocab", "abbreviations.json").read_text(encoding="utf-8"))
+    drugs = json.loads(resource_path("vocab", "drugs.json").read_text(encoding="utf-8"))
+    words = [*spec["abbreviations"], *drugs["units"], *drugs["forms"], *drugs["salts"]]
+    return [w.lower() for w in words if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", w)]
+
+
+def _concept_words() -> frozenset[str]:
+    """Words of the demo vocabulary's concept names (the words OMOP normalisation knows)."""
+    import csv
+
+    path = resource_path("demo_vocab", "CONCEPT.csv.gz")
+    if not path.exists():
+        return frozenset()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        names = " ".join(row["concept_name"] for row in csv.DictReader(handle, delimiter="\t"))
+    return frozenset(w for w in re.findall(r"[a-z][a-z]+", names.lower()) if len(w) > 2)
 
 
 @lru_cache(maxsize=4)
@@ -90,6 +147,7 @@ class Pattern:
     # matches is one character, the pattern's own match is the WHOLE group, and matches starting
     # inside the previous one must be skipped to keep ``finditer``'s non-overlapping order.
     anchored: bool = False
+    name: str = ""
 
 
 WHOLE = "phi_whole"
@@ -133,5 +191,6 @@ def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = fr
         before = pattern.get("before")
         patterns.append(Pattern(regex, pattern["type"], pattern["subtype"], span_group,
                                 tuple(pattern.get("requires", ())),
-                                re.compile(f"(?:{before})$", re.IGNORECASE) if before else None, bool(first)))
+                                re.compile(f"(?:{before})$", re.IGNORECASE) if before else None, bool(first),
+                                pattern.get("name", "")))
     return tuple(patterns)

@@ -22,6 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 PIPELINE_MODEL = "notenlp-pipeline"
 # Metric names ending like this are scores the promotion gate may compare; counts are not.
 SCORE_SUFFIXES = ("f1", "f2", "precision", "recall", "accuracy")
+# Gold sets named like this are the realistic nursing-note de-identification benchmark's parts
+# (``notenlp.deid.benchmark``), scored on the pipeline's de-identifier rather than on annotation records.
+DEID_GOLD_PREFIX = "deid-nursing-"
+DEID_DEV_GOLD = DEID_GOLD_PREFIX + "dev"
 
 
 @dataclass
@@ -59,9 +63,12 @@ _DEID_PIPELINE = {
 }
 
 DEFAULT_CATALOG: tuple[ModelSpec, ...] = (
-    # De-identification is scored by its own evaluation (PHI spans are not part of the annotation
-    # contract), so its gate compares the metrics its recipe or `--metric` reports.
-    ModelSpec("notenlp-deid", pipeline=_DEID_PIPELINE, owns=["deid"], recipe="deid", gold=[]),
+    # De-identification is scored on the realistic nursing-note benchmark's dev part (PHI spans are not
+    # part of the annotation contract): PHI token recall, precision and F2 must hold, damage must not grow.
+    ModelSpec("notenlp-deid", pipeline=_DEID_PIPELINE, owns=["deid"], recipe="deid", gold=[DEID_DEV_GOLD],
+              tracked=[f"{DEID_DEV_GOLD}.token_recall", f"{DEID_DEV_GOLD}.token_precision",
+                       f"{DEID_DEV_GOLD}.token_f2", f"{DEID_DEV_GOLD}.damage_rate"],
+              lower_is_better=[f"{DEID_DEV_GOLD}.damage_rate"]),
     ModelSpec("notenlp-ner", components=["sentences", "sections", "ner_model"], owns=["ner_model"], recipe="ner",
               tracked=["demo.entity_strict_f1", "demo.entity_lenient_f1"]),
     ModelSpec("notenlp-assertion", components=["sentences", "sections", "targets", "context"], owns=["context"],

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.config import Settings
-from notenlp.models.catalog import get_spec, recipe_path
+from notenlp.models.catalog import DEID_GOLD_PREFIX, get_spec, recipe_path
 from notenlp.tracking import log_run
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,33 @@ def evaluate(name: str, *, model_uri: str | None = None, gold: Iterable[str] | N
             return annotate_records(pipeline, records)
 
     gold_names = list(gold if gold is not None else spec.gold)
-    metrics = score(predict, load_gold_sets(gold_names), gold_targets=spec.gold_targets)
+    deid_gold = [g for g in gold_names if g.startswith(DEID_GOLD_PREFIX)]
+    metrics = score(predict, load_gold_sets([g for g in gold_names if g not in deid_gold]),
+                    gold_targets=spec.gold_targets)
+    if deid_gold:
+        metrics.update(_deid_benchmark_metrics(spec, deid_gold, model_uri))
     if metrics:
         log_run(EVALUATION_EXPERIMENT, f"evaluate {spec.name}", metrics=metrics,
                 params={"model": model_uri or "pipeline config", "gold": ",".join(gold_names)}, settings=settings)
+    return metrics
+
+
+def _deid_benchmark_metrics(spec, gold_names: list[str], model_uri: str | None) -> dict[str, float]:
+    """The realistic nursing-note benchmark's scores of the model's de-identifier (PHI spans are not part of
+    the annotation records that ``predict`` returns, so the pipeline's ``deid`` component is scored itself)."""
+    from notenlp.deid.benchmark import gold_metrics
+    from notenlp.pipeline import Pipeline
+
+    if model_uri:
+        log.warning("%s: the de-identification benchmark scores the pipeline config, not %s", spec.name, model_uri)
+    pipeline = Pipeline.from_config(spec.config())
+    deidentifier = next((c for _, c in pipeline.components if hasattr(c, "detect")), None)
+    if deidentifier is None:
+        log.warning("%s: no de-identifier in the pipeline; %s not scored", spec.name, ", ".join(gold_names))
+        return {}
+    metrics: dict[str, float] = {}
+    for gold_name in gold_names:
+        metrics.update(gold_metrics(deidentifier, gold_name))
     return metrics
 
 

@@ -1,0 +1,54 @@
+"""Issue #21 failure catalogue: PHI as real nursing notes write it, and nursing shorthand that is no PHI."""
+
+import pytest
+
+from tests.deid.test_detection import found
+
+
+@pytest.mark.parametrize("text, phi, phi_type", [
+    ("spoke with bill re: plan of care", "bill", "NAME"),
+    ("dtr susan called for update", "susan", "NAME"),
+    ("per dr smith will cont current plan", "smith", "NAME"),
+    ("SPOKE WITH DR JONES, AWARE.", "JONES", "NAME"),
+    ("wife (jane) at bedside", "jane", "NAME"),
+    ("hcp is sister margaret okafor, updated", "margaret okafor", "NAME"),
+    ("pt stevenson sleeping, easily arousable", "stevenson", "NAME"),
+    ("gallagher, hiroshi - npn", "gallagher", "NAME"),
+    ("ray (wife) visiting this evening", "ray", "NAME"),
+    ("MI in '92, on asa since.", "'92", "DATE"),
+    ("s/p cabg in 84 and stable since", "84", "DATE"),
+    ("picc placed 8-23 without issue", "8-23", "DATE"),
+    ("son calls from 774 area code", "774", "PHONE"),
+    ("renal fellow x4521 paged", "4521", "PHONE"),
+    ("call office ext 4567 with questions", "4567", "PHONE"),
+    ("transferred from MGH for cath", "MGH", "LOCATION"),
+    ("came from bidmc overnight", "bidmc", "LOCATION"),
+    ("pt lives in framingham with dtr", "framingham", "LOCATION"),
+    ("transferred from osh (lowell general hospital) for ercp", "lowell general hospital", "LOCATION"),
+    ("to finard 4 when bed available", "finard 4", "LOCATION"),
+])
+def test_nursing_phi_is_found(tagger, text, phi, phi_type):
+    assert found(tagger, text).get(phi) == phi_type
+
+
+@pytest.mark.parametrize("text", [
+    "Aline placed. Levo at 0.1. Fent gtt at 50. Nitro off.",
+    "aline placed, levo at .1, fent gtt, neo weaned off",
+    "Pt from OSH. OSH records reviewed.",
+    "Sinus Brady 50s, no ectopy.",
+    "Pt tolerating PS 10/5 w/ TV 400s, weaned to 10/5 this am.",
+    "strength 4/5 RUE, 5/5 LUE, grips 4/5, pain 7/10",
+    "sleeping well.no complaints, phos 3.5.pt is dnr",
+    "PT C/O CP OVERNIGHT, D/W TEAM.",
+    "HR in 80, sats in 90, RR 20, in 10 minutes",
+    "acetaminophen 160 mg chew tab qd",
+    "given 500-1000 cc NS, range 100-1000",
+    "she was alert, oriented, and pleasant; bright red or tarry black stools",
+])
+def test_nursing_shorthand_is_left_alone(tagger, text):
+    assert tagger.detect(text) == []
+
+
+def test_everyday_word_names_need_a_cue(tagger):
+    assert found(tagger, "wife rose at bedside") == {"rose": "NAME"}
+    assert tagger.detect("temp rose to 101.2 overnight") == []
