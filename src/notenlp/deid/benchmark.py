@@ -8,7 +8,6 @@ de-identifier would replace. Score the ``dev`` part when tuning; read the ``asid
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from notenlp.evaluation.metrics import Score
@@ -20,34 +19,28 @@ DEFAULT_DAMAGE_DOCS = 120
 
 def score_benchmark(deidentifier: Any, part: str = "dev", n_notes: int = DEFAULT_NOTES,
                     seed: int | None = None, n_docs: int = DEFAULT_DAMAGE_DOCS) -> dict[str, float]:
-    """Token scores on ``n_notes`` benchmark notes of ``part`` and the damage rate on its PHI-free set."""
-    from notenlp.deid.evaluate import token_labels
+    """Token scores on ``n_notes`` benchmark notes of ``part`` and the damage rate on its PHI-free set.
+
+    Scored by the same functions as ``notenlp evaluate deid``: the untyped PHI row of ``score_system``,
+    the typed recall per planted subtype of ``recall_by_planted`` and ``damage``.
+    """
+    from notenlp.deid.evaluate import damage, gold_record, metric_key, recall_by_planted, score_system
     from notenlp.evaluation.nursing_notes import generate_notes, phi_free_documents
 
-    total = Score()
-    by_subtype: dict[str, Score] = defaultdict(Score)
-    for note in generate_notes(part, n_notes, seed=seed):
-        text = note["text"]
-        gold = token_labels(text, [(p["start"], p["end"], p["subtype"]) for p in note["phi"]])
-        found = token_labels(text, [(s.start, s.end, s.type) for s in deidentifier.detect(text, note.get("note_date"))])
-        for (_, _, subtype), (_, _, predicted) in zip(gold, found):
-            if subtype:
-                hit = bool(predicted)
-                total.tp += hit
-                total.fn += not hit
-                by_subtype[subtype].tp += hit
-                by_subtype[subtype].fn += not hit
-            elif predicted:
-                total.fp += 1
-    tokens = replaced = 0
-    for doc in phi_free_documents(part, n_docs):
-        labels = token_labels(doc["text"], [(s.start, s.end, s.type) for s in deidentifier.detect(doc["text"])])
-        tokens += len(labels)
-        replaced += sum(1 for label in labels if label[2])
+    def detect(note: dict) -> list:
+        return deidentifier.detect(note["text"], note.get("note_date"))
+
+    notes = [gold_record(note) for note in generate_notes(part, n_notes, seed=seed)]
+    predicted = [detect(note) for note in notes]
+    found = {id(note): spans for note, spans in zip(notes, predicted)}
+    tokens, *_ = score_system(notes, lambda note: found[id(note)])
+    total = tokens.get("PHI", Score())
+    harmed = damage(phi_free_documents(part, n_docs), detect)
     metrics = {"token_recall": total.recall, "token_precision": total.precision, "token_f2": total.f(2),
-               "damage_rate": replaced / tokens if tokens else 0.0, "notes": float(n_notes),
-               "phi_tokens": float(total.tp + total.fn), "damage_tokens": float(tokens)}
-    metrics.update({f"recall.{subtype}": score.recall for subtype, score in sorted(by_subtype.items())})
+               "damage_rate": harmed["replaced_share"], "notes": float(n_notes),
+               "phi_tokens": float(total.tp + total.fn), "damage_tokens": float(harmed["tokens"])}
+    metrics.update({f"recall.{metric_key(group)}": score.recall
+                    for group, score in sorted(recall_by_planted(notes, predicted).items())})
     return metrics
 
 

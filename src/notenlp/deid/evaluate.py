@@ -188,6 +188,11 @@ def recall_by_planted(notes: list[dict], predicted: list[list]) -> dict[str, Sco
     return dict(scores)
 
 
+def metric_key(group: str) -> str:
+    """A planted group ("NAME case=lower") as part of an MLflow metric name, which allows no '='."""
+    return group.replace(" ", "_").replace("=", "_")
+
+
 def damage(docs: list[dict], detect) -> dict:
     """Word/number tokens of PHI-free text and how many a detector would replace (all false alarms)."""
     tokens = replaced = 0
@@ -367,7 +372,7 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict,
             score = scores.get(group, Score())
             row["gold_tokens"] = score.tp + score.fn
             row[f"{name}_recall"] = score.recall
-            metrics[f"{set_name}.{name}.planted.{group.replace(' ', '_').replace('=', '_')}.recall"] = score.recall
+            metrics[f"{set_name}.{name}.planted.{metric_key(group)}.recall"] = score.recall
         planted_rows.append(row)
     return rows, planted_rows, metrics, error_lines
 
