@@ -564,7 +564,7 @@ class Dictionary:
     def load(cls, path: str | Path) -> "Dictionary":
         """The artifact at ``path``; its rows are read once into the cache, kept per key until looked up."""
         fingerprint = cache.content_key(Path(path).read_bytes(), cache.source_bytes(__name__))
-        encoded, abbreviations = cache.cached("vocab", f"dictionary-{fingerprint}", lambda: _encoded_artifact(path))
+        encoded, abbreviations = cache.cached("vocab-rows", f"dictionary-{fingerprint}", lambda: _encoded_artifact(path))
         log.info("loaded dictionary %s: %d keys, %d abbreviations", Path(path).name, len(encoded), len(abbreviations))
         return cls(EncodedCandidates(encoded), abbreviations, fingerprint)
 
@@ -573,7 +573,7 @@ class Dictionary:
         dictionary came from a file, so a process start reads it instead of walking every key."""
         if self.fingerprint is None:
             return build()
-        return cache.cached("vocab", f"{name}-{cache.content_key(self.fingerprint, *parts)}", build)
+        return cache.cached("vocab-index", f"{name}-{cache.content_key(self.fingerprint, *parts)}", build)
 
     def key_words(self) -> set[str]:
         """Every word (split on single spaces) of every key."""
