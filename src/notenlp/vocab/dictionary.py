@@ -34,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
-from itertools import chain
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -490,35 +490,43 @@ class EncodedCandidates(Mapping):
     A note looks up a few hundred of the ~150k keys: decoding only those, instead of building every
     ``Candidate`` at process start, is most of what loading the dictionary used to cost. Equal to the
     eager dict: same keys in the same order, equal lists; a decoded list is kept, so it is built once.
+    ``encoded``: the keys joined by ``KEY_SEPARATOR``, the end offset of each key's rows in ``rows``, and
+    ``rows`` (one block: it loads from the cache as one copy, not one bytes object per key).
     """
 
-    def __init__(self, encoded: dict[str, bytes]):
-        self._encoded = encoded
+    def __init__(self, encoded: tuple[str, array, bytes]):
+        joined, ends, rows = encoded
+        keys = joined.split(KEY_SEPARATOR) if joined else []
+        self._position = dict(zip(keys, range(len(keys))))
+        self._ends = ends
+        self._rows = memoryview(rows)
         self._decoded: dict[str, list[Candidate]] = {}
 
     def __getitem__(self, key: str) -> list[Candidate]:
         found = self._decoded.get(key)
         if found is None:
+            i = self._position[key]
             make = Candidate._make
-            found = self._decoded[key] = [make((key, *row)) for row in marshal.loads(self._encoded[key])]
+            rows = marshal.loads(self._rows[self._ends[i - 1] if i else 0:self._ends[i]])
+            found = self._decoded[key] = [make((key, *row)) for row in rows]
         return found
 
     def get(self, key: str, default=None):
         found = self._decoded.get(key)
         if found is not None:
             return found
-        if key not in self._encoded:
+        if key not in self._position:
             return default
         return self[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._encoded
+        return key in self._position
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._encoded)
+        return iter(self._position)
 
     def __len__(self) -> int:
-        return len(self._encoded)
+        return len(self._position)
 
 
 def _read_artifact(path: str | Path) -> tuple[dict[str, list[Candidate]], dict[str, list[Candidate]]]:
@@ -537,10 +545,15 @@ def _read_artifact(path: str | Path) -> tuple[dict[str, list[Candidate]], dict[s
     return dict(candidates), dict(abbreviations)
 
 
-def _encoded_artifact(path: str | Path) -> tuple[dict[str, bytes], dict[str, list[Candidate]]]:
+def _encoded_artifact(path: str | Path) -> tuple[tuple[str, array, bytes], dict[str, list[Candidate]]]:
+    """The artifact as ``EncodedCandidates`` keeps it, and its abbreviations."""
     candidates, abbreviations = _read_artifact(path)
+    if any(KEY_SEPARATOR in key for key in candidates):
+        raise ValueError("a dictionary key holds the key separator")
     # marshal, not pickle: plain tuples of str/int/None/JSON dicts, about 4x smaller than pickled Candidates.
-    return {key: marshal.dumps(tuple(c[1:] for c in found)) for key, found in candidates.items()}, abbreviations
+    blocks = [marshal.dumps(tuple(c[1:] for c in found)) for found in candidates.values()]
+    ends = array("q", accumulate(len(block) for block in blocks))
+    return (KEY_SEPARATOR.join(candidates), ends, b"".join(blocks)), abbreviations
 
 
 class Dictionary:
@@ -565,8 +578,9 @@ class Dictionary:
         """The artifact at ``path``; its rows are read once into the cache, kept per key until looked up."""
         fingerprint = cache.content_key(Path(path).read_bytes(), cache.source_bytes(__name__))
         encoded, abbreviations = cache.cached("vocab-rows", f"dictionary-{fingerprint}", lambda: _encoded_artifact(path))
-        log.info("loaded dictionary %s: %d keys, %d abbreviations", Path(path).name, len(encoded), len(abbreviations))
-        return cls(EncodedCandidates(encoded), abbreviations, fingerprint)
+        candidates = EncodedCandidates(encoded)
+        log.info("loaded dictionary %s: %d keys, %d abbreviations", Path(path).name, len(candidates), len(abbreviations))
+        return cls(candidates, abbreviations, fingerprint)
 
     def derived(self, name: str, build: Callable[[], T], *parts: bytes | str) -> T:
         """``build()``, an index derived from this dictionary (and ``parts``): cached on disk when the
