@@ -47,6 +47,13 @@ def source_bytes(*modules: str) -> bytes:
     return blob
 
 
+def file_state(path: str | Path) -> str:
+    """A file as a key part without reading it: its resolved path, size and modification time."""
+    resolved = Path(path).resolve()
+    state = resolved.stat()
+    return f"{resolved}|{state.st_size}|{state.st_mtime_ns}"
+
+
 def cached(kind: str, key: str, build: Callable[[], T]) -> T:
     """``build()``'s value, read from the cache entry ``kind/key`` when present, else built and stored.
 

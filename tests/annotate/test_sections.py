@@ -110,3 +110,45 @@ def test_guarded_search_finds_what_the_pattern_finds():
     for text in texts:
         assert ([(m.span(), m.lastgroup) for m in detector._header_matches(text)]
                 == [(m.span(), m.lastgroup) for m in detector.pattern.finditer(text)])
+
+
+def test_section_concepts_remembered_until_the_vocabulary_changes(tmp_path, monkeypatch):
+    import os
+
+    from notenlp.annotate.section_concepts import loinc_concept_ids
+
+    monkeypatch.setenv("NOTENLP_CACHE", str(tmp_path / "cache"))
+    folder = write_vocabulary(tmp_path / "athena")
+    codes = ["10164-2", "10157-6", "18776-5"]
+    first = loinc_concept_ids(codes, folder)
+    assert first == {"10164-2": 900000001, "10157-6": 900000002}
+    assert any((tmp_path / "cache" / "section-concepts").iterdir())
+    assert loinc_concept_ids(codes, folder) == first  # read from the cache
+    concept = folder / "CONCEPT.csv"
+    stat = concept.stat()
+    with open(concept, "a", encoding="utf-8") as handle:  # a new release adds the plan-of-care code
+        handle.write("900000005\tPlan of care note\tObservation\tLOINC\tClinical Observation\tS\t18776-5\t"
+                     "19700101\t20991231\t\n")
+    os.utime(concept, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert loinc_concept_ids(codes, folder) == {**first, "18776-5": 900000005}
+
+
+def test_a_warehouse_vocabulary_check_is_remembered_per_file_state(tmp_path, monkeypatch):
+    import duckdb
+
+    from notenlp.vocab import loader
+
+    monkeypatch.setenv("NOTENLP_CACHE", str(tmp_path / "cache"))
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE other (x INTEGER)")
+    asked = []
+    real = loader.has_vocabulary
+    monkeypatch.setattr(loader, "has_vocabulary", lambda path: asked.append(path) or real(path))
+    assert not loader._has_vocabulary_remembered(warehouse) and not loader._has_vocabulary_remembered(warehouse)
+    assert len(asked) == 1
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE concept (concept_id INTEGER)")
+        con.execute("INSERT INTO concept VALUES (1)")
+    assert loader._has_vocabulary_remembered(warehouse) and len(asked) == 2
+    assert not loader._has_vocabulary_remembered(tmp_path / "missing.duckdb")

@@ -4,7 +4,7 @@ import numpy as np
 import pycrfsuite
 import pytest
 
-from notenlp.ner.crf import viterbi_marginals
+from notenlp.ner.crf import compiled_viterbi_marginals, viterbi_marginals, viterbi_marginals_python
 from tests.floats import approx_floats
 
 SENTENCES = [["No", "chest", "pain", "today", ";", "continue", "heparin", "."],
@@ -76,13 +76,14 @@ def test_sentences_decoded_together_are_decoded_independently(tiny_model):
         assert marginals == pytest.approx(single[0], abs=1e-12)
 
 
-def test_viterbi_takes_the_best_path_and_marginals_sum_over_paths():
+@pytest.mark.parametrize("decode", [viterbi_marginals_python, compiled_viterbi_marginals()], ids=["python", "numba"])
+def test_viterbi_takes_the_best_path_and_marginals_sum_over_paths(decode):
     """Brute force over every path of a random 3-tag CRF, two sentences in one call."""
     import itertools
 
     rng = np.random.default_rng(3)
     scores, transitions = rng.normal(size=(7, 3)), rng.normal(size=(3, 3))
-    path, marginal = viterbi_marginals(scores, transitions, np.array([4, 0, 3]), True)
+    path, marginal = decode(scores, transitions, np.array([4, 0, 3]), True)
     for start, length in ((0, 4), (4, 3)):
         rows = scores[start:start + length]
         totals = {p: sum(rows[t, p[t]] for t in range(length)) + sum(transitions[a, b] for a, b in zip(p, p[1:]))
@@ -93,8 +94,26 @@ def test_viterbi_takes_the_best_path_and_marginals_sum_over_paths():
         for t in range(length):
             expected = sum(np.exp(v) for p, v in totals.items() if p[t] == best[t]) / z
             assert marginal[start + t] == pytest.approx(expected, rel=1e-9)
-    ones = viterbi_marginals(scores, transitions, np.array([7]), False)[1]
+    ones = decode(scores, transitions, np.array([7]), False)[1]
     assert ones.tolist() == pytest.approx([1.0] * 7, rel=1e-9)
+
+
+def test_python_decode_equals_the_compiled_one():
+    """A process decodes its first tokens in Python: same paths (ties included) and the same marginals."""
+    rng = np.random.default_rng(11)
+    compiled = compiled_viterbi_marginals()
+    for trial in range(60):
+        size = int(rng.integers(2, 7))
+        lengths = rng.integers(0, 30, size=int(rng.integers(1, 5)))
+        scores = rng.normal(0, 3, size=(int(lengths.sum()), size))
+        transitions = rng.normal(0, 2, size=(size, size))
+        if trial % 3 == 0:  # whole numbers: many tied paths
+            scores, transitions = np.round(scores), np.round(transitions)
+        for with_marginals in (True, False):
+            fast_path, fast_marginal = compiled(scores, transitions, lengths, with_marginals)
+            path, marginal = viterbi_marginals_python(scores, transitions, lengths, with_marginals)
+            assert path.tolist() == fast_path.tolist(), trial
+            assert np.allclose(marginal, fast_marginal, rtol=1e-15, atol=0), trial
 
 
 def test_bigrams_with_a_bar_token_are_scored_like_the_feature_strings():

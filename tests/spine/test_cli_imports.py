@@ -34,3 +34,23 @@ def test_command_imports_no_heavy_package(tmp_path, command):
     assert result["code"] == 0
     assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
     assert sorted(set(HEAVY) & set(result["modules"])) == []
+
+
+def test_a_warm_annotate_start_loads_no_numba_or_pyarrow(tmp_path):
+    """With the cache filled by an earlier run, a few notes neither load Numba (decoded in Python first) nor read
+    the dictionary's Parquet (its rows come from the cache)."""
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(json.dumps({"note_id": 1, "text": "Denies chest pain; metformin 500 mg PO BID for diabetes."})
+                     + "\n", encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import json, sys
+        from notenlp.cli import main
+        code = main({["annotate", "--input", str(notes), "--output", str(tmp_path / "out.jsonl")]!r})
+        print(json.dumps({{"code": code, "modules": sorted({{m.split(".")[0] for m in sys.modules}})}}))
+    """)
+    for run in ("fills the cache", "reads it"):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["code"] == 0, run
+    assert sorted({"numba", "pyarrow", "scipy", "llvmlite"} & set(result["modules"])) == []

@@ -26,19 +26,25 @@ import json
 import logging
 import math
 import multiprocessing
+import marshal
 import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from array import array
 from collections import Counter, defaultdict, deque
-from itertools import chain
+from collections.abc import Callable, Iterator, Mapping
+from itertools import accumulate, chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
+from notenlp import cache
 from notenlp.resources import resource_path
 from notenlp.vocab import drugs, text
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+KEY_SEPARATOR = "\x1f"  # between keys in one cached string (keys are normalized words: never this character)
 
 DOMAINS: tuple[str, ...] = ("Condition", "Drug", "Measurement", "Procedure", "Observation")
 KIND_RANK = {"name": 0, "synonym": 1, "lay": 2, "abbreviation": 2, "variant": 3, "ingredient": 4, "brand": 5,
@@ -477,42 +483,139 @@ class Candidate(NamedTuple):
     rule: dict | None
 
 
-class Dictionary:
-    """The compiled artifact in memory: key -> ranked candidates, plus abbreviation rules."""
+class EncodedCandidates(Mapping):
+    """key -> ranked candidates, each key's list kept marshalled (its rows without the key) until it is first
+    looked up.
 
-    def __init__(self, candidates: dict[str, list[Candidate]], abbreviations: dict[str, list[Candidate]]):
+    A note looks up a few hundred of the ~150k keys: decoding only those, instead of building every
+    ``Candidate`` at process start, is most of what loading the dictionary used to cost. Equal to the
+    eager dict: same keys in the same order, equal lists; a decoded list is kept, so it is built once.
+    ``encoded``: the keys joined by ``KEY_SEPARATOR``, the end offset of each key's rows in ``rows``, and
+    ``rows`` (one block: it loads from the cache as one copy, not one bytes object per key).
+    """
+
+    def __init__(self, encoded: tuple[str, array, bytes]):
+        joined, ends, rows = encoded
+        keys = joined.split(KEY_SEPARATOR) if joined else []
+        self._position = dict(zip(keys, range(len(keys))))
+        self._ends = ends
+        self._rows = memoryview(rows)
+        self._decoded: dict[str, list[Candidate]] = {}
+
+    def __getitem__(self, key: str) -> list[Candidate]:
+        found = self._decoded.get(key)
+        if found is None:
+            i = self._position[key]
+            make = Candidate._make
+            rows = marshal.loads(self._rows[self._ends[i - 1] if i else 0:self._ends[i]])
+            found = self._decoded[key] = [make((key, *row)) for row in rows]
+        return found
+
+    def get(self, key: str, default=None):
+        found = self._decoded.get(key)
+        if found is not None:
+            return found
+        if key not in self._position:
+            return default
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._position
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._position)
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+
+def _read_artifact(path: str | Path) -> tuple[dict[str, list[Candidate]], dict[str, list[Candidate]]]:
+    """The artifact's rows as (candidates, abbreviations), each key -> its candidates in rank order."""
+    import pyarrow.parquet as pq
+
+    # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas (~0.8 s a start).
+    data = pq.ParquetFile(path).read(columns=[c for c in COLUMNS if c != "rank"]).to_pydict()
+    candidates: dict[str, list[Candidate]] = defaultdict(list)
+    abbreviations: dict[str, list[Candidate]] = defaultdict(list)
+    forms = [form or "" for form in data["form"]]
+    rules = [json.loads(extra) if extra else None for extra in data["extra"]]
+    make = Candidate._make  # straight from a row tuple: no per-field Python arguments
+    for candidate in map(make, zip(*(data[name] for name in Candidate._fields[:-2]), forms, rules)):
+        (abbreviations if candidate.kind == "abbreviation" else candidates)[candidate.key].append(candidate)
+    return dict(candidates), dict(abbreviations)
+
+
+def _encoded_artifact(path: str | Path) -> tuple[tuple[str, array, bytes], dict[str, list[Candidate]]]:
+    """The artifact as ``EncodedCandidates`` keeps it, and its abbreviations."""
+    candidates, abbreviations = _read_artifact(path)
+    if any(KEY_SEPARATOR in key for key in candidates):
+        raise ValueError("a dictionary key holds the key separator")
+    # marshal, not pickle: plain tuples of str/int/None/JSON dicts, about 4x smaller than pickled Candidates.
+    blocks = [marshal.dumps(tuple(c[1:] for c in found)) for found in candidates.values()]
+    ends = array("q", accumulate(len(block) for block in blocks))
+    return (KEY_SEPARATOR.join(candidates), ends, b"".join(blocks)), abbreviations
+
+
+class Dictionary:
+    """The compiled artifact in memory: key -> ranked candidates, plus abbreviation rules.
+
+    ``fingerprint``: the artifact's content key when it was loaded from a file (indexes derived from it are
+    cached on disk under it), else None.
+    """
+
+    def __init__(self, candidates: Mapping[str, list[Candidate]], abbreviations: dict[str, list[Candidate]],
+                 fingerprint: str | None = None):
         self.candidates = candidates
         self.abbreviations = abbreviations
-        self._bags: dict[str, list[Candidate]] | None = None
-        self._token_index: dict[str, set[str]] | None = None
+        self.fingerprint = fingerprint
+        self._bags: dict[str, str] | None = None
+        self._key_words: set[str] | None = None
+        self._token_index: dict[str, str] | None = None
         self._trigrams: tuple[dict[str, list[int]], list[str], list[int]] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Dictionary":
-        import pyarrow.parquet as pq
-
-        # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas (~0.8 s a start).
-        data = pq.ParquetFile(path).read(columns=[c for c in COLUMNS if c != "rank"]).to_pydict()
-        candidates: dict[str, list[Candidate]] = defaultdict(list)
-        abbreviations: dict[str, list[Candidate]] = defaultdict(list)
-        forms = [form or "" for form in data["form"]]
-        rules = [json.loads(extra) if extra else None for extra in data["extra"]]
-        make = Candidate._make  # straight from a row tuple: no per-field Python arguments
-        for candidate in map(make, zip(*(data[name] for name in Candidate._fields[:-2]), forms, rules)):
-            (abbreviations if candidate.kind == "abbreviation" else candidates)[candidate.key].append(candidate)
+        """The artifact at ``path``; its rows are read once into the cache, kept per key until looked up."""
+        fingerprint = cache.content_key(Path(path).read_bytes(), cache.source_bytes(__name__))
+        encoded, abbreviations = cache.cached("vocab-rows", f"dictionary-{fingerprint}", lambda: _encoded_artifact(path))
+        candidates = EncodedCandidates(encoded)
         log.info("loaded dictionary %s: %d keys, %d abbreviations", Path(path).name, len(candidates), len(abbreviations))
-        return cls(dict(candidates), dict(abbreviations))
+        return cls(candidates, abbreviations, fingerprint)
 
-    # Bags and fuzzy indexes serve the normalizer; they are built on first use only.
+    def derived(self, name: str, build: Callable[[], T], *parts: bytes | str) -> T:
+        """``build()``, an index derived from this dictionary (and ``parts``): cached on disk when the
+        dictionary came from a file, so a process start reads it instead of walking every key."""
+        if self.fingerprint is None:
+            return build()
+        return cache.cached("vocab-index", f"{name}-{cache.content_key(self.fingerprint, *parts)}", build)
+
+    def key_words(self) -> set[str]:
+        """Every word (split on single spaces) of every key."""
+        if self._key_words is None:
+            self._key_words = self.derived("key-words", lambda: set(" ".join(self.candidates).split(" ")))
+        return self._key_words
+
+    # Bags and fuzzy indexes serve the normalizer; they are built on first use only (or read from the cache).
     def by_bag(self, bag: str) -> list[Candidate]:
         if self._bags is None:
-            bags: dict[str, list[Candidate]] = defaultdict(list)
-            for key, candidates in self.candidates.items():
-                for candidate in candidates:
-                    if candidate.kind not in ("strength", "brand") and candidate.concept_id:
-                        bags[text.bag(key.split(" "))].append(candidate)
-            self._bags = dict(bags)
-        return self._bags.get(bag, [])
+            self._bags = self.derived("bags", self._bag_keys)
+            self._bag_candidates: dict[str, list[Candidate]] = {}
+        found = self._bag_candidates.get(bag)
+        if found is None:
+            keys = self._bags.get(bag)
+            found = [] if keys is None else [c for key in keys.split(KEY_SEPARATOR) for c in self.candidates[key]
+                                             if c.kind not in ("strength", "brand") and c.concept_id]
+            self._bag_candidates[bag] = found
+        return found
+
+    def _bag_keys(self) -> dict[str, str]:
+        """Bag of words -> the keys (joined by ``KEY_SEPARATOR``, in dictionary order) with a candidate the
+        normalizer may use. A key's candidates all fall in its own bag, so keys are enough to find them."""
+        bags: dict[str, list[str]] = defaultdict(list)
+        for key, candidates in self.candidates.items():
+            if any(c.kind not in ("strength", "brand") and c.concept_id for c in candidates):
+                bags[text.bag(key.split(" "))].append(key)
+        return {bag: KEY_SEPARATOR.join(keys) for bag, keys in bags.items()}
 
     def correct_token(self, token: str) -> tuple[str, int] | None:
         """The dictionary word closest to an unknown word (one edit; two for words of 9+ letters).
@@ -523,26 +626,39 @@ class Dictionary:
         if len(token) < 5 or not token.isalpha():
             return None
         if self._token_index is None:
-            # Distinct words first: keys repeat words many times over, and indexing each
-            # occurrence made building the index cost seconds per process.
-            words = {word for key in self.candidates for word in key.split(" ")
-                     if len(word) >= 4 and word.isalpha()}
-            index: dict[str, set[str]] = defaultdict(set)
-            for word in words:
-                index[word].add(word)
-                for i in range(len(word)):
-                    index[word[:i] + word[i + 1:]].add(word)
-            self._token_index = dict(index)
+            self._token_index = self.derived("deletion-index", self._deletion_index)
         limit = 2 if len(token) >= 9 else 1
-        pool: set[str] = set(self._token_index.get(token, ()))
+        index = self._token_index
+        pool: set[str] = set(index[token].split(" ")) if token in index else set()
         for i in range(len(token)):
-            pool |= self._token_index.get(token[:i] + token[i + 1:], set())
+            words = index.get(token[:i] + token[i + 1:])
+            if words is not None:
+                pool.update(words.split(" "))
         best: tuple[str, int] | None = None
         for word in sorted(pool):
             distance = text.edit_distance(token, word, limit)
             if distance <= limit and (best is None or distance < best[1]):
                 best = (word, distance)
         return best
+
+    def _deletion_index(self) -> dict[str, str]:
+        """Word or one-deletion form -> the space-joined key words (4+ letters) it stands for.
+
+        Joined strings, not sets: the index is read from the cache at a process start, and ~300k short
+        strings load several times faster than as many sets.
+        """
+        # Distinct words first: keys repeat words many times over, and indexing each
+        # occurrence made building the index cost seconds per process.
+        words = sorted(word for word in self.key_words() if len(word) >= 4 and word.isalpha())
+        index: dict[str, list[str]] = defaultdict(list)
+        for word in words:
+            forms = {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+            for form in forms:
+                index[form].append(word)
+        return {form: " ".join(found) for form, found in index.items()}
+
+    def _trigram_index(self) -> tuple[dict[str, array], list[str], list[int]]:
+        return _trigram_index_of(self.candidates)
 
     def trigram_search(self, query: str, allowed: set[str] | None, limit: int = 20,
                        min_dice: float = 0.0) -> list[tuple[float, str]]:
@@ -553,15 +669,7 @@ class Dictionary:
         least t/(2-t) of the query's trigrams, so it holds one of the rarest ones.
         """
         if self._trigrams is None:
-            postings: dict[str, list[int]] = defaultdict(list)
-            keys = [k for k, cands in self.candidates.items() if any(c.concept_id for c in cands) and len(k) <= 80]
-            sizes = []
-            for i, key in enumerate(keys):
-                grams = _trigrams(key)
-                sizes.append(len(grams))
-                for gram in grams:
-                    postings[gram].append(i)
-            self._trigrams = (dict(postings), keys, sizes)
+            self._trigrams = self.derived("trigrams", self._trigram_index)
         postings, keys, sizes = self._trigrams
         grams = _trigrams(query)
         if min_dice > 0:
@@ -587,6 +695,20 @@ class Dictionary:
                 scored.append((dice, key))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return scored[:limit]
+
+
+def _trigram_index_of(candidates: Mapping[str, list[Candidate]]) -> tuple[dict[str, array], list[str], list[int]]:
+    """(trigram -> positions of the keys holding it, keys with a concept of 80 characters at most, their trigram
+    counts). Positions in arrays: they load from the cache as one block each, not an int object apiece."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    keys = [k for k in candidates if len(k) <= 80 and any(c.concept_id for c in candidates[k])]
+    sizes = []
+    for i, key in enumerate(keys):
+        grams = _trigrams(key)
+        sizes.append(len(grams))
+        for gram in grams:
+            postings[gram].append(i)
+    return {gram: array("l", found) for gram, found in postings.items()}, keys, sizes
 
 
 def _trigrams(value: str) -> set[str]:

@@ -219,10 +219,21 @@ def loaded_vocabulary_warehouse() -> Path | None:
 
     warehouse = Path(Settings.from_env().warehouse)
     try:
-        return warehouse if has_vocabulary(warehouse) else None
+        return warehouse if _has_vocabulary_remembered(warehouse) else None
     except Exception as exc:
         log.warning("cannot read the vocabulary in the warehouse (%s); using the demo vocabulary", type(exc).__name__)
         return None
+
+
+def _has_vocabulary_remembered(warehouse: Path) -> bool:
+    """``has_vocabulary`` of a warehouse file, remembered per file state (``notenlp.cache.file_state``): each
+    ``notenlp annotate`` start asked, and answering imported DuckDB and opened the warehouse (twice)."""
+    if not warehouse.exists():
+        return False
+    from notenlp import cache
+
+    return cache.cached("warehouse-state", f"has-vocabulary-{cache.content_key(cache.file_state(warehouse))}",
+                        lambda: has_vocabulary(warehouse))
 
 
 def has_vocabulary(con_or_path) -> bool:

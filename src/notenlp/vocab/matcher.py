@@ -24,6 +24,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from notenlp import cache
 from notenlp.doc import Doc, Entity
 from notenlp.vocab import drugs, text
 from notenlp.vocab.dictionary import DOMAINS, Candidate
@@ -88,29 +89,12 @@ class DictionaryMatcher:
         self.min_score = min_score
         self.fuzzy = fuzzy
         dictionary = self.lookup.dictionary
-        # These indexes are built at every process start from ~150k keys: plain loops and one join/split,
-        # not a generator per key, keep that to a fraction of a second.
-        self._known_tokens = set(" ".join(dictionary.candidates).split(" "))
-        # Only keys that can produce an entity here, so probes for e.g. unmapped ICD names cost nothing.
-        allowed = self.lookup.allowed
-        self._keys = set(dictionary.abbreviations)
-        for key, candidates in dictionary.candidates.items():
-            for c in candidates:
-                if c.kind != "strength" and allowed(c):
-                    self._keys.add(key)
-                    break
-        self._max_tokens: dict[str, int] = {}
-        self._bigrams: set[str] = set()
-        max_tokens = self._max_tokens
-        for key in self._keys:
-            if " " not in key:
-                if key not in max_tokens:
-                    max_tokens[key] = 1
-                continue
-            words = key.split(" ")
-            if max_tokens.get(words[0], 0) < len(words):
-                max_tokens[words[0]] = len(words)
-            self._bigrams.add(f"{words[0]} {words[1]}")
+        self._known_tokens = dictionary.key_words()
+        # Which keys can produce an entity here depends on the dictionary, the domains and the labels: read
+        # from the cache at a process start instead of walking the ~150k keys' candidates.
+        self._keys, self._max_tokens, self._bigrams = dictionary.derived(
+            "matcher-keys", self._match_keys, json.dumps(sorted(self.lookup.domains)),
+            resource_path("vocab", "labels.json").read_bytes(), cache.source_bytes(__name__, "notenlp.vocab.lookup"))
         self._corrections: dict[str, str | None] = {}
         data = drugs.drug_data()
         self._salts = data.salts
@@ -122,6 +106,31 @@ class DictionaryMatcher:
         self._combination_first.update(key.split(" ")[0] for key in self._brands)
         self._match_starts = frozenset(self._max_tokens) | self._combination_first
         self._analyte_rules = AnalyteRules.load()
+
+    def _match_keys(self) -> tuple[set[str], dict[str, int], set[str]]:
+        """The keys that can produce an entity here (so probes for e.g. unmapped ICD names cost nothing),
+        the most words of a key by its first word, and each multi-word key's first two words."""
+        dictionary = self.lookup.dictionary
+        allowed = self.lookup.allowed
+        keys = set(dictionary.abbreviations)
+        # Plain loops, not a generator per key: this walks ~150k keys when the cache has no entry.
+        for key, candidates in dictionary.candidates.items():
+            for c in candidates:
+                if c.kind != "strength" and allowed(c):
+                    keys.add(key)
+                    break
+        max_tokens: dict[str, int] = {}
+        bigrams: set[str] = set()
+        for key in keys:
+            if " " not in key:
+                if key not in max_tokens:
+                    max_tokens[key] = 1
+                continue
+            words = key.split(" ")
+            if max_tokens.get(words[0], 0) < len(words):
+                max_tokens[words[0]] = len(words)
+            bigrams.add(f"{words[0]} {words[1]}")
+        return keys, max_tokens, bigrams
 
     def _correct(self, word: str) -> str | None:
         if word in self._corrections:

@@ -45,7 +45,7 @@ class Normalizer:
         self.lookup = Lookup(load_dictionary(dictionary), tuple(domains or DOMAINS))
         self.min_score = min_score
         self.overwrite = overwrite
-        self._known_tokens = {word for key in self.lookup.dictionary.candidates for word in key.split(" ")}
+        self._known_tokens = self.lookup.dictionary.key_words()
         self._similar_keys: dict[tuple[str, frozenset[str]], list[str]] = {}
         self._ratios: dict[tuple[str, str], float] = {}  # (key, similar key) -> difflib ratio
         self._qualifiers = frozenset(json.loads(resource_path("vocab", "qualifiers.json").read_text(encoding="utf-8"))
