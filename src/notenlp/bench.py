@@ -1,4 +1,4 @@
-"""``notenlp bench <target>``: throughput of an annotator beside a baseline on the same notes."""
+"""``notenlp bench <target>``: throughput of an annotator beside a baseline on the same notes, or of a whole night."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "annotate": ("notenlp.annotate.bench", "notes/s of the annotate pipeline beside an equivalent medspaCy pipeline"),
     "vocab": ("notenlp.vocab.bench", "load and compile time of a full-size generated vocabulary"),
     "relations": ("notenlp.relations.bench", "notes/s of relation extraction beside co-occurrence pairing"),
+    "nightly": ("notenlp.nightly_bench", "one real night over N demo notes: rows, seconds, notes/s, MB/s and peak "
+                "memory per stage and end to end"),
 }
 
 

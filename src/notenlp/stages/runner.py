@@ -279,9 +279,16 @@ def run_load(night: Night) -> StageLog:
 
 
 def run_night(
-    settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None
+    settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None,
+    observe=None,
 ) -> list[StageLog]:
-    """All stages of one night in one Spark session (the DAG runs them as separate tasks)."""
+    """All stages of one night in one Spark session (the DAG runs them as separate tasks).
+
+    ``observe(stage)``, when given, returns a context manager entered around each stage (the nightly bench
+    times and profiles stages with it).
+    """
+    from contextlib import nullcontext
+
     from notenlp.spark_session import get_spark
 
     night = Night(settings, run_date)
@@ -298,6 +305,7 @@ def run_night(
     for i, (name, step) in enumerate(steps, 1):
         t0 = time.perf_counter()
         log.info("[%d/%d] %s ...", i, len(steps), name)
-        logs.append(step())
+        with observe(name) if observe else nullcontext():
+            logs.append(step())
         log.info("[%d/%d] %s done in %.1fs", i, len(steps), name, time.perf_counter() - t0)
     return logs
