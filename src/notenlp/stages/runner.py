@@ -197,21 +197,16 @@ def run_night(
 
     from notenlp.spark_session import get_spark
 
+    from notenlp.stages.table import NIGHT_STAGES, run_stage
+
     night = Night(settings, run_date)
     spark = get_spark(settings, f"notenlp-nightly-{run_date}")
+    params = {"source": source, "input": input_path, "sparknlp_input": sparknlp_input}
     logs = []
-    steps = [
-        ("ingest", lambda: run_ingest(spark, night, source, input_path)),
-        ("deidentify", lambda: run_deidentify(spark, night)),
-        ("annotate", lambda: run_annotate(spark, night)),
-        ("normalize", lambda: run_normalize(spark, night, sparknlp_input)),
-        ("validate", lambda: run_validate(spark, night)),
-        ("load", lambda: run_load(night)),
-    ]
-    for i, (name, step) in enumerate(steps, 1):
+    for i, name in enumerate(NIGHT_STAGES, 1):
         t0 = time.perf_counter()
-        log.info("[%d/%d] %s ...", i, len(steps), name)
+        log.info("[%d/%d] %s ...", i, len(NIGHT_STAGES), name)
         with observe(name) if observe else nullcontext():
-            logs.append(step())
-        log.info("[%d/%d] %s done in %.1fs", i, len(steps), name, time.perf_counter() - t0)
+            logs.append(run_stage(name, night, params, spark))
+        log.info("[%d/%d] %s done in %.1fs", i, len(NIGHT_STAGES), name, time.perf_counter() - t0)
     return logs
