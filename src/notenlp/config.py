@@ -22,7 +22,7 @@ class Settings:
     mlflow_tracking_uri: str | None = None
     mlflow_artifacts: Path | None = None
     spark_master: str = "local[*]"
-    spark_shuffle_partitions: int = 8
+    spark_shuffle_partitions: int = 0  # 0: from the machine and the input size (spark_session.spark_resources)
     deid_mode: str = "surrogate"  # "surrogate" or "tag"
     annotate_pipeline: str = "annotate"  # name of resources/pipelines/<name>.json or a path
     max_quarantine_rate: float = 0.05  # a stage fails when more of its rows than this are quarantined

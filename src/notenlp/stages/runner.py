@@ -200,7 +200,9 @@ def run_night(
     from notenlp.stages.table import NIGHT_STAGES, run_stage
 
     night = Night(settings, run_date)
-    spark = get_spark(settings, f"notenlp-nightly-{run_date}")
+    from notenlp.spark_session import input_bytes
+
+    spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
     params = {"source": source, "input": input_path, "sparknlp_input": sparknlp_input}
     logs = []
     for i, name in enumerate(NIGHT_STAGES, 1):

@@ -58,14 +58,18 @@ def run_stage(name: str, night, params: dict[str, Any] | None = None, spark=None
     import importlib
 
     entry = stage(name)
+    params = dict(params or {})
     if entry.needs_spark and spark is None:
-        from notenlp.spark_session import get_spark
+        from notenlp.spark_session import get_spark, input_bytes
 
-        spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}")
+        read = [params.get("input")] if name == "ingest" else \
+            [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
+        spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
+                          input_size=sum(input_bytes(p) for p in read))
     module, function = entry.run.split(":")
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
-        return getattr(importlib.import_module(module), function)(spark, night, dict(params or {}))
+        return getattr(importlib.import_module(module), function)(spark, night, params)
     except Exception as exc:
         failure = StageFailed(name, failure_cause(exc))
         if entry.logged:
