@@ -182,14 +182,15 @@ def text_megabytes(path: Path) -> float:
 
 
 def note_nlp_checksum(warehouse: Path) -> dict[str, object]:
-    """Rows and an order-free hash of NOTE_NLP without its run timestamps (equal rows -> equal checksum)."""
+    """Rows and an order-free hash of NOTE_NLP without its run timestamps and nlp_system (equal rows -> equal
+    checksum; nlp_system fingerprints the pipeline config, whose paths differ between checkouts)."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows, digest = con.execute(
             "select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar "
-            "from (select * exclude (nlp_date, nlp_datetime) from note_nlp) t").fetchone()
+            "from (select * exclude (nlp_date, nlp_datetime, nlp_system) from note_nlp) t").fetchone()
     finally:
         con.close()
     return {"rows": int(rows), "hash_sum": digest}

@@ -192,6 +192,36 @@ def run_gx_checkpoint(df, suite: Suite, run_date: date | str, staging: Path) -> 
     return outcomes
 
 
+_UNIQUE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def _with_duplicate_flags(df, spec: Suite):
+    """Uniqueness by the keys alone: the keys seen more than once, joined back as ``_dup_<i>``.
+
+    Same rows as the window form in ``suites.failure_condition`` (a null key is never a duplicate of a
+    single column; compound keys compare nulls as equal, like a window's partitions), but only the key
+    columns are shuffled, not whole rows, and the join is a broadcast when (as usual) few keys repeat.
+    Returns the frame and {expectation index: failure column}.
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    flags = {}
+    for i, e in enumerate(spec.expectations):
+        if e["type"] not in _UNIQUE_TYPES:
+            continue
+        columns = [e["kwargs"]["column"]] if "column" in e["kwargs"] else list(e["kwargs"]["column_list"])
+        present = reduce(lambda a, b: a | b, [F.col(c).isNotNull() for c in columns])
+        keys = [f"_dupk_{i}_{j}" for j in range(len(columns))]
+        repeated = (df.filter(present).groupBy(*columns).count().filter(F.col("count") > 1)
+                    .select(*[F.col(c).alias(k) for c, k in zip(columns, keys)], F.lit(True).alias(f"_dup_{i}")))
+        on = reduce(lambda a, b: a & b, [df[c].eqNullSafe(repeated[k]) for c, k in zip(columns, keys)])
+        df = df.join(repeated, on, how="left").drop(*keys)
+        flags[i] = present & F.coalesce(F.col(f"_dup_{i}"), F.lit(False))
+    return df, flags
+
+
 def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[str, Any] | None = None,
                        drop_after_prepare: tuple[str, ...] = (), work_dir: Path | None = None) -> GateResult:
     """Validate ``df`` with the named suite; quarantine failing rows; raise when too many fail.
@@ -218,8 +248,10 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     original_columns = [c for c in df.columns if c not in drop_after_prepare]
     prepared = prepare(df, spec, context).drop(*drop_after_prepare)
     checked_columns = prepared.columns
-    failures = [failure_condition(e).alias(f"_fail_{i}") for i, e in enumerate(spec.expectations)]
-    flagged = prepared.select("*", *failures)
+    prepared, duplicate_flags = _with_duplicate_flags(prepared, spec)
+    failures = [(duplicate_flags[i] if i in duplicate_flags else failure_condition(e)).alias(f"_fail_{i}")
+                for i, e in enumerate(spec.expectations)]
+    flagged = prepared.select("*", *failures).drop(*[f"_dup_{i}" for i in duplicate_flags])
     reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(r)) for i, r in enumerate(spec.reasons)])
     reasons = F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull())))
     flagged = flagged.withColumn(_REASONS, reasons)
