@@ -36,9 +36,11 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
     from notenlp.doc import Doc, Entity
     from notenlp.stages.components import typed_frame
 
-    normalizer = _normalizer(json.dumps(entry, sort_keys=True))
+    normalizer = None  # built at the first batch: a night with nothing new never loads the dictionary
     entity_fields = set(Entity.__slots__)
     for pdf in batches:
+        if normalizer is None:
+            normalizer = _normalizer(json.dumps(entry, sort_keys=True))
         out: list[dict[str, Any]] = []
         for note_id, group in pdf.groupby("note_id", sort=False):
             records = group.drop(columns=["note_text"]).to_dict("records")
