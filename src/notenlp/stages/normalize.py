@@ -32,13 +32,37 @@ def _normalizer(entry_json: str):
     return load_factory(entry["factory"])(**entry.get("config", {}))
 
 
+def whole_notes(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Batches that never split a note: the rows of the last note of a batch wait for the next one.
+
+    Arrow cuts a partition into batches by row count, so without this a note whose entities straddle
+    a cut would be normalized as two documents, each without the other's context (a drug without its
+    strength), and the concepts chosen would depend on the partitioning. Needs rows sorted by note_id
+    within the partition (``normalize`` sorts them).
+    """
+    carry: pd.DataFrame | None = None
+    for pdf in batches:
+        if carry is not None:
+            pdf = pd.concat([carry, pdf], ignore_index=True)
+        if pdf.empty:
+            carry = None
+            continue
+        last = pdf["note_id"].iloc[-1]
+        tail = (pdf["note_id"] == last).to_numpy()
+        carry = pdf[tail]
+        if not tail.all():
+            yield pdf[~tail]
+    if carry is not None and not carry.empty:
+        yield carry
+
+
 def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -> Iterator[pd.DataFrame]:
     from notenlp.doc import Doc, Entity
     from notenlp.stages.components import typed_frame
 
     normalizer = None  # built at the first batch: a night with nothing new never loads the dictionary
     entity_fields = set(Entity.__slots__)
-    for pdf in batches:
+    for pdf in whole_notes(batches):
         if normalizer is None:
             normalizer = _normalizer(json.dumps(entry, sort_keys=True))
         out: list[dict[str, Any]] = []
@@ -61,7 +85,7 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
 def normalize(entities: DataFrame, deid_notes: DataFrame, normalizer_entry: dict[str, Any]) -> DataFrame:
     """ENTITY rows -> ENTITY rows with concept columns filled, plus an ``error`` column."""
     joined = entities.join(deid_notes.select("note_id", "note_text"), on="note_id", how="inner")
-    return joined.repartition("note_id").mapInPandas(
+    return joined.repartition("note_id").sortWithinPartitions("note_id").mapInPandas(
         lambda it: _normalize_batches(it, normalizer_entry), NORMALIZED_ROW
     )
 
