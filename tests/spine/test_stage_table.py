@@ -42,13 +42,3 @@ def test_unknown_stage_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no stage 'loads'"):
         run_stage("loads", Night(Settings(home=tmp_path), date(2026, 12, 1)))
 
-
-def test_normalize_batches_never_split_a_note():
-    import pandas as pd
-
-    from notenlp.stages.normalize import whole_notes
-
-    batches = [pd.DataFrame({"note_id": [1, 1, 2]}), pd.DataFrame({"note_id": [2, 2]}),
-               pd.DataFrame({"note_id": [2, 3]}), pd.DataFrame({"note_id": []})]
-    out = list(whole_notes(iter(batches)))
-    assert [b["note_id"].tolist() for b in out] == [[1, 1], [2, 2, 2, 2], [3]]
