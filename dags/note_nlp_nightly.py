@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-STAGES = ("ingest", "deidentify", "annotate", "normalize", "validate", "load", "report")
+from notenlp.stages.table import TASKS  # the table of stages: light, imports no Spark
 
 
 @dag(
@@ -46,7 +46,7 @@ def note_nlp_nightly():
         return run()
 
     previous = None
-    for stage in STAGES:
+    for stage in TASKS:
         current = stage_task(stage)
         if previous is not None:
             previous >> current

@@ -1,4 +1,4 @@
-"""``notenlp bench <target>``: throughput of an annotator beside a baseline on the same notes."""
+"""``notenlp bench <target>``: throughput of an annotator beside a baseline on the same notes, or of a whole night."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "relations": ("notenlp.relations.bench", "notes/s of relation extraction beside co-occurrence pairing"),
     "startup": ("notenlp.evaluation.whole_process",
                 "whole-process runs, start-up included, of annotate and deid beside medspaCy and Presidio"),
+    "nightly": ("notenlp.nightly_bench", "one real night over N demo notes: rows, seconds, notes/s, MB/s and peak "
+                "memory per stage and end to end"),
 }
 
 

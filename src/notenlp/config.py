@@ -37,7 +37,7 @@ class Settings:
     mlflow_tracking_uri: str | None = None
     mlflow_artifacts: Path | None = None
     spark_master: str = "local[*]"
-    spark_shuffle_partitions: int = 8
+    spark_shuffle_partitions: int = 0  # 0: from the machine and the input size (spark_session.spark_resources)
     deid_mode: str = "surrogate"  # "surrogate" or "tag"
     date_mode: str = "shift"  # "shift": note row dates move with the text; "keep": they stay (identified CDM)
     date_shift_table: Path | None = None  # site-provided person_id, date_shift_days (CSV or Parquet)

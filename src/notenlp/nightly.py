@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -77,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
     if args.register_models if args.register_models is not None else args.demo:
         register_missing_champions(settings)
     t0 = time.perf_counter()
-    logs = run_night(settings, args.run_date, source, input_path, sparknlp_input=args.sparknlp_input)
+    from notenlp.stages.table import StageFailed
+
+    try:
+        logs = run_night(settings, args.run_date, source, input_path, sparknlp_input=args.sparknlp_input)
+    except StageFailed as failure:
+        print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
+        return 1
     report = None
     if args.report:
         from notenlp.quality.report import write_report

@@ -7,8 +7,6 @@ and they import nothing heavy.
 
 from __future__ import annotations
 
-STAGES = ("ingest", "deidentify", "annotate", "normalize", "validate", "load")
-
 # Canonical note: every input format (MIMIC-III, MIMIC-IV-Note, OMOP NOTE, JSONL) maps onto it.
 NOTE = ", ".join([
     "note_id bigint",  # OMOP note_id: the source id when it is an integer, else a stable 63-bit hash of it

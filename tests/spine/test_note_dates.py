@@ -126,7 +126,8 @@ def test_shift_mode_with_a_site_table_moves_row_and_text_by_its_offsets(spark, n
 
 
 def test_the_stage_keeps_the_offset_sealed(spark, notes, tmp_path):
-    from notenlp.stages.runner import Night, run_deidentify
+    from notenlp.stages.night import Night
+    from notenlp.stages.runner import run_deidentify
 
     settings = Settings(home=tmp_path)
     night = Night(settings, date(2026, 11, 1))

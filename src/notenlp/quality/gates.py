@@ -89,10 +89,15 @@ class GateResult:
     quarantine_df: Any  # pyspark DataFrame: run_date, stage, record_key, reason, detail
     summary: GateSummary
     _flagged: Any = None
+    _work_dir: Path | None = None
 
     def release(self) -> None:
-        """Drop the cached flagged frame once good_df and quarantine_df have been written."""
-        if self._flagged is not None:
+        """Drop the stored flagged rows once good_df and quarantine_df have been written."""
+        if self._work_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+        elif self._flagged is not None:
             self._flagged.unpersist()
 
 
@@ -187,12 +192,50 @@ def run_gx_checkpoint(df, suite: Suite, run_date: date | str, staging: Path) -> 
     return outcomes
 
 
-def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[str, Any] | None = None) -> GateResult:
+_UNIQUE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def _with_duplicate_flags(df, spec: Suite):
+    """Uniqueness by the keys alone: the keys seen more than once, joined back as ``_dup_<i>``.
+
+    Same rows as the window form in ``suites.failure_condition`` (a null key is never a duplicate of a
+    single column; compound keys compare nulls as equal, like a window's partitions), but only the key
+    columns are shuffled, not whole rows, and the join is a broadcast when (as usual) few keys repeat.
+    Returns the frame and {expectation index: failure column}.
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    flags = {}
+    for i, e in enumerate(spec.expectations):
+        if e["type"] not in _UNIQUE_TYPES:
+            continue
+        columns = [e["kwargs"]["column"]] if "column" in e["kwargs"] else list(e["kwargs"]["column_list"])
+        present = reduce(lambda a, b: a | b, [F.col(c).isNotNull() for c in columns])
+        keys = [f"_dupk_{i}_{j}" for j in range(len(columns))]
+        repeated = (df.filter(present).groupBy(*columns).count().filter(F.col("count") > 1)
+                    .select(*[F.col(c).alias(k) for c, k in zip(columns, keys)], F.lit(True).alias(f"_dup_{i}")))
+        on = reduce(lambda a, b: a & b, [df[c].eqNullSafe(repeated[k]) for c, k in zip(columns, keys)])
+        df = df.join(repeated, on, how="left").drop(*keys)
+        flags[i] = present & F.coalesce(F.col(f"_dup_{i}"), F.lit(False))
+    return df, flags
+
+
+def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[str, Any] | None = None,
+                       drop_after_prepare: tuple[str, ...] = (), work_dir: Path | None = None) -> GateResult:
     """Validate ``df`` with the named suite; quarantine failing rows; raise when too many fail.
 
     ``context`` holds the frames the suite's lookups join (e.g. ``concept``, ``note_nlp``) and
     optionally ``settings`` (staging folder, ``max_quarantine_rate``), ``stage`` (quarantine
     rows' stage, default ``validate``) and ``max_quarantine_rate`` (overrides the settings).
+
+    ``drop_after_prepare`` names wide columns that only the suite's derived columns read (the note
+    text beside each entity): they are dropped once those are computed, so no shuffle, GX scan or
+    stored copy carries them, and ``good_df`` lacks them. With ``work_dir`` the flagged rows are
+    written there once as Parquet and every count, GX metric and output reads that (memory does not
+    grow with the rows; ``release`` removes it); without it they are persisted in memory and disk.
+    A frame with no rows skips the GX checkpoint (nothing to validate; ``gx_success`` is None).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -202,15 +245,21 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     max_rate = float(context.get("max_quarantine_rate", settings.max_quarantine_rate))
     stage = context.get("stage", "validate")
     spec = load_suite(suite)
-    original_columns = df.columns
-    prepared = prepare(df, spec, context)
+    original_columns = [c for c in df.columns if c not in drop_after_prepare]
+    prepared = prepare(df, spec, context).drop(*drop_after_prepare)
     checked_columns = prepared.columns
-    failures = [failure_condition(e).alias(f"_fail_{i}") for i, e in enumerate(spec.expectations)]
-    flagged = prepared.select("*", *failures)
+    prepared, duplicate_flags = _with_duplicate_flags(prepared, spec)
+    failures = [(duplicate_flags[i] if i in duplicate_flags else failure_condition(e)).alias(f"_fail_{i}")
+                for i, e in enumerate(spec.expectations)]
+    flagged = prepared.select("*", *failures).drop(*[f"_dup_{i}" for i in duplicate_flags])
     reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(r)) for i, r in enumerate(spec.reasons)])
     reasons = F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull())))
     flagged = flagged.withColumn(_REASONS, reasons)
-    flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
+    if work_dir is not None:
+        flagged.write.mode("overwrite").parquet(str(work_dir))
+        flagged = df.sparkSession.read.parquet(str(work_dir))
+    else:
+        flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
 
     counts = flagged.agg(
         F.count(F.lit(1)).alias("rows_in"),
@@ -220,7 +269,10 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     rows_in = int(counts["rows_in"])
     rows_quarantined = int(counts["rows_quarantined"] or 0)
 
-    gx_outcomes = run_gx_checkpoint(flagged.select(*checked_columns), spec, run_date, settings.staging)
+    if rows_in:
+        gx_outcomes = run_gx_checkpoint(flagged.select(*checked_columns), spec, run_date, settings.staging)
+    else:
+        gx_outcomes = {"suite": {"success": None}}
     outcomes = []
     for i, e in enumerate(spec.expectations):
         gx_row = gx_outcomes.get(i, {})
@@ -248,7 +300,8 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
         F.lit(f"suite={spec.name}").alias("detail"),
     )
     good_df = flagged.filter(F.size(_REASONS) == 0).select(*original_columns)
-    result = GateResult(good_df=good_df, quarantine_df=quarantine_df, summary=summary, _flagged=flagged)
+    result = GateResult(good_df=good_df, quarantine_df=quarantine_df, summary=summary, _flagged=flagged,
+                        _work_dir=work_dir)
     if summary.quarantine_rate > max_rate:
         result.release()
         raise QualityGateError(summary)

@@ -60,8 +60,10 @@ def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -
     from notenlp.doc import Doc
     from notenlp.stages.components import pipeline, typed_frame
 
-    nlp = pipeline(config)
+    nlp = None  # built at the first batch: a night with nothing new never loads the models
     for pdf in batches:
+        if nlp is None:
+            nlp = pipeline(config)
         rows: list[dict[str, Any]] = []
         for note_id, person_id, note_date, text in zip(pdf["note_id"], pdf["person_id"], pdf["note_date"],
                                                        pdf["note_text"]):

@@ -8,13 +8,13 @@ import sys
 from datetime import date
 
 from notenlp.config import ConfigError, Settings
-from notenlp.schemas import STAGES
+from notenlp.stages.table import NIGHT_STAGES
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stage", choices=STAGES, help="the stage to run")
+    parser.add_argument("stage", choices=NIGHT_STAGES, help="the stage to run")
     parser.add_argument("--run-date", type=date.fromisoformat, default=date.today(),
                         help="the night to process, YYYY-MM-DD (default: today)")
     parser.add_argument("--source", choices=("mimic3", "mimic4", "omop", "jsonl"), default="mimic3",
@@ -32,28 +32,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from notenlp.stages import runner
+    from notenlp.stages.night import Night
+    from notenlp.stages.table import StageFailed, run_stage
 
-    settings = settings_from(args)
-    night = runner.Night(settings, args.run_date)
-    if args.stage == "load":
-        runner.run_load(night)
-        return 0
-    from notenlp.spark_session import get_spark
-
-    spark = get_spark(settings, f"notenlp-{args.stage}-{args.run_date}")
-    if args.stage == "ingest":
-        if not args.input:
-            raise SystemExit("notenlp run ingest needs --input PATH (and --source)")
-        runner.run_ingest(spark, night, args.source, args.input)
-    elif args.stage == "deidentify":
-        runner.run_deidentify(spark, night)
-    elif args.stage == "annotate":
-        runner.run_annotate(spark, night)
-    elif args.stage == "normalize":
-        runner.run_normalize(spark, night, args.sparknlp_input)
-    elif args.stage == "validate":
-        runner.run_validate(spark, night)
+    if args.stage == "ingest" and not args.input:
+        raise SystemExit("notenlp run ingest needs --input PATH (and --source)")
+    night = Night(settings_from(args), args.run_date)
+    try:
+        run_stage(args.stage, night, {"source": args.source, "input": args.input,
+                                      "sparknlp_input": args.sparknlp_input})
+    except StageFailed as failure:  # one line; the stage's record holds the same cause
+        print(f"notenlp run {args.stage} {args.run_date}: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -36,13 +36,16 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
     from notenlp.doc import Doc, Entity
     from notenlp.stages.components import typed_frame
 
-    normalizer = _normalizer(json.dumps(entry, sort_keys=True))
+    normalizer = None  # built at the first batch: a night with nothing new never loads the dictionary
     entity_fields = set(Entity.__slots__)
     for pdf in batches:
+        if normalizer is None:
+            normalizer = _normalizer(json.dumps(entry, sort_keys=True))
         out: list[dict[str, Any]] = []
-        for note_id, group in pdf.groupby("note_id", sort=False):
-            records = group.drop(columns=["note_text"]).to_dict("records")
-            doc = Doc(text=group["note_text"].iloc[0], note_id=int(note_id))
+        for note_id, entities, text in zip(pdf["note_id"], pdf["entities"], pdf["note_text"]):
+            # One row per note: a note's entities are one document whatever the partitioning.
+            records = [{"note_id": int(note_id), **e} for e in sorted(entities, key=lambda e: e["entity_id"])]
+            doc = Doc(text=text, note_id=int(note_id))
             for record in records:
                 fields = {k: v for k, v in record.items() if k in entity_fields}
                 doc.entities.append(Entity(text=record["lexical_variant"], id=record["entity_id"], **fields))
@@ -57,9 +60,16 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
 
 
 def normalize(entities: DataFrame, deid_notes: DataFrame, normalizer_entry: dict[str, Any]) -> DataFrame:
-    """ENTITY rows -> ENTITY rows with concept columns filled, plus an ``error`` column."""
-    joined = entities.join(deid_notes.select("note_id", "note_text"), on="note_id", how="inner")
-    return joined.repartition("note_id").mapInPandas(
+    """ENTITY rows -> ENTITY rows with concept columns filled, plus an ``error`` column.
+
+    Entities are gathered into one row per note before the note text is joined, so the text travels
+    once per note (not once per entity) and a note's entities are never split between two Arrow
+    batches (which made a drug lose its strength's context and the concept depend on partitioning).
+    """
+    fields = [c for c in ENTITY_COLUMNS if c != "note_id"]
+    per_note = entities.groupBy("note_id").agg(F.collect_list(F.struct(*fields)).alias("entities"))
+    joined = per_note.join(deid_notes.select("note_id", "note_text"), on="note_id", how="inner")
+    return joined.select("note_id", "entities", "note_text").mapInPandas(
         lambda it: _normalize_batches(it, normalizer_entry), NORMALIZED_ROW
     )
 

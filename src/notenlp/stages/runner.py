@@ -1,148 +1,21 @@
 """Run one night's stages: read inputs from staging, write outputs, record what happened.
 
-Every stage writes its output partition ``<staging>/<stage>/run_date=D`` and its quarantine
-partition ``<staging>/quarantine/stage=<stage>/run_date=D`` with mode overwrite, so re-running a
-stage or a whole night replaces that night's data. Each stage also writes a run-log record
-(rows in / out / quarantined / skipped, timings) that the load stage puts in ``notenlp_run_log``.
+The partitions, run-log records and partition I/O are in ``notenlp.stages.night``; the table of
+stages (what each reads and writes, whether it needs Spark) is ``notenlp.stages.table``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import Any
+from datetime import date
 
 from notenlp.config import Settings
+from notenlp.stages.night import Night, StageLog, now as _now, read_partition as _read, sealed_dir as _sealed_dir
+from notenlp.stages.night import write_partition as _write, write_quarantine as _write_quarantine
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Night:
-    """One night's run: where its data lives and which system version produces it."""
-
-    settings: Settings
-    run_date: date
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
-
-    @property
-    def key(self) -> str:
-        return f"run_date={self.run_date.isoformat()}"
-
-    def part(self, stage: str, table: str | None = None) -> Path:
-        # Ingested notes still hold PHI, so they stay in the owner-only sealed area.
-        base = self.settings.sealed / "staging" / stage if stage == "ingest" else self.settings.stage_dir(stage)
-        return (base / table if table else base) / self.key
-
-    def quarantine_part(self, stage: str) -> Path:
-        return self.settings.staging / "quarantine" / f"stage={stage}" / self.key
-
-    @property
-    def meta_dir(self) -> Path:
-        return self.settings.staging / "_runs" / self.key
-
-    @property
-    def sealed_work(self) -> Path:
-        return self.settings.sealed / "work" / self.key
-
-    @property
-    def nlp_system(self) -> str:
-        path = self.meta_dir / "nlp_system.txt"
-        if not path.exists():
-            raise RuntimeError(f"no nlp_system recorded for {self.key}: run the ingest stage of this night first")
-        return path.read_text(encoding="utf-8").strip()
-
-    def annotate_config(self) -> dict[str, Any]:
-        return json.loads((self.meta_dir / "annotate_pipeline.json").read_text(encoding="utf-8"))
-
-
-@dataclass
-class StageLog:
-    stage: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    rows_in: int = 0
-    rows_out: int = 0
-    rows_quarantined: int = 0
-    rows_skipped: int = 0
-
-    def write(self, night: Night) -> None:
-        self.finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        night.meta_dir.mkdir(parents=True, exist_ok=True)
-        record = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
-        (night.meta_dir / f"stage_{self.stage}.json").write_text(json.dumps(record), encoding="utf-8")
-        log.info(
-            "%s %s: in=%d out=%d quarantined=%d skipped=%d (%.1fs)", self.stage, night.key, self.rows_in,
-            self.rows_out, self.rows_quarantined, self.rows_skipped,
-            (self.finished_at - self.started_at).total_seconds(),
-        )
-        if self.rows_in != self.rows_out + self.rows_quarantined + self.rows_skipped:
-            raise RuntimeError(
-                f"{self.stage}: rows do not reconcile: in={self.rows_in} != out={self.rows_out} + "
-                f"quarantined={self.rows_quarantined} + skipped={self.rows_skipped}"
-            )
-        limit = night.settings.max_quarantine_rate
-        if self.rows_in and self.rows_quarantined / self.rows_in > limit:
-            raise StageQuarantineError(self.stage, self.rows_in, self.rows_quarantined, limit,
-                                       quarantine_reasons(night, self.stage))
-
-
-class StageQuarantineError(RuntimeError):
-    """A stage quarantined more of its rows than Settings.max_quarantine_rate allows (counts only, no text)."""
-
-    def __init__(self, stage: str, rows_in: int, quarantined: int, limit: float, reasons: dict[str, int]):
-        listed = ", ".join(f"{reason}={n}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:10])
-        super().__init__(f"{stage}: {quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.1%} > "
-                         f"max {limit:.1%}); reasons: {listed}")
-
-
-def quarantine_reasons(night: Night, stage: str) -> dict[str, int]:
-    import pyarrow.parquet as pq
-
-    path = night.quarantine_part(stage)
-    if not path.exists():
-        return {}
-    reasons = pq.read_table(path, columns=["reason"]).column("reason").to_pylist()
-    counts: dict[str, int] = {}
-    for reason in reasons:
-        counts[reason] = counts.get(reason, 0) + 1
-    return counts
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _write(df, path: Path) -> int:
-    """Write a partition (replacing it) and return its row count, read back from the files."""
-    df.write.mode("overwrite").parquet(str(path))
-    return df.sparkSession.read.parquet(str(path)).count()
-
-
-def _read(spark, path: Path, schema: str):
-    if not path.exists():
-        raise FileNotFoundError(f"missing stage input {path}: run the previous stage of this night first")
-    return spark.read.schema(schema).parquet(str(path))
-
-
-def _write_quarantine(night: Night, stage: str, frames: list) -> int:
-    from functools import reduce
-
-    merged = reduce(lambda a, b: a.unionByName(b), frames)
-    return _write(merged, night.quarantine_part(stage))
-
-
-def _sealed_dir(night: Night, path: Path) -> Path:
-    """A folder under the sealed area, readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(night.settings.sealed, 0o700)
-    return path
 
 
 # ---------------------------------------------------------------------------------------------- ingest
@@ -256,11 +129,44 @@ def run_normalize(spark, night: Night, sparknlp_input: str | None = None) -> Sta
 
 # -------------------------------------------------------------------------------------------- validate
 def run_validate(spark, night: Night) -> StageLog:
+    """Notes, then entities of the good notes, then relations of the good entities: each check reads the
+    previous one's written output, and every gate's flagged rows go through Parquet, not memory."""
+    from notenlp.quality.gates import build_data_docs
+    from notenlp.schemas import DEID_NOTE, ENTITY, NOTE
     from notenlp.stages import validate as val
+    from notenlp.warehouse.concepts import concept_frame
 
     record = StageLog("validate", _now())
-    result = val.validate_night(spark, night)
-    record.rows_in, record.rows_out, record.rows_quarantined = result.rows_in, result.rows_out, result.rows_quarantined
+    raw = _read(spark, night.part("ingest"), NOTE)
+    deid = _read(spark, night.part("deidentify"), DEID_NOTE)
+    entities = _read(spark, night.part("normalize"), ENTITY)
+    relations = val.night_relations(spark.read.parquet(str(night.part("annotate"))))
+    record.rows_in = deid.count() + entities.count() + relations.count()
+    context = {"concept": concept_frame(spark, night), "settings": night.settings}
+    work = night.work_dir("validate")
+    checked = []
+
+    notes = val.check_notes(deid, raw, context, night.run_date, work / "deid_notes")
+    checked.append(notes)
+    record.rows_out += _write(notes.good, night.part("validate", "note"))
+    good_notes = _read(spark, night.part("validate", "note"), DEID_NOTE)
+
+    entity_check = val.check_entities(entities, good_notes, night.nlp_system, context, night.run_date,
+                                      work / "note_nlp")
+    checked.append(entity_check)
+    record.rows_out += _write(entity_check.good, night.part("validate", "note_nlp"))
+    good_entities = spark.read.parquet(str(night.part("validate", "note_nlp")))
+
+    relation_check = val.check_relations(relations, good_entities, context, night.run_date,
+                                         work / "note_nlp_relation")
+    checked.append(relation_check)
+    record.rows_out += _write(relation_check.good, night.part("validate", "note_nlp_relation"))
+    record.rows_quarantined = _write_quarantine(night, "validate", [c.quarantine for c in checked])
+    for check in checked:
+        check.gate.release()
+    shutil.rmtree(work, ignore_errors=True)
+    if any(c.rows_in for c in checked):
+        log.info("Great Expectations Data Docs: %s", build_data_docs(night.settings))
     record.write(night)
     return record
 
@@ -279,25 +185,30 @@ def run_load(night: Night) -> StageLog:
 
 
 def run_night(
-    settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None
+    settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None,
+    observe=None,
 ) -> list[StageLog]:
-    """All stages of one night in one Spark session (the DAG runs them as separate tasks)."""
+    """All stages of one night in one Spark session (the DAG runs them as separate tasks).
+
+    ``observe(stage)``, when given, returns a context manager entered around each stage (the nightly bench
+    times and profiles stages with it).
+    """
+    from contextlib import nullcontext
+
     from notenlp.spark_session import get_spark
 
+    from notenlp.stages.table import NIGHT_STAGES, run_stage
+
     night = Night(settings, run_date)
-    spark = get_spark(settings, f"notenlp-nightly-{run_date}")
+    from notenlp.spark_session import input_bytes
+
+    spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
+    params = {"source": source, "input": input_path, "sparknlp_input": sparknlp_input}
     logs = []
-    steps = [
-        ("ingest", lambda: run_ingest(spark, night, source, input_path)),
-        ("deidentify", lambda: run_deidentify(spark, night)),
-        ("annotate", lambda: run_annotate(spark, night)),
-        ("normalize", lambda: run_normalize(spark, night, sparknlp_input)),
-        ("validate", lambda: run_validate(spark, night)),
-        ("load", lambda: run_load(night)),
-    ]
-    for i, (name, step) in enumerate(steps, 1):
+    for i, name in enumerate(NIGHT_STAGES, 1):
         t0 = time.perf_counter()
-        log.info("[%d/%d] %s ...", i, len(steps), name)
-        logs.append(step())
-        log.info("[%d/%d] %s done in %.1fs", i, len(steps), name, time.perf_counter() - t0)
+        log.info("[%d/%d] %s ...", i, len(NIGHT_STAGES), name)
+        with observe(name) if observe else nullcontext():
+            logs.append(run_stage(name, night, params, spark))
+        log.info("[%d/%d] %s done in %.1fs", i, len(NIGHT_STAGES), name, time.perf_counter() - t0)
     return logs

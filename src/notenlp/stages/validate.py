@@ -3,30 +3,26 @@
 De-identified notes, entities (NOTE_NLP rows) and relations each pass their expectation suite;
 failing rows go to quarantine with the expectation that failed, good rows go on. Entities of a
 quarantined note and relations with a quarantined end are quarantined too, so counts reconcile:
-rows in = rows validated + rows quarantined.
+rows in = rows validated + rows quarantined. These functions return frames; the validate stage
+(``runner.run_validate``) writes them, and each check reads the previous one's written output.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import reduce
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from notenlp.schemas import DEID_NOTE, ENTITY, NOTE, RELATION
+from notenlp.schemas import DEID_NOTE, RELATION
 
 log = logging.getLogger(__name__)
 _MAX_ID = 0x7FFFFFFFFFFFFFFF
 QUARANTINE_COLUMNS = ("stage", "record_key", "reason", "detail")
-
-
-@dataclass
-class ValidationResult:
-    rows_in: int
-    rows_out: int
-    rows_quarantined: int
+DEID_COLUMNS = [c.split()[0] for c in DEID_NOTE.split(", ")]
+RELATION_COLUMNS = [c.split()[0] for c in RELATION.split(", ")]
 
 
 def with_note_nlp_ids(entities: DataFrame) -> DataFrame:
@@ -66,24 +62,37 @@ def _quarantine_rows(df: DataFrame) -> DataFrame:
                        for c in QUARANTINE_COLUMNS])
 
 
-def validate_night(spark, night) -> ValidationResult:
-    from notenlp.quality.gates import build_data_docs, validate_dataframe
-    from notenlp.stages.annotate import relations as annotation_relations
-    from notenlp.stages.runner import _write
-    from notenlp.warehouse.concepts import concept_frame
+@dataclass
+class Checked:
+    """One gate's outcome: the rows that pass, the quarantine rows (QUARANTINE_COLUMNS), the gate to release."""
 
-    run_date = night.run_date
-    raw = spark.read.schema(NOTE).parquet(str(night.part("ingest")))
-    deid = spark.read.schema(DEID_NOTE).parquet(str(night.part("deidentify")))
-    entities = spark.read.schema(ENTITY).parquet(str(night.part("normalize")))
-    relations = annotation_relations(spark.read.parquet(str(night.part("annotate")))).select(
-        *[c.split()[0] for c in RELATION.split(", ")])
-    concept = concept_frame(spark, night)
-    context = {"concept": concept, "settings": night.settings}
+    good: DataFrame
+    quarantine: DataFrame
+    gate: Any
 
-    notes = deid.join(raw.select("note_id", F.length("note_text").alias("orig_length")), on="note_id", how="left")
-    note_gate = validate_dataframe(notes, "deid_notes", run_date=run_date, context=context)
-    good_notes = note_gate.good_df.select(*[c.split()[0] for c in DEID_NOTE.split(", ")]).cache()
+    @property
+    def rows_in(self) -> int:
+        return self.gate.summary.rows_in
+
+
+def check_notes(deid: DataFrame, raw: DataFrame, context: dict[str, Any], run_date, work_dir) -> Checked:
+    """De-identified notes through ``deid_notes``; their length is compared with the ingested text's."""
+    from notenlp.quality.gates import validate_dataframe
+
+    lengths = raw.select("note_id", F.length("note_text").alias("orig_length"))
+    notes = deid.join(lengths, on="note_id", how="left")
+    gate = validate_dataframe(notes, "deid_notes", run_date=run_date, context=context, work_dir=work_dir)
+    return Checked(gate.good_df.select(*DEID_COLUMNS), _quarantine_rows(gate.quarantine_df), gate)
+
+
+def check_entities(entities: DataFrame, good_notes: DataFrame, nlp_system: str, context: dict[str, Any], run_date,
+                   work_dir) -> Checked:
+    """Entities of the notes that passed through ``note_nlp``; an entity of a quarantined note is quarantined.
+
+    The note text is joined in only for the offset checks and dropped before uniqueness windows,
+    GX and storage, so nothing downstream carries one copy of the text per entity.
+    """
+    from notenlp.quality.gates import validate_dataframe
 
     texts = good_notes.select("note_id", "note_text")
     with_text = entities.join(texts, on="note_id", how="left")
@@ -94,24 +103,24 @@ def validate_night(spark, night) -> ValidationResult:
         F.col("label").alias("detail"),
     )
     candidates = with_note_nlp_ids(with_text.filter(F.col("note_text").isNotNull())).withColumn(
-        "nlp_system", F.lit(night.nlp_system))
-    entity_gate = validate_dataframe(candidates, "note_nlp", run_date=run_date, context=context)
-    good_entities = entity_gate.good_df.drop("note_text").cache()
+        "nlp_system", F.lit(nlp_system))
+    gate = validate_dataframe(candidates, "note_nlp", run_date=run_date, context=context,
+                              drop_after_prepare=("note_text",), work_dir=work_dir)
+    return Checked(gate.good_df, _quarantine_rows(gate.quarantine_df).unionByName(orphaned), gate)
+
+
+def check_relations(relations: DataFrame, good_entities: DataFrame, context: dict[str, Any], run_date,
+                    work_dir) -> Checked:
+    """Relations whose ends survived, through ``note_nlp_relation``; the others are quarantined."""
+    from notenlp.quality.gates import validate_dataframe
 
     linked, dangling = relations_with_ids(relations, good_entities)
-    relation_gate = validate_dataframe(linked, "note_nlp_relation", run_date=run_date,
-                                       context={**context, "note_nlp": good_entities})
+    gate = validate_dataframe(linked, "note_nlp_relation", run_date=run_date,
+                              context={**context, "note_nlp": good_entities}, work_dir=work_dir)
+    return Checked(gate.good_df, _quarantine_rows(gate.quarantine_df).unionByName(dangling), gate)
 
-    n_notes = _write(good_notes, night.part("validate", "note"))
-    n_entities = _write(good_entities, night.part("validate", "note_nlp"))
-    n_relations = _write(relation_gate.good_df, night.part("validate", "note_nlp_relation"))
-    quarantined = [_quarantine_rows(q) for q in (note_gate.quarantine_df, entity_gate.quarantine_df,
-                                                  relation_gate.quarantine_df)] + [orphaned, dangling]
-    n_quarantined = _write(reduce(DataFrame.unionByName, quarantined), night.quarantine_part("validate"))
-    rows_in = deid.count() + entities.count() + relations.count()
-    for gate in (note_gate, entity_gate, relation_gate):
-        gate.release()
-    log.info("Great Expectations Data Docs: %s", build_data_docs(night.settings))
-    good_notes.unpersist()
-    good_entities.unpersist()
-    return ValidationResult(rows_in, n_notes + n_entities + n_relations, n_quarantined)
+
+def night_relations(annotations: DataFrame) -> DataFrame:
+    from notenlp.stages.annotate import relations as annotation_relations
+
+    return annotation_relations(annotations).select(*RELATION_COLUMNS)

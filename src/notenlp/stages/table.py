@@ -1,0 +1,188 @@
+"""The one table of a night's stages: what each reads and writes, whether it needs Spark, how it runs.
+
+The Airflow DAG (task order), ``notenlp.orchestration`` (the tasks' callable), ``notenlp run <stage>``
+(``stages/cli.py`` and the spark-submit jobs) and ``run_night`` all read it. Importing it imports
+nothing heavy: each stage's run function is imported when it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    inputs: tuple[str, ...]  # the partitions (or sources) it reads
+    outputs: tuple[str, ...]  # what it writes
+    needs_spark: bool
+    run: str  # "module:function", called as function(spark, night, params) -> StageLog | dict
+    logged: bool = True  # writes a run-log record (the report, written after load, does not)
+
+
+STAGE_TABLE: tuple[Stage, ...] = (
+    Stage("ingest", ("source input",), ("sealed/staging/ingest", "quarantine/stage=ingest"), True,
+          "notenlp.stages.table:_ingest"),
+    Stage("deidentify", ("ingest",), ("deidentify", "deidentify/_phi_summary", "quarantine/stage=deidentify",
+                                      "sealed phi_audit.duckdb"), True, "notenlp.stages.table:_deidentify"),
+    Stage("annotate", ("deidentify",), ("annotate", "quarantine/stage=annotate"), True,
+          "notenlp.stages.table:_annotate"),
+    Stage("normalize", ("deidentify", "annotate"), ("normalize", "quarantine/stage=normalize"), True,
+          "notenlp.stages.table:_normalize"),
+    Stage("validate", ("ingest", "deidentify", "annotate", "normalize", "warehouse concept"),
+          ("validate/note", "validate/note_nlp", "validate/note_nlp_relation", "quarantine/stage=validate"), True,
+          "notenlp.stages.table:_validate"),
+    Stage("load", ("validate", "quarantine", "deidentify/_phi_summary"),
+          ("warehouse note, note_nlp, note_nlp_relation, notenlp_* tables",), False, "notenlp.stages.table:_load"),
+    Stage("report", ("warehouse",), ("reports",), False, "notenlp.stages.table:_report", logged=False),
+)
+STAGES_BY_NAME = {s.name: s for s in STAGE_TABLE}
+NIGHT_STAGES = tuple(s.name for s in STAGE_TABLE if s.logged)  # what run_night and `notenlp run` run
+TASKS = tuple(s.name for s in STAGE_TABLE)  # the DAG's tasks, in order
+
+
+def stage(name: str) -> Stage:
+    try:
+        return STAGES_BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"no stage {name!r} (stages: {', '.join(TASKS)})") from None
+
+
+def run_stage(name: str, night, params: dict[str, Any] | None = None, spark=None):
+    """Run one stage of ``night``; ``spark`` is created when the stage needs it and none is given.
+
+    ``params``: ``source`` and ``input`` (ingest), ``sparknlp_input`` (normalize).
+    """
+    import importlib
+
+    entry = stage(name)
+    params = dict(params or {})
+    if entry.needs_spark and spark is None:
+        from notenlp.spark_session import get_spark, input_bytes
+
+        read = [params.get("input")] if name == "ingest" else \
+            [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
+        spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
+                          input_size=sum(input_bytes(p) for p in read))
+    module, function = entry.run.split(":")
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
+        return getattr(importlib.import_module(module), function)(spark, night, params)
+    except Exception as exc:
+        failure = StageFailed(name, failure_cause(exc))
+        if entry.logged:
+            _log_failure(night, name, started, failure.cause)
+        raise failure from exc
+
+
+class StageFailed(RuntimeError):
+    """A stage failed: one line naming the stage and the cause (an exception class, never row text)."""
+
+    def __init__(self, stage_name: str, cause: str):
+        self.stage, self.cause = stage_name, cause
+        super().__init__(f"stage {stage_name} failed: {cause}")
+
+
+# Our own errors whose messages carry counts and paths only, never note text.
+_PLAIN_MESSAGES = ("StageQuarantineError", "QualityGateError", "FileNotFoundError", "StageFailed")
+
+
+def failure_cause(exc: BaseException) -> str:
+    """The exception's class (and the JVM's exception class for a Spark failure); messages only where they
+    cannot quote data (our own count errors, Java's OutOfMemoryError)."""
+    name = type(exc).__name__
+    if name in _PLAIN_MESSAGES:
+        return f"{name}: {str(exc).splitlines()[0]}" if str(exc) else name
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        try:
+            causes = []
+            throwable = java
+            while throwable is not None and len(causes) < 8:
+                causes.append(throwable)
+                throwable = throwable.getCause()
+            root = causes[-1]
+            java_name = root.getClass().getName()
+            if java_name.endswith("OutOfMemoryError"):
+                return f"{name}: {java_name}: {root.getMessage()}"
+            return f"{name}: {java_name}"
+        except Exception:  # the JVM may be gone
+            return name
+    text = str(exc)
+    if "OutOfMemoryError" in text:
+        return f"{name}: java.lang.OutOfMemoryError"
+    return name
+
+
+def _log_failure(night, name: str, started, cause: str) -> None:
+    """The failed stage's run-log record (``error`` in its JSON), put in notenlp_run_log when the warehouse is
+    there; a failure to log never hides the stage's own failure."""
+    import json
+    import logging
+
+    log = logging.getLogger(__name__)
+    try:
+        night.meta_dir.mkdir(parents=True, exist_ok=True)
+        path = night.meta_dir / f"stage_{name}.json"
+        record = {"stage": name, "started_at": started.isoformat(),
+                  "finished_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(), "rows_in": 0,
+                  "rows_out": 0, "rows_quarantined": 0, "rows_skipped": 0}
+        if path.exists():  # the stage wrote its counts, then failed a check on them: keep the counts
+            written = json.loads(path.read_text(encoding="utf-8"))
+            if written.get("started_at", "") >= record["started_at"]:
+                record = written
+        path.write_text(json.dumps({**record, "error": cause}), encoding="utf-8")
+        if night.settings.warehouse.exists() and (night.meta_dir / "nlp_system.txt").exists():
+            from notenlp.warehouse.load import load_run_log
+
+            load_run_log(night)
+    except Exception as exc:
+        log.warning("could not record the failure of stage %s (%s)", name, type(exc).__name__)
+    log.error("stage %s failed: %s", name, cause)
+
+
+# Adapters from the common signature to the runner's functions.
+def _ingest(spark, night, params):
+    from notenlp.stages import runner
+
+    if not params.get("input"):
+        raise ValueError("ingest needs an input path (--input, DAG param 'input' or NOTENLP_INPUT)")
+    return runner.run_ingest(spark, night, params.get("source") or "mimic3", params["input"])
+
+
+def _deidentify(spark, night, params):
+    from notenlp.stages import runner
+
+    return runner.run_deidentify(spark, night)
+
+
+def _annotate(spark, night, params):
+    from notenlp.stages import runner
+
+    return runner.run_annotate(spark, night)
+
+
+def _normalize(spark, night, params):
+    from notenlp.stages import runner
+
+    return runner.run_normalize(spark, night, params.get("sparknlp_input") or None)
+
+
+def _validate(spark, night, params):
+    from notenlp.stages import runner
+
+    return runner.run_validate(spark, night)
+
+
+def _load(spark, night, params):
+    from notenlp.stages import runner
+
+    return runner.run_load(night)
+
+
+def _report(spark, night, params):
+    from notenlp.quality.report import write_report
+
+    return {"report": str(write_report(night.settings.warehouse, night.run_date, night.settings.home / "reports"))}
