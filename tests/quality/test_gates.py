@@ -163,6 +163,14 @@ def test_gx_checkpoint_counts_agree_with_row_level_quarantine(gate_run, name):
 
 
 @pytest.mark.slow
+def test_gx_keeps_no_copy_of_the_validated_rows_in_memory(gate_run):
+    from notenlp.quality.gates import DATASOURCE, gx_context
+
+    datasource = gx_context(gate_run["settings"].staging).data_sources.get(DATASOURCE)
+    assert datasource.persist is False
+
+
+@pytest.mark.slow
 def test_data_docs_are_built_and_hold_no_note_text(gate_run):
     from notenlp.quality.gates import build_data_docs
 

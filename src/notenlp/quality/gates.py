@@ -162,7 +162,9 @@ def run_gx_checkpoint(df, suite: Suite, run_date: date | str, staging: Path) -> 
     try:
         datasource = context.data_sources.get(DATASOURCE)
     except (KeyError, LookupError, ValueError):
-        datasource = context.data_sources.add_spark(name=DATASOURCE)
+        # The frames validated are Parquet reads already; GX's default persist kept a second copy of every
+        # checked row in the heap (the 100k night's note_nlp gate: "not enough space to cache", then a sort OOM).
+        datasource = context.data_sources.add_spark(name=DATASOURCE, persist=False)
     try:
         asset = datasource.get_asset(suite.name)
     except LookupError:
