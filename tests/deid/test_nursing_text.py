@@ -52,3 +52,35 @@ def test_nursing_shorthand_is_left_alone(tagger, text):
 def test_everyday_word_names_need_a_cue(tagger):
     assert found(tagger, "wife rose at bedside") == {"rose": "NAME"}
     assert tagger.detect("temp rose to 101.2 overnight") == []
+
+
+@pytest.mark.parametrize("text, phi, phi_type", [
+    # wards by their cue or the ward word after them, in any case
+    ("bed assigned on pemberton 6", "pemberton 6", "LOCATION"),
+    ("was on Pemberton 6 prior to micu", "Pemberton 6", "LOCATION"),
+    ("pt was on Halloran ward before transfer", "Halloran", "LOCATION"),
+    ("back to halloran unit when stable", "halloran", "LOCATION"),
+    # hospital abbreviations no clinical vocabulary knows, after a cue or before ED / records / films
+    ("came from JMH ED after fall", "JMH", "LOCATION"),
+    ("outside films from RGH reviewed", "RGH", "LOCATION"),
+    ("from rgh ed w/ gi bleed", "rgh", "LOCATION"),
+    ("RGH records requested", "RGH", "LOCATION"),
+    # towns after residence cues
+    ("originally from Wickford", "Wickford", "LOCATION"),
+    ("came in by ems from wickford", "wickford", "LOCATION"),
+])
+def test_wards_hospital_abbreviations_and_towns_by_their_cues(tagger, text, phi, phi_type):
+    assert found(tagger, text).get(phi) == phi_type
+
+
+@pytest.mark.parametrize("text", [
+    "tx from ICU to floor, from CT back to unit",
+    "pt returned from MRI, seen at ED for cp",
+    "transferred from OR to PACU",
+    "platelet counts on POD 7, 14 and 21",
+    "an agent that is inactive at gaba(a)rs",
+    "on lasix 40, on coreg 25 bid",
+    "transferred to step down unit, then to the medical floor",
+])
+def test_care_units_and_abbreviations_after_place_cues_are_left_alone(tagger, text):
+    assert tagger.detect(text) == []

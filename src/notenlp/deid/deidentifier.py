@@ -89,6 +89,8 @@ class Deidentifier:
         self.bracket_name_cues = frozenset(ctx["bracket_name_cues"])
         self.ward_cues = _phrases(ctx["ward_cues"])
         self.directions = frozenset(ctx["directions"])
+        self.ward_heads = frozenset(ctx["ward_heads"])
+        self.facility_context_after = frozenset(ctx["facility_context_after"])
         self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
         self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
@@ -360,6 +362,7 @@ class Deidentifier:
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         self._places_any_case(tokens, words, keys, taken, add, cue_at)
+        self._hospital_abbreviations(tokens, words, keys, taken, add, cue_at)
         cued_names(strong_only=False)
         self._names_by_evidence(tokens, words, keys, taken, add)
         model_candidates = []
@@ -502,12 +505,20 @@ class Deidentifier:
             (h,) for h in self.organization_heads}
         head_lengths = sorted(self.location_heads, reverse=True)
         starts, cue_ends = self.location_head_starts, self.place_cue_ends
-        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and words[i + 1].isdigit()
+        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and (
+            words[i + 1].isdigit() or keys[i + 1] in self.ward_heads)
                       or i > 0 and keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends]
         for i in candidates:
             if taken[i] or not words[i][0].isalpha():
                 continue
             key = keys[i]
+            # "pt was on Halloran ward", "back to farr unit": a word no vocabulary knows (or a Census name that
+            # is no everyday word) just before a ward word, in any case
+            if i + 1 < n and keys[i + 1] in self.ward_heads and len(key) >= 4 and place_word(i) and evidence(i) \
+                    and not lex.is_frequent_word(key) and key not in lex.abbreviations and key not in lex.eponyms \
+                    and tokens[i + 1][0] - tokens[i][1] <= 1:
+                add(i, i, "LOCATION", "LOCATION.UNIT", "rule")
+                continue
             # "to finard 4 when bed avail", "came up from Farr 10"
             if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
                     and place_word(i) and (key in self.directions or (evidence(i) and not lex.is_frequent_word(key))) \
@@ -548,6 +559,41 @@ class Deidentifier:
                         end = k
                     k += 1
                 add(i, end, "LOCATION", "LOCATION.CUED", "rule")
+
+    def clinical_abbreviation(self, key: str) -> bool:
+        """A short token some clinical or everyday vocabulary means ("icu", "ct", "osh", "rest", "ma").
+
+        The English whitelist holds thousands of rare abbreviations ("rgh", "bmc", "lch") that real notes use
+        for hospitals, so only the clinical lists and the word frequencies count here."""
+        lex = self.lex
+        return (key in lex.shorthand or key in lex.abbreviations or key in lex.clinical_words
+                or key in lex.medical_words or key in lex.stop_words or key in self.never_names
+                or key in lex.states or key in lex.countries or key in lex.first_names
+                or key in self.credentials or lex.word_zipf.get(key, 0.0) >= 3.0)
+
+    def _hospital_abbreviations(self, tokens, words, keys, taken, add, cue_at) -> None:
+        """"from RGH ED", "seen at osh (jmh)", "nvmc records requested": a short abbreviation no clinical
+        vocabulary knows, after a facility cue or before a hospital context word (ED, MICU, records, films).
+
+        Capitals, or in lower case a token without a vowel ("rgh")."""
+        n = len(words)
+        for i in range(n):
+            w = words[i]
+            if taken[i] or not (2 <= len(w) <= 5 and w.isascii() and w.isalpha()):
+                continue
+            key = keys[i]
+            if not w.isupper() and not (w.islower() and len(w) >= 3 and not any(c in "aeiou" for c in key)):
+                continue  # lower case: only the shape of an abbreviation ("rgh", "bmc"), not of a word
+            if i + 1 < n and words[i + 1] == "(" and tokens[i + 1][0] == tokens[i][1]:
+                continue  # "GABA(A)"
+            if self.clinical_abbreviation(key):
+                continue
+            j = i - 1 if i > 1 and words[i - 1] == "(" else i
+            after_cue = cue_at(j, self.facility_cues) >= 0
+            before_context = (i + 1 < n and keys[i + 1] in self.facility_context_after
+                              and tokens[i + 1][0] - tokens[i][1] <= 1 and (i == 0 or not words[i - 1][0].isdigit()))
+            if after_cue or before_context:
+                add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
         """Names the title-case rules miss in lower-case and capitals text, decided by lexicon evidence.

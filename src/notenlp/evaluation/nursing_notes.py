@@ -129,14 +129,14 @@ def load_templates(name: str = TEMPLATES) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _listed_name_parts() -> dict[str, str]:
     parts = load_templates()["parts"]
-    return {w.lower(): part for part in PARTS for w in parts[part]["first_words"] + parts[part]["last_words"]
-            + parts[part].get("unlisted_first", []) + parts[part].get("unlisted_last", [])}
+    # dev and aside only: listing aside2's names here would move Census names out of their pools
+    return {w.lower(): part for part in ("dev", "aside") for w in parts[part]["first_words"] + parts[part]["last_words"]}
 
 
 def name_part(name: str) -> str:
-    """The part a name belongs to: the parts' listed names as listed, else one third aside by hash.
+    """The part a name belongs to (dev or aside): their English-word names as listed, else one third aside by hash.
 
-    (aside2's Census names are told apart by frequency rank instead: see ``_pools``.)"""
+    (aside2's names are told apart by frequency rank and its own lists instead: see ``_pools``.)"""
     key = name.strip().lower()
     listed = _listed_name_parts().get(key)
     if listed is not None:
@@ -184,12 +184,14 @@ def _pools(part: str) -> _Pools:
                                                                         _pools(other).first_words,
                                                                         _pools(other).last_words) for n in pool}
         taken |= set(_listed_name_parts())
-        first = tuple(n.title() for n in _census("first_names.txt", 2 * FIRST_NAME_POOL)[FIRST_NAME_POOL:]
-                      if n.lower() not in taken)
-        last = tuple(n.title() for n in _census("last_names.txt", 3 * LAST_NAME_POOL)[LAST_NAME_POOL:]
-                     if n.lower() not in taken)
-        return _Pools(first, last, tuple(spec["first_words"]), tuple(spec["last_words"]), spec,
-                      tuple(spec["unlisted_first"]), tuple(spec["unlisted_last"]))
+
+        def own(names) -> tuple[str, ...]:
+            return tuple(n.title() for n in names if n.lower() not in taken)
+
+        return _Pools(own(_census("first_names.txt", 2 * FIRST_NAME_POOL)[FIRST_NAME_POOL:]),
+                      own(_census("last_names.txt", 3 * LAST_NAME_POOL)[LAST_NAME_POOL:]),
+                      own(spec["first_words"]), own(spec["last_words"]), spec,
+                      own(spec["unlisted_first"]), own(spec["unlisted_last"]))
     first = tuple(n.title() for n in _census("first_names.txt", FIRST_NAME_POOL) if name_part(n) == part)
     last = tuple(n.title() for n in _census("last_names.txt", LAST_NAME_POOL) if name_part(n) == part)
     return _Pools(first, last, tuple(spec["first_words"]), tuple(spec["last_words"]), spec)
