@@ -84,3 +84,26 @@ def test_wards_hospital_abbreviations_and_towns_by_their_cues(tagger, text, phi,
 ])
 def test_care_units_and_abbreviations_after_place_cues_are_left_alone(tagger, text):
     assert tagger.detect(text) == []
+
+
+@pytest.mark.parametrize("text, phi", [
+    ("as per bright, hold tf for procedure", "bright"),  # everyday-word surname after "per", where a name ends
+    ("report rec'd from castle, rn", "castle"),
+    ("paged hammer re: k 3.2", "hammer"),
+    ("per adebayo, hold tf", "adebayo"),  # a word no vocabulary knows after a naming cue
+    ("wife oluwaseun adebayo at bedside", "oluwaseun adebayo"),
+    ("dr cannon here, cannon aware of plan", "cannon"),  # found once by its cue, again where it repeats
+])
+def test_names_by_cue_shape_and_repetition(tagger, text, phi):
+    assert found(tagger, text).get(phi) == "NAME"
+    if text.count(phi) > 1:
+        assert [text[s.start:s.end] for s in tagger.detect(text) if s.type == "NAME"] == [phi] * text.count(phi)
+
+
+@pytest.mark.parametrize("text", [
+    "fever associated with chill, temperature elevation",
+    "given by mouth, tolerated; per protocol, k repleted; called family, updated",
+    "pt to be seen by ortho, aware",
+])
+def test_weak_cues_before_everyday_words_stay(tagger, text):
+    assert tagger.detect(text) == []

@@ -22,6 +22,11 @@ _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
 _FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
+# One-word weak name cues: after the first four an everyday-word name counts too ("per swift,"); after the
+# others only a name that is no everyday word ("fever with chill," stays)
+_WEAK_CUE_WORDS = frozenset({"per", "paged", "page", "notified", "notify", "by", "from", "with", "called"})
+_NAMING_CUE_WORDS = frozenset({"per", "paged", "page", "notified"})
+_NAME_CREDENTIALS = frozenset({"rn", "np", "md", "crnp", "lpn", "rrt"})  # not "do", "pa": words too
 COMMON_NAME_RANK = 10_000  # Census names this frequent count as names without a cue
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
 
@@ -91,6 +96,7 @@ class Deidentifier:
         self.directions = frozenset(ctx["directions"])
         self.ward_heads = frozenset(ctx["ward_heads"])
         self.facility_context_after = frozenset(ctx["facility_context_after"])
+        self.name_followers = frozenset(ctx["name_followers"])
         self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
         self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
@@ -399,6 +405,7 @@ class Deidentifier:
                 if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
+        self._repeated_names(spans, token_spans, tokens, words, keys, taken, add)
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
 
@@ -424,9 +431,18 @@ class Deidentifier:
         return strong and len(word) >= 3 and key.isalpha() and not lex.is_known_word(key) \
             and not key.endswith(("ed", "ing", "ly", "tion", "ment"))
 
+    def unknown_word(self, key: str) -> bool:
+        """A word no vocabulary knows and that does not look like an inflected (mistyped) word: a name's shape
+        when a cue stands by ("okonkwo", "ndukwe")."""
+        return (len(key) >= 3 and key.isalpha() and not self.lex.is_known_word(key) and key not in self.never_names
+                and not key.endswith(("ed", "ing", "ly", "tion", "ment")))
+
     def _cued_any_case(self, words, keys, taken, add, cue_at) -> None:
         """Names in lower case or capitals after a cue or a title, and facilities after a facility cue."""
         n = len(words)
+
+        def same_case(i: int, j: int) -> bool:
+            return words[i].islower() == words[j].islower()
 
         def ordinary(i: int) -> bool:
             """A token that the title-case rules do not already judge: lower case or all capitals."""
@@ -451,9 +467,10 @@ class Deidentifier:
             if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0:
                 if self.cued_name_word(words[i], keys[i], strong=True):
                     end = i
-                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
-                            keys[i + 1] in self.lex.last_names and \
-                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and same_case(i, i + 1) and (
+                            keys[i + 1] in self.lex.last_names and
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False)
+                            or self.unknown_word(keys[i + 1])):  # "wife aoife ndukwe": a surname no list holds
                         end = i + 1
                     add(i, end, "NAME", "NAME.CUED", "rule")
                 continue
@@ -638,6 +655,17 @@ class Deidentifier:
         def adjacent(i: int, j: int) -> bool:
             return tokens[j][0] - tokens[i][1] <= 2 and "\n" not in words[i:j + 1]
 
+        def name_ends(i: int) -> bool:
+            """The note goes on as after a name: a comma, a line end, "re", a credential or a name's verb."""
+            nxt = i + 1
+            return (nxt >= n or words[nxt] in (",", ";", ")", "\n") or keys[nxt] == "re"
+                    or keys[nxt] in self.name_followers or keys[nxt] in _NAME_CREDENTIALS)
+
+        def before_credential(i: int) -> bool:
+            """"knight, rn", "Frost, RN": a comma and a nurse's or doctor's credential after the word."""
+            return i + 2 < n and words[i + 1] == "," and keys[i + 2] in _NAME_CREDENTIALS and (
+                i + 3 >= n or not words[i + 3][0].isalpha() or words[i + 3] == "\n")
+
         def same_case(i: int, j: int) -> bool:
             a, b = words[i], words[j]
             return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
@@ -674,6 +702,13 @@ class Deidentifier:
                 add(i, i, "NAME", "NAME.LEXICON", "lexicon")
                 add(i + 2, i + 2, "NAME", "NAME.LEXICON", "lexicon")
                 continue
+            # "as per swift, hold tf", "report from knight, rn", "paged frost re: k": a Census name, everyday
+            # word or not, after a one-word weak cue and where a name ends
+            if plain_census(i) and not taken[i] and not lex.is_frequent_word(keys[i]) and (
+                    i > 0 and keys[i - 1] in _WEAK_CUE_WORDS and name_ends(i) and (
+                        keys[i - 1] in _NAMING_CUE_WORDS or not lex.is_name_word(keys[i])) or before_credential(i)):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
             # "chan paged re: bp", "vera rn covering", "helen states she wants"
             if nxt < n and keys[nxt] in self.post_name_cues and plain_census(i) and not taken[i] \
                     and (nxt + 1 >= n or keys[nxt] not in self.credentials or not words[nxt + 1][0].isupper()
@@ -702,6 +737,32 @@ class Deidentifier:
                 continue
             if unknown_name(i) and not words[i][0].isupper() or (unknown_name(i) and words[i].isupper()):
                 add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+        # "per okonkwo, hold tf", "paged adebayo re: k": a word no vocabulary knows after a naming cue word
+        for i in range(1, n):
+            if not taken[i] and keys[i - 1] in _NAMING_CUE_WORDS and word_at(i) and len(keys[i]) >= 4 \
+                    and self.unknown_word(keys[i]) and name_ends(i):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+
+    def _repeated_names(self, spans, token_spans, tokens, words, keys, taken, add) -> None:
+        """A word found as a name by a rule or a lexicon is a name again elsewhere in the note, in any case
+        ("dr cannon here ... cannon aware"); an everyday word ("honey", "rose") only before a word that
+        follows names ("honey asks", "rose called"). The token model's guesses are not repeated."""
+        lex = self.lex
+        names = {keys[k] for span, (i, j) in zip(spans, token_spans) if span.type == "NAME" and span.source != "model"
+                 for k in range(i, j + 1) if len(keys[k]) >= 3 and words[k][0].isalpha()}
+        names = {key for key in names if key not in lex.stop_words and key not in lex.shorthand
+                 and key not in lex.clinical_words and key not in lex.abbreviations and key not in self.never_names
+                 and key not in self.medical_heads and not lex.is_frequent_word(key)}
+        if not names:
+            return
+        n = len(words)
+        for i in range(n):
+            key = keys[i]
+            if key not in names or taken[i]:
+                continue
+            if lex.is_name_word(key) and not (i + 1 < n and keys[i + 1] in self.name_followers):
+                continue
+            add(i, i, "NAME", "NAME.REPEATED", "rule")
 
     def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
         """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""
