@@ -107,3 +107,23 @@ def test_names_by_cue_shape_and_repetition(tagger, text, phi):
 ])
 def test_weak_cues_before_everyday_words_stay(tagger, text):
     assert tagger.detect(text) == []
+
+
+@pytest.mark.parametrize("text, phi, phi_type", [
+    ("CCU NPN 7/18\nstrength 4/5 ble", "7/18", "DATE"),  # a score word on the next line is not about the date
+    ("ccu npn 9-5\na/p: aline r radial", "9-5", "DATE"),
+    ("transferred from osh (harlow and dean's) for ercp", "harlow and dean's", "LOCATION"),
+    ("pt came up from FARR 10 at 0300", "FARR 10", "LOCATION"),
+    ("to deaconess 3 when bed available", "deaconess 3", "LOCATION"),
+    ("MR# 11840502, foley changed", "11840502", "ID"),
+    ("call bill at (508)283-7253 w/ any changes", "bill", "NAME"),
+])
+def test_dates_facilities_wards_and_ids_in_telegraphic_lines(tagger, text, phi, phi_type):
+    assert found(tagger, text).get(phi) == phi_type
+
+
+@pytest.mark.parametrize("text", [
+    "from osh (intubated there)", "from osh (cath lab)", "seen at osh (cardiac surgery)", "tx from osh (see below)",
+])
+def test_brackets_after_facility_cues_need_a_place_word(tagger, text):
+    assert tagger.detect(text) == []

@@ -26,6 +26,7 @@ _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4
 # others only a name that is no everyday word ("fever with chill," stays)
 _WEAK_CUE_WORDS = frozenset({"per", "paged", "page", "notified", "notify", "by", "from", "with", "called"})
 _NAMING_CUE_WORDS = frozenset({"per", "paged", "page", "notified"})
+_BED_MOVE_WORDS = frozenset({"when", "at", "prior", "pending", "today", "tonight", "tmrw", "tomorrow", "overnight"})
 _NAME_CREDENTIALS = frozenset({"rn", "np", "md", "crnp", "lpn", "rrt"})  # not "do", "pa": words too
 COMMON_NAME_RANK = 10_000  # Census names this frequent count as names without a cue
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
@@ -195,8 +196,8 @@ class Deidentifier:
     def _is_month_day(self, text: str, start: int, end: int) -> bool:
         """Tell "3/4" (a date) from "5/5 strength" and "1/2 tab" (fractions, scores)."""
         month, day = text[start:end].split("/")
-        after = text[end:end + 12].lower()
-        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
+        after = text[end:end + 12].lower()  # a unit or a score word on the next line is no longer about it
+        if re.match(r"[ \t]*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
                     r"|peep|ps\b|psv|cpap|fio2|tv\b|bilat|throughout|[lr]?[ul]e\b|b/l|-?-?>)", after):
             return False
         before_text = text[max(0, start - 24):start].lower()
@@ -480,7 +481,10 @@ class Deidentifier:
                 word, key = words[i], keys[i]
                 if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
                         and key not in self.never_names and key not in self.lex.first_names:
-                    add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
+                    if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0:
+                        add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")  # "CAME UP FROM FARR 10": a ward
+                    else:
+                        add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _places_any_case(self, tokens, words, keys, taken, add, cue_at) -> None:
         """Places in lower-case and capitals text: "harwick valley medical center", "lives in framingham",
@@ -518,6 +522,11 @@ class Deidentifier:
                 c - k >= 0 and tuple(keys[c - k:c]) in self.facility_cues[k] for k in self.facility_cues if k > 1)
             return multi or cue_at(c, self.facility_cues) >= 0, multi
 
+        def bed_move(i: int) -> bool:
+            """A ward cue of several words before i ("came up from"), or a bed move after its number ("when bed")."""
+            return any(i - k >= 0 and tuple(keys[i - k:i]) in self.ward_cues[k] for k in self.ward_cues if k > 1) \
+                or i + 2 < n and keys[i + 2] in _BED_MOVE_WORDS
+
         heads = frozenset(ctx_head for ps in self.location_heads.values() for ctx_head in ps) - {
             (h,) for h in self.organization_heads}
         head_lengths = sorted(self.location_heads, reverse=True)
@@ -525,6 +534,20 @@ class Deidentifier:
         candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and (
             words[i + 1].isdigit() or keys[i + 1] in self.ward_heads)
                       or i > 0 and keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends]
+        # "transferred from osh (brigham and women's)", "seen at OSH (St. Elsewhere)": a short bracket after a
+        # facility cue is a facility whole, connectors and possessives included
+        for i in range(2, n):
+            if words[i - 1] != "(" or keys[i - 2] not in cue_ends or not after_cue(i)[0] or not place_word(i):
+                continue
+            close = next((k for k in range(i + 1, min(n, i + 7)) if words[k] in (")", "\n")), -1)
+            inside = range(i, close)
+            if close < 0 or words[close] != ")" or any(
+                    keys[k] in lex.shorthand or not (words[k][0].isalnum() or words[k][0] in "'\u2019&.-")
+                    for k in inside if (keys[k],) not in heads) or not any(
+                    (keys[k],) in heads or words[k][0].isalpha() and (evidence(k) or keys[k] in lex.cities)
+                    for k in inside):  # "osh (intubated there)" stays
+                continue
+            add(i, close - 1, "LOCATION", "LOCATION.CUED", "rule")
         for i in candidates:
             if taken[i] or not words[i][0].isalpha():
                 continue
@@ -537,8 +560,14 @@ class Deidentifier:
                 add(i, i, "LOCATION", "LOCATION.UNIT", "rule")
                 continue
             # "to finard 4 when bed avail", "came up from Farr 10"
+            # (a word some vocabulary knows, only when it is rare and a bed move is spoken of: "came up from
+            # deaconess 3", "to deaconess 3 when bed available", not "on coreg 25")
             if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
-                    and place_word(i) and (key in self.directions or (evidence(i) and not lex.is_frequent_word(key))) \
+                    and place_word(i) and (key in self.directions or (evidence(i) or lex.word_zipf.get(key, 0.0) < 3.0
+                                                                       and key not in lex.abbreviations
+                                                                       and key not in lex.medical_words
+                                                                       and bed_move(i))
+                                           and not lex.is_frequent_word(key)) \
                     and key not in self.ratio_cues and not re.match(r"(?:%|mg|ml|cc|mcg|units?|min|hrs?|x\b|/|\.\d)",
                                                                     "".join(words[i + 2:i + 3]).lower()):
                 add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
@@ -724,9 +753,10 @@ class Deidentifier:
                     add(i, i, "NAME", "NAME.CUED", "rule")
                     continue
             # "call ray at 617...", "pt joy resting comfortably"
-            if 0 < i and nxt < n and plain_census(i) and not lex.is_frequent_word(keys[i]) and (
+            if 0 < i and nxt < n and plain_census(i) and (
                     keys[i - 1] == "call" and keys[nxt] == "at" and nxt + 1 < n and words[nxt + 1][:1] in "(0123456789"
-                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5):
+                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5
+                    and not lex.is_frequent_word(keys[i])):  # a number to call is evidence enough: "call bill at"
                 add(i, i, "NAME", "NAME.CUED", "rule")
                 continue
             # "ray (wife)"
