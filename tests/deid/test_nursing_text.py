@@ -127,3 +127,17 @@ def test_dates_facilities_wards_and_ids_in_telegraphic_lines(tagger, text, phi, 
 ])
 def test_brackets_after_facility_cues_need_a_place_word(tagger, text):
     assert tagger.detect(text) == []
+
+
+@pytest.mark.parametrize("text, phi, phi_type", [
+    ("dx'd 2/98 w/ breast ca", "2/98", "DATE"),  # month / two-digit year that cannot be a day
+    ("s/p appy 1979, no issues since", "1979", "DATE"),
+    ("pager 4-1234 for questions", "4-1234", "PHONE"),
+])
+def test_month_year_history_years_and_short_pagers(tagger, text, phi, phi_type):
+    assert found(tagger, text).get(phi) == phi_type
+
+
+def test_titers_and_pressures_are_no_month_year(tagger):
+    assert "1/80" not in found(tagger, "titer 1/80, dilution 1/40")
+    assert tagger.detect("bp 120/98, hr 88") == []

@@ -186,7 +186,8 @@ class Deidentifier:
                     continue
                 if pattern.before is not None and not pattern.before.search(text, max(0, match_start - 60), match_start):
                     continue
-                if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
+                if (pattern.subtype == "DATE.MD" and "/" in text[start:end] or pattern.name == "date_month_year2") \
+                        and not self._is_month_day(text, start, end):
                     continue
                 if pattern.name == "date_md_dash_event" and not self._after_date_cue(text, start):
                     continue
