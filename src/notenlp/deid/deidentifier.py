@@ -624,9 +624,15 @@ class Deidentifier:
 
         Capitals, or in lower case a token without a vowel ("rgh")."""
         n = len(words)
-        for i in range(n):
-            w = words[i]
-            if taken[i] or not (2 <= len(w) <= 5 and w.isascii() and w.isalpha()):
+        cue_ends, context_after = self.facility_cue_ends, self.facility_context_after
+        for i, w in enumerate(words):
+            if not 2 <= len(w) <= 5 or taken[i]:
+                continue
+            # cheap set look-ups first: most short tokens stand by no cue at all
+            if not (i > 0 and (keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends)
+                    or i + 1 < n and keys[i + 1] in context_after):
+                continue
+            if not (w.isascii() and w.isalpha()):
                 continue
             key = keys[i]
             if not w.isupper() and not (w.islower() and len(w) >= 3 and not any(c in "aeiou" for c in key)):
