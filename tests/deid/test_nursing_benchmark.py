@@ -103,3 +103,9 @@ def test_aside2_shares_nothing_with_the_other_parts_and_plants_surrogates_the_de
     assert any(p.get("unlisted") for p in planted) and any(p["type"] == "NAME" and not p.get("unlisted")
                                                            for p in planted)
     assert {p["subtype"] for p in planted} == set(nn.PHI_KINDS.values())
+
+
+def test_every_part_has_a_damage_half():
+    assert [nn.damage_part(part) for part in nn.PARTS] == ["dev", "aside", "aside"]
+    with pytest.raises(ValueError, match="part must be one of"):
+        nn.phi_free_documents("aside2", 1)

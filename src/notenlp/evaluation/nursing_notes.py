@@ -39,7 +39,7 @@ token a de-identifier replaces there is a false alarm.
 
 Public API (stable): ``PARTS``, ``KEPT_ASIDE``, ``DAMAGE_PARTS``, ``DEV_SEED``, ``ASIDE_SEED``, ``ASIDE2_SEED``, ``generate_notes(part, n, seed=None,
 background=None)``, ``phi_free_documents(part, n_docs, seed=None)``, ``background_sentences(part)``,
-``name_part(name)``, ``sentence_part(sentence)``, ``load_templates()``, ``PHI_KINDS``.
+``name_part(name)``, ``sentence_part(sentence)``, ``damage_part(part)``, ``load_templates()``, ``PHI_KINDS``.
 A note is ``{"note_id", "person_id", "note_date", "part", "case", "text", "phi": [{"start", "end", "type",
 "subtype", "text", "case", "english_word"}]}``, the shape of the demo gold.jsonl.
 """
@@ -142,6 +142,13 @@ def name_part(name: str) -> str:
     if listed is not None:
         return listed
     return "aside" if _crc(key) % 3 == 0 else "dev"
+
+
+def damage_part(part: str) -> str:
+    """The half of the background sentences (one of ``DAMAGE_PARTS``) a part's damage is measured on."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+    return _SENTENCE_HALF[part]
 
 
 def sentence_part(sentence: str) -> str:
