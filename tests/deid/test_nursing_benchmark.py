@@ -76,3 +76,36 @@ def test_phi_free_set_is_real_sentences_only_and_split_by_part():
     assert any(any(s in note["text"] for s in dev_sentences) for note in notes)
     for note in notes:
         assert all(note["text"][p["start"]:p["end"]] == p["text"] for p in note["phi"])
+
+
+def test_aside2_shares_nothing_with_the_other_parts_and_plants_surrogates_the_detector_does_not_ship():
+    from notenlp.deid.resources import load_context, load_lexicons
+
+    lex, cued_only = load_lexicons(), frozenset(load_context()["cued_only_names"])
+    aside2 = nn._pools("aside2")
+    others = [nn._pools("dev"), nn._pools("aside")]
+    names = {n.lower() for n in aside2.first + aside2.last + aside2.first_words + aside2.last_words
+             + aside2.unlisted_first + aside2.unlisted_last}
+    for other in others:
+        assert not names & {n.lower() for n in other.first + other.last + other.first_words + other.last_words}
+        for key in ("hospitals", "units", "facilities", "cities", "headers", "phi_lines", "clinical_lines"):
+            assert not {str(v).lower() for v in aside2.spec[key]} & {str(v).lower() for v in other.spec[key]}, key
+    # The leak this part closes: lexicons or cue lists that hold the very surrogates the benchmark plants.
+    unlisted = {n.lower() for n in aside2.unlisted_first + aside2.unlisted_last}
+    assert len(unlisted) >= 60 and not unlisted & (lex.first_names | lex.last_names)
+    assert aside2.spec["cities"] and not {c.lower() for c in aside2.spec["cities"]} & (
+        lex.cities | lex.states | lex.countries)
+    assert not {w.lower() for w in aside2.first_words + aside2.last_words} & cued_only
+    notes = nn.generate_notes("aside2", 120, background={})
+    assert notes == nn.generate_notes("aside2", 120, background={})
+    planted = [phi for note in notes for phi in note["phi"]]
+    assert all(note["text"][p["start"]:p["end"]] == p["text"] for note in notes for p in note["phi"])
+    assert any(p.get("unlisted") for p in planted) and any(p["type"] == "NAME" and not p.get("unlisted")
+                                                           for p in planted)
+    assert {p["subtype"] for p in planted} == set(nn.PHI_KINDS.values())
+
+
+def test_every_part_has_a_damage_half():
+    assert [nn.damage_part(part) for part in nn.PARTS] == ["dev", "aside", "aside"]
+    with pytest.raises(ValueError, match="part must be one of"):
+        nn.phi_free_documents("aside2", 1)

@@ -3,7 +3,8 @@
 These are the figures ``notenlp-deid`` is registered and gated with: token recall, precision and F2 of
 every planted PHI token (any type counts as found: a replaced token is a protected token), recall per
 gold subtype, and the damage rate, the share of tokens of PHI-free real clinical sentences that the
-de-identifier would replace. Score the ``dev`` part when tuning; read the ``aside`` part's totals only.
+de-identifier would replace. Score the ``dev`` part when tuning; read the ``aside`` part's totals only,
+and ``aside2`` only as a final measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def score_benchmark(deidentifier: Any, part: str = "dev", n_notes: int = DEFAULT
     the typed recall per planted subtype of ``recall_by_planted`` and ``damage``.
     """
     from notenlp.deid.evaluate import damage, gold_record, metric_key, recall_by_planted, score_system
-    from notenlp.evaluation.nursing_notes import generate_notes, phi_free_documents
+    from notenlp.evaluation.nursing_notes import damage_part, generate_notes, phi_free_documents
 
     def detect(note: dict) -> list:
         return deidentifier.detect(note["text"], note.get("note_date"))
@@ -35,7 +36,7 @@ def score_benchmark(deidentifier: Any, part: str = "dev", n_notes: int = DEFAULT
     found = {id(note): spans for note, spans in zip(notes, predicted)}
     tokens, *_ = score_system(notes, lambda note: found[id(note)])
     total = tokens.get("PHI", Score())
-    harmed = damage(phi_free_documents(part, n_docs), detect)
+    harmed = damage(phi_free_documents(damage_part(part), n_docs), detect)  # aside2: the aside half
     metrics = {"token_recall": total.recall, "token_precision": total.precision, "token_f2": total.f(2),
                "damage_rate": harmed["replaced_share"], "notes": float(n_notes),
                "phi_tokens": float(total.tp + total.fn), "damage_tokens": float(harmed["tokens"])}

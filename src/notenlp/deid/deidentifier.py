@@ -22,6 +22,12 @@ _DATE_CONTENT_RE = re.compile(r"\d{1,4}(?:[-/]\d{1,4}){1,2}")
 _FRACTION_DENOMINATORS = {"2", "3", "4", "5", "10"}  # halves .. fifths, pain scores
 # Detector precedence when spans overlap: lower wins.
 _PRIORITY = {"placeholder": 0, "pattern": 1, "rule": 2, "lexicon": 3, "model": 4}
+# One-word weak name cues: after the first four an everyday-word name counts too ("per swift,"); after the
+# others only a name that is no everyday word ("fever with chill," stays)
+_WEAK_CUE_WORDS = frozenset({"per", "paged", "page", "notified", "notify", "by", "from", "with", "called"})
+_NAMING_CUE_WORDS = frozenset({"per", "paged", "page", "notified"})
+_BED_MOVE_WORDS = frozenset({"when", "at", "prior", "pending", "today", "tonight", "tmrw", "tomorrow", "overnight"})
+_NAME_CREDENTIALS = frozenset({"rn", "np", "md", "crnp", "lpn", "rrt"})  # not "do", "pa": words too
 COMMON_NAME_RANK = 10_000  # Census names this frequent count as names without a cue
 _SENTENCE_BREAKS = {"<s>", ".", ":", "\n", "!", "?", ";", "-", "*", "#"}
 
@@ -89,6 +95,9 @@ class Deidentifier:
         self.bracket_name_cues = frozenset(ctx["bracket_name_cues"])
         self.ward_cues = _phrases(ctx["ward_cues"])
         self.directions = frozenset(ctx["directions"])
+        self.ward_heads = frozenset(ctx["ward_heads"])
+        self.facility_context_after = frozenset(ctx["facility_context_after"])
+        self.name_followers = frozenset(ctx["name_followers"])
         self.setting_change_verbs = frozenset(ctx["setting_change_verbs"])
         self.date_event_cues = frozenset(ctx["date_event_cues"])
         self.cued_only_names = frozenset(ctx["cued_only_names"])
@@ -177,7 +186,8 @@ class Deidentifier:
                     continue
                 if pattern.before is not None and not pattern.before.search(text, max(0, match_start - 60), match_start):
                     continue
-                if pattern.subtype == "DATE.MD" and "/" in text[start:end] and not self._is_month_day(text, start, end):
+                if (pattern.subtype == "DATE.MD" and "/" in text[start:end] or pattern.name == "date_month_year2") \
+                        and not self._is_month_day(text, start, end):
                     continue
                 if pattern.name == "date_md_dash_event" and not self._after_date_cue(text, start):
                     continue
@@ -187,8 +197,8 @@ class Deidentifier:
     def _is_month_day(self, text: str, start: int, end: int) -> bool:
         """Tell "3/4" (a date) from "5/5 strength" and "1/2 tab" (fractions, scores)."""
         month, day = text[start:end].split("/")
-        after = text[end:end + 12].lower()
-        if re.match(r"\s*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
+        after = text[end:end + 12].lower()  # a unit or a score word on the next line is no longer about it
+        if re.match(r"[ \t]*(?:strength|str|tab|tabs|tablet|cup|of|assist|pulses?|reflex|dose|ns|nss|ml|mg|x\b"
                     r"|peep|ps\b|psv|cpap|fio2|tv\b|bilat|throughout|[lr]?[ul]e\b|b/l|-?-?>)", after):
             return False
         before_text = text[max(0, start - 24):start].lower()
@@ -360,6 +370,7 @@ class Deidentifier:
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         self._places_any_case(tokens, words, keys, taken, add, cue_at)
+        self._hospital_abbreviations(tokens, words, keys, taken, add, cue_at)
         cued_names(strong_only=False)
         self._names_by_evidence(tokens, words, keys, taken, add)
         model_candidates = []
@@ -396,6 +407,7 @@ class Deidentifier:
                 if row[best] >= threshold and not taken[i]:
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
+        self._repeated_names(spans, token_spans, tokens, words, keys, taken, add)
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
 
@@ -421,9 +433,18 @@ class Deidentifier:
         return strong and len(word) >= 3 and key.isalpha() and not lex.is_known_word(key) \
             and not key.endswith(("ed", "ing", "ly", "tion", "ment"))
 
+    def unknown_word(self, key: str) -> bool:
+        """A word no vocabulary knows and that does not look like an inflected (mistyped) word: a name's shape
+        when a cue stands by ("okonkwo", "ndukwe")."""
+        return (len(key) >= 3 and key.isalpha() and not self.lex.is_known_word(key) and key not in self.never_names
+                and not key.endswith(("ed", "ing", "ly", "tion", "ment")))
+
     def _cued_any_case(self, words, keys, taken, add, cue_at) -> None:
         """Names in lower case or capitals after a cue or a title, and facilities after a facility cue."""
         n = len(words)
+
+        def same_case(i: int, j: int) -> bool:
+            return words[i].islower() == words[j].islower()
 
         def ordinary(i: int) -> bool:
             """A token that the title-case rules do not already judge: lower case or all capitals."""
@@ -448,9 +469,10 @@ class Deidentifier:
             if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0:
                 if self.cued_name_word(words[i], keys[i], strong=True):
                     end = i
-                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and \
-                            keys[i + 1] in self.lex.last_names and \
-                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False):
+                    if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and same_case(i, i + 1) and (
+                            keys[i + 1] in self.lex.last_names and
+                            self.cued_name_word(words[i + 1], keys[i + 1], strong=False)
+                            or self.unknown_word(keys[i + 1])):  # "wife aoife ndukwe": a surname no list holds
                         end = i + 1
                     add(i, end, "NAME", "NAME.CUED", "rule")
                 continue
@@ -460,7 +482,10 @@ class Deidentifier:
                 word, key = words[i], keys[i]
                 if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
                         and key not in self.never_names and key not in self.lex.first_names:
-                    add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
+                    if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0:
+                        add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")  # "CAME UP FROM FARR 10": a ward
+                    else:
+                        add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _places_any_case(self, tokens, words, keys, taken, add, cue_at) -> None:
         """Places in lower-case and capitals text: "harwick valley medical center", "lives in framingham",
@@ -498,19 +523,52 @@ class Deidentifier:
                 c - k >= 0 and tuple(keys[c - k:c]) in self.facility_cues[k] for k in self.facility_cues if k > 1)
             return multi or cue_at(c, self.facility_cues) >= 0, multi
 
+        def bed_move(i: int) -> bool:
+            """A ward cue of several words before i ("came up from"), or a bed move after its number ("when bed")."""
+            return any(i - k >= 0 and tuple(keys[i - k:i]) in self.ward_cues[k] for k in self.ward_cues if k > 1) \
+                or i + 2 < n and keys[i + 2] in _BED_MOVE_WORDS
+
         heads = frozenset(ctx_head for ps in self.location_heads.values() for ctx_head in ps) - {
             (h,) for h in self.organization_heads}
         head_lengths = sorted(self.location_heads, reverse=True)
         starts, cue_ends = self.location_head_starts, self.place_cue_ends
-        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and words[i + 1].isdigit()
+        candidates = [i for i in range(n) if keys[i] in starts or i + 1 < n and (
+            words[i + 1].isdigit() or keys[i + 1] in self.ward_heads)
                       or i > 0 and keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends]
+        # "transferred from osh (brigham and women's)", "seen at OSH (St. Elsewhere)": a short bracket after a
+        # facility cue is a facility whole, connectors and possessives included
+        for i in range(2, n):
+            if words[i - 1] != "(" or keys[i - 2] not in cue_ends or not after_cue(i)[0] or not place_word(i):
+                continue
+            close = next((k for k in range(i + 1, min(n, i + 7)) if words[k] in (")", "\n")), -1)
+            inside = range(i, close)
+            if close < 0 or words[close] != ")" or any(
+                    keys[k] in lex.shorthand or not (words[k][0].isalnum() or words[k][0] in "'\u2019&.-")
+                    for k in inside if (keys[k],) not in heads) or not any(
+                    (keys[k],) in heads or words[k][0].isalpha() and (evidence(k) or keys[k] in lex.cities)
+                    for k in inside):  # "osh (intubated there)" stays
+                continue
+            add(i, close - 1, "LOCATION", "LOCATION.CUED", "rule")
         for i in candidates:
             if taken[i] or not words[i][0].isalpha():
                 continue
             key = keys[i]
+            # "pt was on Halloran ward", "back to farr unit": a word no vocabulary knows (or a Census name that
+            # is no everyday word) just before a ward word, in any case
+            if i + 1 < n and keys[i + 1] in self.ward_heads and len(key) >= 4 and place_word(i) and evidence(i) \
+                    and not lex.is_frequent_word(key) and key not in lex.abbreviations and key not in lex.eponyms \
+                    and tokens[i + 1][0] - tokens[i][1] <= 1:
+                add(i, i, "LOCATION", "LOCATION.UNIT", "rule")
+                continue
             # "to finard 4 when bed avail", "came up from Farr 10"
+            # (a word some vocabulary knows, only when it is rare and a bed move is spoken of: "came up from
+            # deaconess 3", "to deaconess 3 when bed available", not "on coreg 25")
             if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
-                    and place_word(i) and (key in self.directions or (evidence(i) and not lex.is_frequent_word(key))) \
+                    and place_word(i) and (key in self.directions or (evidence(i) or lex.word_zipf.get(key, 0.0) < 3.0
+                                                                       and key not in lex.abbreviations
+                                                                       and key not in lex.medical_words
+                                                                       and bed_move(i))
+                                           and not lex.is_frequent_word(key)) \
                     and key not in self.ratio_cues and not re.match(r"(?:%|mg|ml|cc|mcg|units?|min|hrs?|x\b|/|\.\d)",
                                                                     "".join(words[i + 2:i + 3]).lower()):
                 add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
@@ -548,6 +606,47 @@ class Deidentifier:
                         end = k
                     k += 1
                 add(i, end, "LOCATION", "LOCATION.CUED", "rule")
+
+    def clinical_abbreviation(self, key: str) -> bool:
+        """A short token some clinical or everyday vocabulary means ("icu", "ct", "osh", "rest", "ma").
+
+        The English whitelist holds thousands of rare abbreviations ("rgh", "bmc", "lch") that real notes use
+        for hospitals, so only the clinical lists and the word frequencies count here."""
+        lex = self.lex
+        return (key in lex.shorthand or key in lex.abbreviations or key in lex.clinical_words
+                or key in lex.medical_words or key in lex.stop_words or key in self.never_names
+                or key in lex.states or key in lex.countries or key in lex.first_names
+                or key in self.credentials or lex.word_zipf.get(key, 0.0) >= 3.0)
+
+    def _hospital_abbreviations(self, tokens, words, keys, taken, add, cue_at) -> None:
+        """"from RGH ED", "seen at osh (jmh)", "nvmc records requested": a short abbreviation no clinical
+        vocabulary knows, after a facility cue or before a hospital context word (ED, MICU, records, films).
+
+        Capitals, or in lower case a token without a vowel ("rgh")."""
+        n = len(words)
+        cue_ends, context_after = self.facility_cue_ends, self.facility_context_after
+        for i, w in enumerate(words):
+            if not 2 <= len(w) <= 5 or taken[i]:
+                continue
+            # cheap set look-ups first: most short tokens stand by no cue at all
+            if not (i > 0 and (keys[i - 1] in cue_ends or i > 1 and words[i - 1] == "(" and keys[i - 2] in cue_ends)
+                    or i + 1 < n and keys[i + 1] in context_after):
+                continue
+            if not (w.isascii() and w.isalpha()):
+                continue
+            key = keys[i]
+            if not w.isupper() and not (w.islower() and len(w) >= 3 and not any(c in "aeiou" for c in key)):
+                continue  # lower case: only the shape of an abbreviation ("rgh", "bmc"), not of a word
+            if i + 1 < n and words[i + 1] == "(" and tokens[i + 1][0] == tokens[i][1]:
+                continue  # "GABA(A)"
+            if self.clinical_abbreviation(key):
+                continue
+            j = i - 1 if i > 1 and words[i - 1] == "(" else i
+            after_cue = cue_at(j, self.facility_cues) >= 0
+            before_context = (i + 1 < n and keys[i + 1] in self.facility_context_after
+                              and tokens[i + 1][0] - tokens[i][1] <= 1 and (i == 0 or not words[i - 1][0].isdigit()))
+            if after_cue or before_context:
+                add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")
 
     def _names_by_evidence(self, tokens, words, keys, taken, add) -> None:
         """Names the title-case rules miss in lower-case and capitals text, decided by lexicon evidence.
@@ -592,6 +691,17 @@ class Deidentifier:
         def adjacent(i: int, j: int) -> bool:
             return tokens[j][0] - tokens[i][1] <= 2 and "\n" not in words[i:j + 1]
 
+        def name_ends(i: int) -> bool:
+            """The note goes on as after a name: a comma, a line end, "re", a credential or a name's verb."""
+            nxt = i + 1
+            return (nxt >= n or words[nxt] in (",", ";", ")", "\n") or keys[nxt] == "re"
+                    or keys[nxt] in self.name_followers or keys[nxt] in _NAME_CREDENTIALS)
+
+        def before_credential(i: int) -> bool:
+            """"knight, rn", "Frost, RN": a comma and a nurse's or doctor's credential after the word."""
+            return i + 2 < n and words[i + 1] == "," and keys[i + 2] in _NAME_CREDENTIALS and (
+                i + 3 >= n or not words[i + 3][0].isalpha() or words[i + 3] == "\n")
+
         def same_case(i: int, j: int) -> bool:
             a, b = words[i], words[j]
             return a.islower() == b.islower() or (a[0].isupper() and b[0].isupper())
@@ -628,6 +738,13 @@ class Deidentifier:
                 add(i, i, "NAME", "NAME.LEXICON", "lexicon")
                 add(i + 2, i + 2, "NAME", "NAME.LEXICON", "lexicon")
                 continue
+            # "as per swift, hold tf", "report from knight, rn", "paged frost re: k": a Census name, everyday
+            # word or not, after a one-word weak cue and where a name ends
+            if plain_census(i) and not taken[i] and not lex.is_frequent_word(keys[i]) and (
+                    i > 0 and keys[i - 1] in _WEAK_CUE_WORDS and name_ends(i) and (
+                        keys[i - 1] in _NAMING_CUE_WORDS or not lex.is_name_word(keys[i])) or before_credential(i)):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+                continue
             # "chan paged re: bp", "vera rn covering", "helen states she wants"
             if nxt < n and keys[nxt] in self.post_name_cues and plain_census(i) and not taken[i] \
                     and (nxt + 1 >= n or keys[nxt] not in self.credentials or not words[nxt + 1][0].isupper()
@@ -643,9 +760,10 @@ class Deidentifier:
                     add(i, i, "NAME", "NAME.CUED", "rule")
                     continue
             # "call ray at 617...", "pt joy resting comfortably"
-            if 0 < i and nxt < n and plain_census(i) and not lex.is_frequent_word(keys[i]) and (
+            if 0 < i and nxt < n and plain_census(i) and (
                     keys[i - 1] == "call" and keys[nxt] == "at" and nxt + 1 < n and words[nxt + 1][:1] in "(0123456789"
-                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5):
+                    or keys[i - 1] in ("pt", "patient") and keys[nxt].endswith("ing") and len(keys[nxt]) > 5
+                    and not lex.is_frequent_word(keys[i])):  # a number to call is evidence enough: "call bill at"
                 add(i, i, "NAME", "NAME.CUED", "rule")
                 continue
             # "ray (wife)"
@@ -656,6 +774,32 @@ class Deidentifier:
                 continue
             if unknown_name(i) and not words[i][0].isupper() or (unknown_name(i) and words[i].isupper()):
                 add(i, i, "NAME", "NAME.LEXICON", "lexicon")
+        # "per okonkwo, hold tf", "paged adebayo re: k": a word no vocabulary knows after a naming cue word
+        for i in range(1, n):
+            if not taken[i] and keys[i - 1] in _NAMING_CUE_WORDS and word_at(i) and len(keys[i]) >= 4 \
+                    and self.unknown_word(keys[i]) and name_ends(i):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+
+    def _repeated_names(self, spans, token_spans, tokens, words, keys, taken, add) -> None:
+        """A word found as a name by a rule or a lexicon is a name again elsewhere in the note, in any case
+        ("dr cannon here ... cannon aware"); an everyday word ("honey", "rose") only before a word that
+        follows names ("honey asks", "rose called"). The token model's guesses are not repeated."""
+        lex = self.lex
+        names = {keys[k] for span, (i, j) in zip(spans, token_spans) if span.type == "NAME" and span.source != "model"
+                 for k in range(i, j + 1) if len(keys[k]) >= 3 and words[k][0].isalpha()}
+        names = {key for key in names if key not in lex.stop_words and key not in lex.shorthand
+                 and key not in lex.clinical_words and key not in lex.abbreviations and key not in self.never_names
+                 and key not in self.medical_heads and not lex.is_frequent_word(key)}
+        if not names:
+            return
+        n = len(words)
+        for i in range(n):
+            key = keys[i]
+            if key not in names or taken[i]:
+                continue
+            if lex.is_name_word(key) and not (i + 1 < n and keys[i + 1] in self.name_followers):
+                continue
+            add(i, i, "NAME", "NAME.REPEATED", "rule")
 
     def _extend_names(self, spans, token_spans, tokens, words, keys, taken) -> None:
         """Grow each name over the adjacent capitalised words that are not common words ("Jarmila Chloupkova")."""

@@ -5,10 +5,11 @@ Sets (``--sets``, all by default; ``--format`` with ``--gold`` scores one file a
   ``--demo-notes`` notes of seed 0 generated in memory), every PHI type of the contract;
 - ``presidio``: Presidio's synthetic set (synth_dataset_v2.json), types mapped onto ours; by default
   only its held-out fifth (index % 5 == 0), since the token model trains on the rest;
-- ``nursing-dev`` / ``nursing-aside``: the realistic ICU nursing-note benchmark
-  (``notenlp.evaluation.nursing_notes``); the aside part is kept aside from tuning: read its totals only.
-  These two also get recall per planted subtype (patient / family / clinician names, two-digit years,
-  hospital abbreviations, area codes, ...) and per name case;
+- ``nursing-dev`` / ``nursing-aside`` / ``nursing-aside2``: the realistic ICU nursing-note benchmark
+  (``notenlp.evaluation.nursing_notes``); the aside parts are kept aside from tuning: read their totals
+  only, and ``nursing-aside2`` (surrogates the de-identifier does not ship) only as a final measurement.
+  These also get recall per planted subtype (patient / family / clinician names, two-digit years,
+  hospital abbreviations, area codes, ...), per name case, and for aside2 for names no lexicon holds;
 - ``phi-free``: clinical-word damage, the share of word/number tokens replaced in real PHI-free
   sentences (NegEx, ADE, BC5CDR; dev and aside halves); every replaced token there is a false alarm;
 - ``ner-change``: the PHI-free dev documents annotated by the ``annotate`` pipeline before and after
@@ -45,9 +46,10 @@ PRESIDIO_TYPES = {
 }  # TITLE and NRP (nationality, religion, politics) are not PHI under HIPAA and are left out.
 
 
-SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "phi-free", "ner-change")
-SCORED_SETS = ("demo", "presidio", "nursing-dev", "nursing-aside")
-ASIDE_SETS = ("nursing-aside", "phi-free-aside")  # kept aside from tuning: totals only, no error listings
+SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2", "phi-free", "ner-change")
+SCORED_SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2")
+# kept aside from tuning: totals only, no error listings (nursing-aside2: read only as a final measurement)
+ASIDE_SETS = ("nursing-aside", "nursing-aside2", "phi-free-aside")
 DEMO_EVAL_SEED = 0  # the token model trains on demo notes of seed 1
 # Surrogates for the NER-change measurement only: a fixed key so that reruns compare the same text.
 _EVALUATION_SECRET = "5e" * 32
@@ -65,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="score only the first N notes of each set (0 = all)")
     parser.add_argument("--demo-notes", type=int, default=200, help="demo notes generated when no --gold (default 200)")
     parser.add_argument("--nursing-notes", type=int, default=400, help="nursing-dev notes (default 400)")
-    parser.add_argument("--aside-notes", type=int, default=200, help="nursing-aside notes (default 200)")
+    parser.add_argument("--aside-notes", type=int, default=200, help="nursing-aside and nursing-aside2 notes (default 200 each)")
     parser.add_argument("--phi-free-docs", type=int, default=120,
                         help="PHI-free documents per part for the damage rate (default 120)")
     parser.add_argument("--ner-docs", type=int, default=60,
@@ -176,6 +178,8 @@ def recall_by_planted(notes: list[dict], predicted: list[list]) -> dict[str, Sco
                 groups.append(f"NAME case={phi.get('case', '')}")
                 if phi.get("english_word"):
                     groups.append("NAME english-word")
+                if phi.get("unlisted"):
+                    groups.append("NAME unlisted")
             i = max(0, bisect_left(starts, phi["start"]) - 1)
             while i < len(tokens) and tokens[i][0] < phi["end"]:
                 if tokens[i][1] > phi["start"]:
@@ -297,12 +301,12 @@ def load_set(name: str, args: argparse.Namespace) -> tuple[list[dict], str] | No
         from notenlp.evaluation.nursing_notes import background_sentences, generate_notes
 
         part = name.removeprefix("nursing-")
-        count = args.nursing_notes if part == "dev" else args.aside_notes
+        count = args.nursing_notes if part == "dev" else args.aside_notes  # aside and aside2
         if args.limit:
             count = min(count, args.limit)
         background = background_sentences(part)
         notes = [gold_record(n) for n in generate_notes(part, count, background=background)]
-        source = ("notenlp.evaluation.nursing_notes" + (", NOT used for tuning" if part == "aside" else "")
+        source = ("notenlp.evaluation.nursing_notes" + (", NOT used for tuning" if part != "dev" else "")
                   + ("" if any(background.values()) else f"; no real background sentences ({MISSING_MESSAGE})"))
     if args.limit:
         notes = notes[:args.limit]
@@ -443,10 +447,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_damage(args: argparse.Namespace, systems: dict, metrics: dict[str, float]) -> list[dict]:
     from notenlp.corpora import MISSING_MESSAGE
-    from notenlp.evaluation.nursing_notes import PARTS, phi_free_documents
+    from notenlp.evaluation.nursing_notes import DAMAGE_PARTS, phi_free_documents
 
     rows, dev_words = [], None
-    for part in PARTS:
+    for part in DAMAGE_PARTS:
         docs = phi_free_documents(part, args.phi_free_docs)
         if not docs:
             print(f"\nphi-free: skipped, {MISSING_MESSAGE}")

@@ -19,19 +19,27 @@ drug nicknames, vitals and ratios, and their names sit after cues the demo never
 
 Every note is one case style: lower (35%), UPPER (20%) or mixed (45%, where names still vary in case).
 
-Two parts, kept apart:
+Three parts, kept apart:
 - ``dev``: the tuning part (seed ``DEV_SEED``).
 - ``aside``: NOT USED FOR TUNING. Its own seed (``ASIDE_SEED``), its own templates, headers, hospitals,
   wards, facilities, towns and English-word names (``resources/deid_benchmark/nursing_notes.json``,
   ``parts.aside``), its own third of the Census name pools (``name_part``) and its own half of the
   background sentences (``sentence_part``). Read its totals, never its single errors, when tuning.
+  (Its per-subtype table has been read while tuning, so it is no longer a clean held-out figure.)
+- ``aside2``: NEVER USED FOR TUNING, read only as a final measurement. Its own seed (``ASIDE2_SEED``),
+  templates, headers and pools, and pools the de-identifier does not ship: a share of its person names
+  (``UNLISTED_NAME_RATE``) are in neither Census list of ``resources/deid/lexicons`` (``unlisted_first``,
+  ``unlisted_last``), the rest are Census names below the frequency ranks the other parts draw; its towns
+  are in none of the de-identifier's place lists and its English-word names are none of the
+  de-identifier's ``cued_only_names`` (tests check all three). It draws background sentences from the
+  aside half (different sentences by its own seed; PHI-free, so they add false alarms, not recall).
 
 ``phi_free_documents(part)`` is the damage set: real clinical sentences only (no planted PHI), so every
 token a de-identifier replaces there is a false alarm.
 
-Public API (stable): ``PARTS``, ``DEV_SEED``, ``ASIDE_SEED``, ``generate_notes(part, n, seed=None,
+Public API (stable): ``PARTS``, ``KEPT_ASIDE``, ``DAMAGE_PARTS``, ``DEV_SEED``, ``ASIDE_SEED``, ``ASIDE2_SEED``, ``generate_notes(part, n, seed=None,
 background=None)``, ``phi_free_documents(part, n_docs, seed=None)``, ``background_sentences(part)``,
-``name_part(name)``, ``sentence_part(sentence)``, ``load_templates()``, ``PHI_KINDS``.
+``name_part(name)``, ``sentence_part(sentence)``, ``damage_part(part)``, ``load_templates()``, ``PHI_KINDS``.
 A note is ``{"note_id", "person_id", "note_date", "part", "case", "text", "phi": [{"start", "end", "type",
 "subtype", "text", "case", "english_word"}]}``, the shape of the demo gold.jsonl.
 """
@@ -51,14 +59,22 @@ from notenlp.resources import resource_path
 
 log = logging.getLogger(__name__)
 
-PARTS = ("dev", "aside")
+PARTS = ("dev", "aside", "aside2")
+KEPT_ASIDE = ("aside", "aside2")  # never tuned on; aside2 is read only as a final measurement
+DAMAGE_PARTS = ("dev", "aside")  # the two halves of the background sentences (aside2 reads the aside half)
 DEV_SEED = 21
 ASIDE_SEED = 2108  # never the dev seed: the aside part shares no random stream with dev
+ASIDE2_SEED = 6637
+_SEEDS = {"dev": DEV_SEED, "aside": ASIDE_SEED, "aside2": ASIDE2_SEED}
+_SENTENCE_HALF = {"dev": "dev", "aside": "aside", "aside2": "aside"}
 TEMPLATES = "deid_benchmark/nursing_notes.json"
 # Census pools: the most frequent names only (surrogates in real notes are common names).
 FIRST_NAME_POOL = 1200
 LAST_NAME_POOL = 3000
 ENGLISH_WORD_NAME_RATE = 0.2  # share of planted names drawn from the part's English-word names
+# aside2: share of names drawn from names the de-identifier's lexicons do not hold (``unlisted_*``); the
+# rest from the Census ranks just below the other parts' pools (the next FIRST_NAME_POOL / 2 x LAST_NAME_POOL).
+UNLISTED_NAME_RATE = 0.35
 # Real nursing notes hold little PHI among much shorthand (about one false alarm per true hit in issue #21):
 # many notes carry none or one PHI line.
 PHI_LINES_PER_NOTE = ((0, 0.2), (1, 0.25), (2, 0.2), (3, 0.15), (4, 0.1), (5, 0.05), (6, 0.05))
@@ -113,11 +129,14 @@ def load_templates(name: str = TEMPLATES) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _listed_name_parts() -> dict[str, str]:
     parts = load_templates()["parts"]
-    return {w.lower(): part for part in PARTS for w in parts[part]["first_words"] + parts[part]["last_words"]}
+    # dev and aside only: listing aside2's names here would move Census names out of their pools
+    return {w.lower(): part for part in ("dev", "aside") for w in parts[part]["first_words"] + parts[part]["last_words"]}
 
 
 def name_part(name: str) -> str:
-    """The part a name belongs to: the parts' English-word names as listed, else one third aside by hash."""
+    """The part a name belongs to (dev or aside): their English-word names as listed, else one third aside by hash.
+
+    (aside2's names are told apart by frequency rank and its own lists instead: see ``_pools``.)"""
     key = name.strip().lower()
     listed = _listed_name_parts().get(key)
     if listed is not None:
@@ -125,8 +144,15 @@ def name_part(name: str) -> str:
     return "aside" if _crc(key) % 3 == 0 else "dev"
 
 
+def damage_part(part: str) -> str:
+    """The half of the background sentences (one of ``DAMAGE_PARTS``) a part's damage is measured on."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+    return _SENTENCE_HALF[part]
+
+
 def sentence_part(sentence: str) -> str:
-    """The part a background sentence belongs to: half and half by a hash of its text."""
+    """The half a background sentence belongs to ("dev" or "aside"): half and half by a hash of its text."""
     return "aside" if _crc(sentence) % 2 else "dev"
 
 
@@ -137,6 +163,8 @@ class _Pools:
     first_words: tuple[str, ...]
     last_words: tuple[str, ...]
     spec: dict[str, Any]
+    unlisted_first: tuple[str, ...] = ()  # names the de-identifier's lexicons do not hold (aside2)
+    unlisted_last: tuple[str, ...] = ()
 
 
 def _census(name: str, count: int) -> list[str]:
@@ -151,13 +179,26 @@ def _census(name: str, count: int) -> list[str]:
     return names
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def _pools(part: str) -> _Pools:
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, not {part!r}")
     spec = load_templates()["parts"][part]
     # Read from the Census files themselves, not the de-identifier's Lexicons: tuning the detector must
     # not change the benchmark.
+    if part == "aside2":  # Census ranks below the other parts' pools, minus any name another part lists
+        taken = {n.lower() for other in ("dev", "aside") for pool in (_pools(other).first, _pools(other).last,
+                                                                        _pools(other).first_words,
+                                                                        _pools(other).last_words) for n in pool}
+        taken |= set(_listed_name_parts())
+
+        def own(names) -> tuple[str, ...]:
+            return tuple(n.title() for n in names if n.lower() not in taken)
+
+        return _Pools(own(_census("first_names.txt", 2 * FIRST_NAME_POOL)[FIRST_NAME_POOL:]),
+                      own(_census("last_names.txt", 3 * LAST_NAME_POOL)[LAST_NAME_POOL:]),
+                      own(spec["first_words"]), own(spec["last_words"]), spec,
+                      own(spec["unlisted_first"]), own(spec["unlisted_last"]))
     first = tuple(n.title() for n in _census("first_names.txt", FIRST_NAME_POOL) if name_part(n) == part)
     last = tuple(n.title() for n in _census("last_names.txt", LAST_NAME_POOL) if name_part(n) == part)
     return _Pools(first, last, tuple(spec["first_words"]), tuple(spec["last_words"]), spec)
@@ -200,9 +241,11 @@ def _all_background() -> tuple[tuple[str, str], ...]:
 
 def background_sentences(part: str) -> dict[str, list[str]]:
     """The part's PHI-free real sentences by source (negex, ade, bc5cdr); empty lists without corpora."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
     by_source: dict[str, list[str]] = {"negex": [], "ade": [], "bc5cdr": []}
     for source, sentence in _all_background():
-        if sentence_part(sentence) == part:
+        if sentence_part(sentence) == _SENTENCE_HALF[part]:
             by_source[source].append(sentence)
     return by_source
 
@@ -225,9 +268,11 @@ def _mixed_sample(rng: Random, by_source: dict[str, list[str]], n: int) -> list[
 
 
 def phi_free_documents(part: str, n_docs: int = 120, seed: int | None = None) -> list[dict[str, Any]]:
-    """Documents of 3..6 real clinical sentences (no planted PHI); [] when the corpora are absent."""
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+    """Documents of 3..6 real clinical sentences (no planted PHI); [] when the corpora are absent.
+
+    ``part``: one of ``DAMAGE_PARTS``, the two halves of the sentences."""
+    if part not in DAMAGE_PARTS:
+        raise ValueError(f"part must be one of {DAMAGE_PARTS}, not {part!r}")
     rng = Random(f"phi-free:{part}:{seed if seed is not None else _seed(part)}")
     sizes = [rng.randint(3, 6) for _ in range(n_docs)]
     sentences = _mixed_sample(rng, background_sentences(part), sum(sizes))
@@ -246,7 +291,7 @@ def phi_free_documents(part: str, n_docs: int = 120, seed: int | None = None) ->
 
 # --------------------------------------------------------------------------- notes
 def _seed(part: str) -> int:
-    return DEV_SEED if part == "dev" else ASIDE_SEED
+    return _SEEDS[part]
 
 
 @dataclass
@@ -278,8 +323,12 @@ class _Note:
         if self.case != "mixed":
             case = self.case
         text = {"lower": text.lower(), "upper": text.upper()}.get(case, text)
-        self.phi.append({"start": self.pos, "end": self.pos + len(text), "type": subtype.split(".")[0],
-                         "subtype": subtype, "text": text, "case": case, "english_word": english_word})
+        phi = {"start": self.pos, "end": self.pos + len(text), "type": subtype.split(".")[0],
+               "subtype": subtype, "text": text, "case": case, "english_word": english_word}
+        if phi["type"] == "NAME" and self.pools.unlisted_first and any(
+                word in self.pools.unlisted_first or word in self.pools.unlisted_last for word in text.title().split()):
+            phi["unlisted"] = True  # a name the de-identifier's lexicons do not hold
+        self.phi.append(phi)
         self.parts.append(text)
         self.pos += len(text)
 
@@ -290,6 +339,11 @@ def _person(rng: Random, pools: _Pools) -> tuple[str, str, bool]:
     word_last = rng.random() < ENGLISH_WORD_NAME_RATE * 0.75
     first = rng.choice(pools.first_words if word_first else pools.first)
     last = rng.choice(pools.last_words if word_last else pools.last)
+    if pools.unlisted_first:  # aside2: some names no lexicon of the de-identifier holds
+        if not word_first and rng.random() < UNLISTED_NAME_RATE:
+            first = rng.choice(pools.unlisted_first)
+        if not word_last and rng.random() < UNLISTED_NAME_RATE:
+            last = rng.choice(pools.unlisted_last)
     return first, last, word_first or word_last
 
 
