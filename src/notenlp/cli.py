@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(module.run(args) or 0)
-    except ConfigError as exc:  # a setting that cannot work: one line, no traceback
+    except ConfigError as exc:  # a setting that cannot work: one line, the traceback only with -v
+        if top.verbose:
+            import traceback
+
+            traceback.print_exc()
         print(f"notenlp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -25,10 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="folder holding warehouse/, staging/, sealed/, mlruns/ (NOTENLP_HOME)")
     parser.add_argument("--master", help="Spark master, e.g. local[*], spark://host:7077, yarn, k8s://... "
                         "(NOTENLP_SPARK_MASTER)")
+    add_allow_shipped_models(parser)
+
+
+def add_allow_shipped_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-shipped-models", action="store_true", default=None,
+                        help="run the shipped model files even when the MLflow store lacks the champions earlier "
+                        "nights used (which reprocesses every note) (NOTENLP_ALLOW_SHIPPED_MODELS)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None))
+    return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None),
+                             allow_shipped_models=getattr(args, "allow_shipped_models", None))
 
 
 def run(args: argparse.Namespace) -> int:

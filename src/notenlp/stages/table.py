@@ -57,24 +57,27 @@ def run_stage(name: str, night, params: dict[str, Any] | None = None, spark=None
     """
     import importlib
 
+    from notenlp.preflight import guarded
+
     entry = stage(name)
     params = dict(params or {})
-    if entry.needs_spark and spark is None:
-        from notenlp.spark_session import get_spark, input_bytes
+    with guarded(night, (name,), params):  # ConfigError (one line) before any work; the night lock held
+        if entry.needs_spark and spark is None:
+            from notenlp.spark_session import get_spark, input_bytes
 
-        read = [params.get("input")] if name == "ingest" else \
-            [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
-        spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
-                          input_size=sum(input_bytes(p) for p in read))
-    module, function = entry.run.split(":")
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
-    try:
-        return getattr(importlib.import_module(module), function)(spark, night, params)
-    except Exception as exc:
-        failure = StageFailed(name, failure_cause(exc))
-        if entry.logged:
-            _log_failure(night, name, started, failure.cause)
-        raise failure from exc
+            read = [params.get("input")] if name == "ingest" else \
+                [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
+            spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
+                              input_size=sum(input_bytes(p) for p in read))
+        module, function = entry.run.split(":")
+        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        try:
+            return getattr(importlib.import_module(module), function)(spark, night, params)
+        except Exception as exc:
+            failure = StageFailed(name, failure_cause(exc))
+            if entry.logged:
+                _log_failure(night, name, started, failure.cause)
+            raise failure from exc
 
 
 class StageFailed(RuntimeError):
