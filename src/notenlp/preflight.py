@@ -71,6 +71,20 @@ def check_input(source: str, path: str | None) -> None:
                 raise ConfigError(f"--source omop reads an OMOP NOTE table in Parquet, but {file} is {hint}: pass "
                                   "--source mimic3 or mimic4 for MIMIC CSV, jsonl for JSONL, or export the table "
                                   "to Parquet")
+        _check_omop_columns(files[0])
+
+
+OMOP_REQUIRED = ("note_id", "person_id", "note_date", "note_text")  # what ingest.omop_notes reads unconditionally
+
+
+def _check_omop_columns(file: Path) -> None:
+    import pyarrow.parquet as pq
+
+    columns = {name.lower() for name in pq.read_schema(file).names}
+    missing = [c for c in OMOP_REQUIRED if c not in columns]
+    if missing:
+        raise ConfigError(f"--source omop needs the OMOP NOTE columns {', '.join(OMOP_REQUIRED)}, but {file} lacks "
+                          f"{', '.join(missing)}")
 
 
 # -------------------------------------------------------------------------------------------------- home

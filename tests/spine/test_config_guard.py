@@ -83,6 +83,25 @@ def test_omop_reader_on_a_csv_names_the_real_cause(tmp_path, capsys, notes_csv):
     assert "Denies" not in err and not home.exists()
 
 
+def test_omop_parquet_without_the_note_columns(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from notenlp.preflight import check_input
+
+    folder = tmp_path / "note"
+    folder.mkdir()
+    pq.write_table(pa.table({"note_id": [1], "text": ["Denies chest pain."]}), folder / "part-0.parquet")
+    (folder / "_SUCCESS").write_text("", encoding="utf-8")
+    err = _fail(capsys, ["run", "ingest", "--home", str(tmp_path / "home"), "--source", "omop", "--input",
+                         str(folder)])
+    assert err == (f"notenlp: --source omop needs the OMOP NOTE columns note_id, person_id, note_date, note_text, "
+                   f"but {folder / 'part-0.parquet'} lacks person_id, note_date, note_text")
+    pq.write_table(pa.table({"NOTE_ID": [1], "person_id": [2], "note_date": ["2101-01-01"], "note_text": ["x"]}),
+                   folder / "part-0.parquet")
+    check_input("omop", str(folder))  # Spark resolves column names case-insensitively
+
+
 # ------------------------------------------------------------------------------------------------ run lock
 HOLDER = textwrap.dedent("""
     import os, sys
