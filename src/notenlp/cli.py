@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not hasattr(args, "_module"):
         command.error(f"unrecognized arguments: {' '.join(extra)}")
     args.target_args = extra
+    args.verbose = top.verbose
     from notenlp.config import ConfigError
 
     try:

@@ -82,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
         bound_mlflow_requests()  # an unreachable server fails each call in seconds, not minutes
         register_missing_champions(settings)
     t0 = time.perf_counter()
-    from notenlp.stages.table import StageFailed
+    from notenlp.stages.table import StageFailed, failure_frames
 
     try:
         logs = run_night(settings, args.run_date, source, input_path, sparknlp_input=args.sparknlp_input)
     except StageFailed as failure:
+        if getattr(args, "verbose", False):  # notenlp -v
+            print(failure_frames(failure), file=sys.stderr, end="")
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
     report = None

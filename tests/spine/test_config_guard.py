@@ -55,6 +55,21 @@ def test_verbose_shows_the_trace_then_the_same_line(tmp_path, capsys):
     assert err.rstrip("\n").splitlines()[-1] == f"notenlp: input {tmp_path / 'nope.csv'} does not exist"
 
 
+def test_failed_stage_is_one_line_and_verbose_adds_frames_without_messages(tmp_path, capsys):
+    home = str(tmp_path / "home")
+    line = "notenlp run load 2026-12-01: stage load failed: RuntimeError"
+    assert main(["run", "load", "--home", home, "--run-date", "2026-12-01"]) == 1  # nothing ingested
+    assert capsys.readouterr().err == line + "\n"
+    assert main(["-v", "run", "load", "--home", home, "--run-date", "2026-12-01"]) == 1
+    err = capsys.readouterr().err.rstrip("\n").splitlines()
+    assert err[-1] == line
+    trace = err[err.index("Traceback of the stage failure (frames only; messages left out, they may quote note "
+                          "text):"):-1]
+    assert any("stages/night.py" in frame for frame in trace) and trace[-1] == "builtins.RuntimeError"
+    # Frames show source code; the message itself (rendered with the night's values) is left out.
+    assert not any("no nlp_system recorded for run_date=2026-12-01" in frame for frame in trace)
+
+
 def test_home_that_cannot_be_created(tmp_path, capsys, notes_csv):
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     home = tmp_path / "a-file" / "home"

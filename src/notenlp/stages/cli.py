@@ -41,7 +41,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     from notenlp.stages.night import Night
-    from notenlp.stages.table import StageFailed, run_stage
+    from notenlp.stages.table import StageFailed, failure_frames, run_stage
 
     if args.stage == "ingest" and not args.input:
         raise SystemExit("notenlp run ingest needs --input PATH (and --source)")
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         run_stage(args.stage, night, {"source": args.source, "input": args.input,
                                       "sparknlp_input": args.sparknlp_input})
     except StageFailed as failure:  # one line; the stage's record holds the same cause
+        if getattr(args, "verbose", False):  # notenlp -v
+            print(failure_frames(failure), file=sys.stderr, end="")
         print(f"notenlp run {args.stage} {args.run_date}: {failure}", file=sys.stderr)
         return 1
     return 0

@@ -119,6 +119,22 @@ def failure_cause(exc: BaseException) -> str:
     return name
 
 
+def failure_frames(failure: BaseException) -> str:
+    """What ``-v`` prints above a failed stage's line: the Python frames (file, line, code) of the cause and of
+    the exceptions it was raised from, with their classes; never their messages, which may quote note text."""
+    import traceback
+
+    lines = ["Traceback of the stage failure (frames only; messages left out, they may quote note text):\n"]
+    exc: BaseException | None = failure.__cause__ or failure
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        lines += traceback.format_tb(exc.__traceback__)
+        lines.append(f"{type(exc).__module__}.{type(exc).__qualname__}\n")
+        exc = exc.__cause__ or exc.__context__
+    return "".join(lines)
+
+
 def _log_failure(night, name: str, started, cause: str) -> None:
     """The failed stage's run-log record (``error`` in its JSON), put in notenlp_run_log when the warehouse is
     there; a failure to log never hides the stage's own failure."""
