@@ -61,11 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not hasattr(args, "_module"):
         command.error(f"unrecognized arguments: {' '.join(extra)}")
     args.target_args = extra
+    args.verbose = top.verbose
     from notenlp.config import ConfigError
 
     try:
         return int(module.run(args) or 0)
-    except ConfigError as exc:  # a setting that cannot work: one line, no traceback
+    except ConfigError as exc:  # a setting that cannot work: one line, the traceback only with -v
+        if top.verbose:
+            import traceback
+
+            traceback.print_exc()
         print(f"notenlp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

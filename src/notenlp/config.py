@@ -44,6 +44,7 @@ class Settings:
     annotate_pipeline: str = "annotate"  # name of resources/pipelines/<name>.json or a path
     max_quarantine_rate: float = 0.05  # a stage fails when more of its rows than this are quarantined
     use_registered_models: bool = True  # load models:/<name>@champion when the registry has one
+    allow_shipped_models: bool = False  # run the shipped model files even where champions are expected (preflight)
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
 
     def __post_init__(self) -> None:
@@ -53,8 +54,13 @@ class Settings:
         self.sealed = Path(self.sealed or self.home / "sealed")
         self.mlflow_artifacts = Path(self.mlflow_artifacts or self.home / "mlruns" / "artifacts")
         if not self.mlflow_tracking_uri:
-            self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlruns' / 'mlflow.db'}"
+            self.mlflow_tracking_uri = self.home_tracking_uri(self.home)
         self._check_dates()
+
+    @staticmethod
+    def home_tracking_uri(home: Path) -> str:
+        """The default MLflow store: a SQLite file under the home."""
+        return f"sqlite:///{Path(home).resolve() / 'mlruns' / 'mlflow.db'}"
 
     def _check_dates(self) -> None:
         if self.date_mode not in DATE_MODES:

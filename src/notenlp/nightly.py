@@ -13,7 +13,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from notenlp.stages.cli import settings_from
+from notenlp.stages.cli import add_allow_shipped_models, settings_from
 
 log = logging.getLogger(__name__)
 DEMO_NOTES = 300
@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--register-models", action=argparse.BooleanOptionalAction, default=None,
                         help="before the night, evaluate, register and promote every catalog model that has no "
                         "champion yet, so the night runs on models:/<name>@champion (default: yes with --demo)")
+    add_allow_shipped_models(parser)
 
 
 def register_missing_champions(settings) -> None:
@@ -76,13 +77,18 @@ def run(args: argparse.Namespace) -> int:
     if not input_path:
         raise SystemExit("notenlp nightly needs --input PATH (or --demo)")
     if args.register_models if args.register_models is not None else args.demo:
+        from notenlp.preflight import bound_mlflow_requests
+
+        bound_mlflow_requests()  # an unreachable server fails each call in seconds, not minutes
         register_missing_champions(settings)
     t0 = time.perf_counter()
-    from notenlp.stages.table import StageFailed
+    from notenlp.stages.table import StageFailed, failure_frames
 
     try:
         logs = run_night(settings, args.run_date, source, input_path, sparknlp_input=args.sparknlp_input)
     except StageFailed as failure:
+        if getattr(args, "verbose", False):  # notenlp -v
+            print(failure_frames(failure), file=sys.stderr, end="")
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
     report = None

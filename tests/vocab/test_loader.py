@@ -39,8 +39,11 @@ def test_load_athena_types_counts_and_idempotence(tmp_path, athena_dir):
 
 
 def test_load_athena_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    from notenlp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="^Athena folder .*nope does not exist$"):
         load_athena(tmp_path / "w.duckdb", tmp_path / "nope")
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_demo_vocabulary_with_icd10cm(tmp_path):
@@ -56,3 +59,45 @@ def test_demo_vocabulary_with_icd10cm(tmp_path):
     assert (code, target) == ("I10", 320128)  # Essential (primary) hypertension -> Essential hypertension
     lowest = con.execute("SELECT min(concept_id) FROM concept WHERE vocabulary_id = 'ICD10CM'").fetchone()[0]
     assert lowest > ICD10CM_CONCEPT_ID_BASE
+
+
+def _concepts(db) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM concept").fetchone()[0]
+
+
+def _load_cli(capsys, db, folder) -> tuple[int, str]:
+    from notenlp.cli import main
+
+    code = main(["vocab", "--warehouse", str(db), "load", "--athena", str(folder)])
+    return code, capsys.readouterr().err
+
+
+def test_vocab_load_refuses_a_folder_without_concept_and_keeps_the_vocabulary(tmp_path, athena_dir, capsys):
+    db = tmp_path / "w.duckdb"
+    loaded = load_athena(db, athena_dir)["concept"]
+    empty = tmp_path / "EMPTY_DIR"
+    empty.mkdir()
+    code, err = _load_cli(capsys, db, empty)
+    assert (code, err) == (2, f"notenlp: Athena folder {empty} has no CONCEPT.csv (or CONCEPT.csv.gz): pass the "
+                              "folder of an unzipped Athena download; the vocabulary in the warehouse is unchanged\n")
+    assert _concepts(db) == loaded == len(CONCEPTS)
+    code, err = _load_cli(capsys, db, tmp_path / "nope")
+    assert (code, err) == (2, f"notenlp: Athena folder {tmp_path / 'nope'} does not exist\n")
+    assert _concepts(db) == loaded
+
+
+def test_vocab_load_never_replaces_a_vocabulary_with_an_empty_one(tmp_path, athena_dir, capsys):
+    db = tmp_path / "w.duckdb"
+    loaded = load_athena(db, athena_dir)
+    headers_only = tmp_path / "headers"
+    headers_only.mkdir()
+    for table in ("CONCEPT", "CONCEPT_RELATIONSHIP", "CONCEPT_SYNONYM"):
+        first = (athena_dir / f"{table}.csv").read_text(encoding="utf-8").splitlines()[0]
+        (headers_only / f"{table}.csv").write_text(first + "\n", encoding="utf-8")
+    code, err = _load_cli(capsys, db, headers_only)
+    assert (code, err) == (2, f"notenlp: {headers_only / 'CONCEPT.csv'} holds no concept row: the vocabulary in "
+                              "the warehouse is unchanged\n")
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table, count in loaded.items():
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count, table

@@ -25,15 +25,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="folder holding warehouse/, staging/, sealed/, mlruns/ (NOTENLP_HOME)")
     parser.add_argument("--master", help="Spark master, e.g. local[*], spark://host:7077, yarn, k8s://... "
                         "(NOTENLP_SPARK_MASTER)")
+    add_allow_shipped_models(parser)
+
+
+def add_allow_shipped_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-shipped-models", action="store_true", default=None,
+                        help="run the shipped model files even when the MLflow store lacks the champions earlier "
+                        "nights used (which reprocesses every note) (NOTENLP_ALLOW_SHIPPED_MODELS)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None))
+    return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None),
+                             allow_shipped_models=getattr(args, "allow_shipped_models", None))
 
 
 def run(args: argparse.Namespace) -> int:
     from notenlp.stages.night import Night
-    from notenlp.stages.table import StageFailed, run_stage
+    from notenlp.stages.table import StageFailed, failure_frames, run_stage
 
     if args.stage == "ingest" and not args.input:
         raise SystemExit("notenlp run ingest needs --input PATH (and --source)")
@@ -42,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         run_stage(args.stage, night, {"source": args.source, "input": args.input,
                                       "sparknlp_input": args.sparknlp_input})
     except StageFailed as failure:  # one line; the stage's record holds the same cause
+        if getattr(args, "verbose", False):  # notenlp -v
+            print(failure_frames(failure), file=sys.stderr, end="")
         print(f"notenlp run {args.stage} {args.run_date}: {failure}", file=sys.stderr)
         return 1
     return 0

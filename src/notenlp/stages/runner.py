@@ -199,16 +199,19 @@ def run_night(
 
     from notenlp.stages.table import NIGHT_STAGES, run_stage
 
+    from notenlp.preflight import guarded
+
     night = Night(settings, run_date)
     from notenlp.spark_session import input_bytes
 
-    spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
     params = {"source": source, "input": input_path, "sparknlp_input": sparknlp_input}
     logs = []
-    for i, name in enumerate(NIGHT_STAGES, 1):
-        t0 = time.perf_counter()
-        log.info("[%d/%d] %s ...", i, len(NIGHT_STAGES), name)
-        with observe(name) if observe else nullcontext():
-            logs.append(run_stage(name, night, params, spark))
-        log.info("[%d/%d] %s done in %.1fs", i, len(NIGHT_STAGES), name, time.perf_counter() - t0)
+    with guarded(night, NIGHT_STAGES, params):  # configuration checked, then the home's night lock held
+        spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
+        for i, name in enumerate(NIGHT_STAGES, 1):
+            t0 = time.perf_counter()
+            log.info("[%d/%d] %s ...", i, len(NIGHT_STAGES), name)
+            with observe(name) if observe else nullcontext():
+                logs.append(run_stage(name, night, params, spark))
+            log.info("[%d/%d] %s done in %.1fs", i, len(NIGHT_STAGES), name, time.perf_counter() - t0)
     return logs

@@ -57,24 +57,27 @@ def run_stage(name: str, night, params: dict[str, Any] | None = None, spark=None
     """
     import importlib
 
+    from notenlp.preflight import guarded
+
     entry = stage(name)
     params = dict(params or {})
-    if entry.needs_spark and spark is None:
-        from notenlp.spark_session import get_spark, input_bytes
+    with guarded(night, (name,), params):  # ConfigError (one line) before any work; the night lock held
+        if entry.needs_spark and spark is None:
+            from notenlp.spark_session import get_spark, input_bytes
 
-        read = [params.get("input")] if name == "ingest" else \
-            [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
-        spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
-                          input_size=sum(input_bytes(p) for p in read))
-    module, function = entry.run.split(":")
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
-    try:
-        return getattr(importlib.import_module(module), function)(spark, night, params)
-    except Exception as exc:
-        failure = StageFailed(name, failure_cause(exc))
-        if entry.logged:
-            _log_failure(night, name, started, failure.cause)
-        raise failure from exc
+            read = [params.get("input")] if name == "ingest" else \
+                [str(night.part(i)) for i in entry.inputs if i in STAGES_BY_NAME]
+            spark = get_spark(night.settings, f"notenlp-{name}-{night.run_date}",
+                              input_size=sum(input_bytes(p) for p in read))
+        module, function = entry.run.split(":")
+        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        try:
+            return getattr(importlib.import_module(module), function)(spark, night, params)
+        except Exception as exc:
+            failure = StageFailed(name, failure_cause(exc))
+            if entry.logged:
+                _log_failure(night, name, started, failure.cause)
+            raise failure from exc
 
 
 class StageFailed(RuntimeError):
@@ -114,6 +117,22 @@ def failure_cause(exc: BaseException) -> str:
     if "OutOfMemoryError" in text:
         return f"{name}: java.lang.OutOfMemoryError"
     return name
+
+
+def failure_frames(failure: BaseException) -> str:
+    """What ``-v`` prints above a failed stage's line: the Python frames (file, line, code) of the cause and of
+    the exceptions it was raised from, with their classes; never their messages, which may quote note text."""
+    import traceback
+
+    lines = ["Traceback of the stage failure (frames only; messages left out, they may quote note text):\n"]
+    exc: BaseException | None = failure.__cause__ or failure
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        lines += traceback.format_tb(exc.__traceback__)
+        lines.append(f"{type(exc).__module__}.{type(exc).__qualname__}\n")
+        exc = exc.__cause__ or exc.__context__
+    return "".join(lines)
 
 
 def _log_failure(night, name: str, started, cause: str) -> None:

@@ -86,11 +86,18 @@ def load_athena(con_or_path, athena_dir: str | Path, *, tables: tuple[str, ...] 
     """Replace the vocabulary tables with an Athena download; returns rows per table.
 
     A table whose file is absent is created empty (Athena leaves out e.g. DRUG_STRENGTH when
-    no drug vocabulary was chosen).
+    no drug vocabulary was chosen). A folder without a CONCEPT file, or whose CONCEPT file holds no
+    row, is refused (``ConfigError``) before any table is replaced: the concept table is loaded
+    first, and rolled back when empty, so a wrong folder never wipes a loaded vocabulary.
     """
+    from notenlp.config import ConfigError
+
     athena_dir = Path(athena_dir)
     if not athena_dir.is_dir():
-        raise FileNotFoundError(f"Athena folder not found: {athena_dir}")
+        raise ConfigError(f"Athena folder {athena_dir} does not exist")
+    if "concept" in tables and _athena_file(athena_dir, "concept") is None:
+        raise ConfigError(f"Athena folder {athena_dir} has no CONCEPT.csv (or CONCEPT.csv.gz): pass the folder "
+                          "of an unzipped Athena download; the vocabulary in the warehouse is unchanged")
     con, owned = _connect(con_or_path)
     schema = ddl_tables()
     counts: dict[str, int] = {}
@@ -108,8 +115,11 @@ def load_athena(con_or_path, athena_dir: str | Path, *, tables: tuple[str, ...] 
                     f"auto_detect=false, columns={{{types}}}, dateformat='%Y%m%d', strict_mode=false)",
                     [str(path)],
                 )
-            con.execute("COMMIT")
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if table == "concept" and not counts[table]:
+                con.execute("ROLLBACK")
+                raise ConfigError(f"{path} holds no concept row: the vocabulary in the warehouse is unchanged")
+            con.execute("COMMIT")
             log.info("loaded %s: %d rows in %.1fs%s", table, counts[table], time.perf_counter() - started,
                      "" if path else " (no file, left empty)")
     finally:
