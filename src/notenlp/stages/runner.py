@@ -33,10 +33,10 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state
     mapped = mapped.cache()
     record.rows_in = mapped.count()
-    notes, rejected = ingest.canonical_notes(mapped)
-    notes = notes.cache()
+    canonical, rejected = ingest.canonical_notes(mapped)
+    canonical = canonical.cache()
     copies = ingest.exact_copies(mapped)
-    notes, duplicated = ingest.duplicate_ids(notes)
+    notes, duplicated = ingest.duplicate_ids(canonical)
     processed = spark.read.parquet(str(processed_path)) if processed_path else None
     fresh = ingest.only_new_or_changed(notes, processed)
     unchanged = notes.count() - fresh.count()
@@ -52,7 +52,7 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
              unchanged)
     spark.read.schema(NOTE).parquet(str(night.part("ingest")))  # fail early if the schema drifted
     mapped.unpersist()
-    notes.unpersist()
+    canonical.unpersist()
     record.write(night)  # fails when in != out + quarantined + skipped: a record was lost
     return record
 

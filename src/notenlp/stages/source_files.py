@@ -130,7 +130,8 @@ def check_source(source: str, path: str) -> list[str]:
         found = header_source(name)
         if found == source or (source == "jsonl" and found is None and _jsonl_has_object(name)):
             continue
-        looks = f"looks like {SOURCE_TITLES[found]} (--source {found})" if found else "has no header line of a known source"
+        looks = f"looks like {SOURCE_TITLES[found]} (--source {found})" if found else \
+            "has no header line of a known source"
         wanted = CSV_FORMATS[source].columns if source in CSV_FORMATS else JSONL_COLUMNS
         raise ConfigError(f"input {name} does not match --source {source}: it {looks}; {SOURCE_TITLES[source]} "
                           f"needs {'a header line ' if source in CSV_FORMATS else 'objects with '}"
