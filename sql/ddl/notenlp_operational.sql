@@ -20,8 +20,11 @@ create table if not exists notenlp_run_log (
     rows_out bigint not null,
     rows_quarantined bigint not null,
     rows_skipped bigint not null,
-    nlp_system varchar null
+    nlp_system varchar null,
+    error varchar null
 );
+-- warehouses made before the error column: a failed stage's cause (an exception class, never row text)
+alter table notenlp_run_log add column if not exists error varchar;
 
 -- phi found per type per night: counts only.
 create table if not exists notenlp_phi_summary (

@@ -41,7 +41,7 @@ def test_mimic3_multiline_quoted_text_and_quarantine_reasons(spark, mimic3_csv):
     assert str(rows[1].note_date) == "2101-03-04" and rows[1].note_source == "mimic3"
     assert len(rows[1].text_hash) == 64
     reasons = {r.record_key: r.reason for r in quarantine.collect()}
-    assert reasons == {"2": "source_marked_error", "3": "missing_or_invalid_note_date", "4": "empty_text"}
+    assert reasons == {"2": "source_marked_error", "3": "missing_or_invalid_note_date", "4": "blank_text"}
 
 
 def test_mimic4_string_ids_become_stable_bigints(spark, tmp_path):

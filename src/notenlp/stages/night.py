@@ -101,7 +101,8 @@ class StageQuarantineError(RuntimeError):
     """A stage quarantined more of its rows than Settings.max_quarantine_rate allows (counts only, no text)."""
 
     def __init__(self, stage: str, rows_in: int, quarantined: int, limit: float, reasons: dict[str, int]):
-        listed = ", ".join(f"{reason}={n}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:10])
+        by_count = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        listed = ", ".join(f"{reason}={n}" for reason, n in by_count)
         super().__init__(f"{stage}: {quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.1%} > "
                          f"max {limit:.1%}); reasons: {listed}")
 

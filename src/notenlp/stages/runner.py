@@ -20,34 +20,51 @@ log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------- ingest
 def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
+    """Every source record is counted once (``rows_in``) and leaves as a note, a quarantine row, or a skip
+    that is counted too: an exact copy of a row, or a note unchanged since an earlier night."""
     from notenlp.quality.gates import validate_dataframe
     from notenlp.schemas import NOTE
     from notenlp.stages import ingest
     from notenlp.versions import prepare_night
 
     record = StageLog("ingest", _now())
+    mapped = ingest.read_source(spark, source, input_path)  # the input must be what `source` reads
     _sealed_dir(night, night.part("ingest").parent)
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state
-    mapped = ingest.read_source(spark, source, input_path).cache()
+    mapped = mapped.cache()
     record.rows_in = mapped.count()
-    notes, rejected = ingest.canonical_notes(mapped)
-    notes, duplicated = ingest.duplicate_ids(notes)
-    notes = notes.cache()
+    canonical, rejected = ingest.canonical_notes(mapped)
+    canonical = canonical.cache()
+    copies = ingest.exact_copies(mapped)
+    notes, duplicated = ingest.duplicate_ids(canonical)
     processed = spark.read.parquet(str(processed_path)) if processed_path else None
     fresh = ingest.only_new_or_changed(notes, processed)
-    gate = validate_dataframe(fresh, "raw_notes", run_date=night.run_date,
+    unchanged = notes.count() - fresh.count()
+    gate = validate_dataframe(fresh.select(*ingest.NOTE_COLUMNS), "raw_notes", run_date=night.run_date,
                               context={"settings": night.settings, "stage": "ingest"})
     record.rows_out = _write(gate.good_df, night.part("ingest"))
+    _seal_files(night.part("ingest"))
     record.rows_quarantined = _write_quarantine(
         night, "ingest", [rejected, duplicated, gate.quarantine_df.select(*ingest.QUARANTINE_COLUMNS)])
     gate.release()
-    # Duplicated ids collapse several source rows into one quarantine row per copy, so count the rest.
-    record.rows_skipped = record.rows_in - record.rows_out - record.rows_quarantined
+    record.rows_skipped = copies + unchanged
+    log.info("ingest %s: %d exact copies of a row, %d notes unchanged since an earlier night", night.key, copies,
+             unchanged)
     spark.read.schema(NOTE).parquet(str(night.part("ingest")))  # fail early if the schema drifted
     mapped.unpersist()
-    notes.unpersist()
-    record.write(night)
+    canonical.unpersist()
+    record.write(night)  # fails when in != out + quarantined + skipped: a record was lost
     return record
+
+
+def _seal_files(path) -> None:
+    """Files that hold note text: owner-only (their folder is in the 0700 sealed area too)."""
+    import os
+
+    for root, dirs, files in os.walk(path):
+        os.chmod(root, 0o700)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o600)
 
 
 # ------------------------------------------------------------------------------------------ deidentify

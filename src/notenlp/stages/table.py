@@ -89,7 +89,7 @@ class StageFailed(RuntimeError):
 
 
 # Our own errors whose messages carry counts and paths only, never note text.
-_PLAIN_MESSAGES = ("StageQuarantineError", "QualityGateError", "FileNotFoundError", "StageFailed")
+_PLAIN_MESSAGES = ("StageQuarantineError", "QualityGateError", "FileNotFoundError", "StageFailed", "ConfigError")
 
 
 def failure_cause(exc: BaseException) -> str:
@@ -136,8 +136,8 @@ def failure_frames(failure: BaseException) -> str:
 
 
 def _log_failure(night, name: str, started, cause: str) -> None:
-    """The failed stage's run-log record (``error`` in its JSON), put in notenlp_run_log when the warehouse is
-    there; a failure to log never hides the stage's own failure."""
+    """The failed stage's run-log record (``error`` in its JSON) and the night's quarantine rows, put in
+    notenlp_run_log and notenlp_quarantine; a failure to log never hides the stage's own failure."""
     import json
     import logging
 
@@ -153,10 +153,10 @@ def _log_failure(night, name: str, started, cause: str) -> None:
             if written.get("started_at", "") >= record["started_at"]:
                 record = written
         path.write_text(json.dumps({**record, "error": cause}), encoding="utf-8")
-        if night.settings.warehouse.exists() and (night.meta_dir / "nlp_system.txt").exists():
-            from notenlp.warehouse.load import load_run_log
+        from notenlp.warehouse.load import load_quarantine, load_run_log
 
-            load_run_log(night)
+        load_run_log(night)
+        load_quarantine(night)  # what the stage quarantined before it failed, with its reasons
     except Exception as exc:
         log.warning("could not record the failure of stage %s (%s)", name, type(exc).__name__)
     log.error("stage %s failed: %s", name, cause)

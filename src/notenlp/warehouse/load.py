@@ -85,14 +85,27 @@ def _load_phi_summary(con, night) -> None:
                     {"d": night.run_date.isoformat(), "p": _glob(part)})
 
 
-def load_run_log(night) -> None:
-    """Put the night's stage records into notenlp_run_log (after the load stage wrote its own)."""
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(night.meta_dir.glob("stage_*.json"))]
+def load_quarantine(night) -> None:
+    """Put the night's quarantine rows into notenlp_quarantine: the load stage does it in its transaction; a
+    failed stage does it here, so its rows are not only in staging."""
     with connect(night.settings.warehouse) as con:
+        ensure_schema(con)
+        _load_quarantine(con, night)
+
+
+def load_run_log(night) -> None:
+    """Put the night's stage records into notenlp_run_log (after the load stage wrote its own, or when a stage
+    failed: ``error`` holds its cause). A night that failed before recording its nlp_system has none."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(night.meta_dir.glob("stage_*.json"))]
+    system = night.nlp_system if (night.meta_dir / "nlp_system.txt").exists() else None
+    with connect(night.settings.warehouse) as con:
+        ensure_schema(con)
         con.execute("delete from notenlp_run_log where run_date = $d::date", {"d": night.run_date.isoformat()})
         for r in records:
             con.execute(
-                "insert into notenlp_run_log values ($d::date, $stage, $s::timestamp, $f::timestamp, $i, $o, $q, $k, $n)",
+                "insert into notenlp_run_log (run_date, stage, started_at, finished_at, rows_in, rows_out, "
+                "rows_quarantined, rows_skipped, nlp_system, error) "
+                "values ($d::date, $stage, $s::timestamp, $f::timestamp, $i, $o, $q, $k, $n, $e)",
                 {"d": night.run_date.isoformat(), "stage": r["stage"], "s": r["started_at"], "f": r["finished_at"],
                  "i": r["rows_in"], "o": r["rows_out"], "q": r["rows_quarantined"], "k": r["rows_skipped"],
-                 "n": night.nlp_system})
+                 "n": system, "e": r.get("error")})
