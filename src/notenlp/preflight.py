@@ -51,7 +51,10 @@ def _input_files(path: str) -> list[Path]:
 
 
 def check_input(source: str, path: str | None) -> None:
-    """The input exists (a file, folder or glob) and, for ``omop``, is Parquet."""
+    """The input exists (a file, folder or glob) and is what ``--source`` reads: MIMIC/JSONL files by their
+    header (``source_files.check_source``), an OMOP input by its Parquet marker and NOTE columns."""
+    from notenlp.stages.source_files import OMOP_REQUIRED, check_source
+
     if not path:
         raise ConfigError("no input: pass --input PATH (DAG param 'input' or NOTENLP_INPUT)")
     if _is_remote(path):  # hdfs://, s3a://: only the cluster can look
@@ -62,29 +65,24 @@ def check_input(source: str, path: str | None) -> None:
     files = _input_files(path)
     if not files:
         raise ConfigError(f"input {path} holds no files")
-    if source == "omop":
-        for file in files:
-            with open(file, "rb") as handle:
-                magic = handle.read(4)
-            if magic != b"PAR1":
-                hint = "a CSV file" if file.suffix.lower() in (".csv", ".gz") else "not Parquet"
-                raise ConfigError(f"--source omop reads an OMOP NOTE table in Parquet, but {file} is {hint}: pass "
-                                  "--source mimic3 or mimic4 for MIMIC CSV, jsonl for JSONL, or export the table "
-                                  "to Parquet")
-        _check_omop_columns(files[0])
-
-
-OMOP_REQUIRED = ("note_id", "person_id", "note_date", "note_text")  # what ingest.omop_notes reads unconditionally
-
-
-def _check_omop_columns(file: Path) -> None:
+    if source != "omop":
+        check_source(source, path)
+        return
+    for file in files:
+        with open(file, "rb") as handle:
+            magic = handle.read(4)
+        if magic != b"PAR1":
+            hint = "a CSV file" if file.suffix.lower() in (".csv", ".gz") else "not Parquet"
+            raise ConfigError(f"--source omop reads an OMOP NOTE table in Parquet, but {file} is {hint}: pass "
+                              "--source mimic3 or mimic4 for MIMIC CSV, jsonl for JSONL, or export the table "
+                              "to Parquet")
     import pyarrow.parquet as pq
 
-    columns = {name.lower() for name in pq.read_schema(file).names}
+    columns = {name.lower() for name in pq.read_schema(files[0]).names}
     missing = [c for c in OMOP_REQUIRED if c not in columns]
     if missing:
-        raise ConfigError(f"--source omop needs the OMOP NOTE columns {', '.join(OMOP_REQUIRED)}, but {file} lacks "
-                          f"{', '.join(missing)}")
+        raise ConfigError(f"--source omop needs the OMOP NOTE columns {', '.join(OMOP_REQUIRED)}, but {files[0]} "
+                          f"lacks {', '.join(missing)}")
 
 
 # -------------------------------------------------------------------------------------------------- home
