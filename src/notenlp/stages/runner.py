@@ -28,6 +28,13 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     record = StageLog("ingest", _now())
     _sealed_dir(night, night.part("ingest").parent)
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state
+    from notenlp.warehouse import postgres
+
+    if input_path == postgres.CDM_INPUT:  # the site's NOTE table in the PostgreSQL warehouse's CDM schema
+        if not night.settings.on_postgres:
+            raise ValueError(f"input {postgres.CDM_INPUT} needs NOTENLP_WAREHOUSE_URL (a PostgreSQL warehouse)")
+        sealed_notes = _sealed_dir(night, night.sealed_work) / "cdm_note"
+        input_path = str(postgres.export_cdm_notes(night.settings, sealed_notes))
     mapped = ingest.read_source(spark, source, input_path).cache()
     record.rows_in = mapped.count()
     notes, rejected = ingest.canonical_notes(mapped)

@@ -134,7 +134,8 @@ def _log_failure(night, name: str, started, cause: str) -> None:
             if written.get("started_at", "") >= record["started_at"]:
                 record = written
         path.write_text(json.dumps({**record, "error": cause}), encoding="utf-8")
-        if night.settings.warehouse.exists() and (night.meta_dir / "nlp_system.txt").exists():
+        warehouse_there = night.settings.on_postgres or night.settings.warehouse.exists()
+        if warehouse_there and (night.meta_dir / "nlp_system.txt").exists():
             from notenlp.warehouse.load import load_run_log
 
             load_run_log(night)
@@ -185,4 +186,6 @@ def _load(spark, night, params):
 def _report(spark, night, params):
     from notenlp.quality.report import write_report
 
+    if night.settings.on_postgres:  # the report reads the DuckDB warehouse only
+        return {"report": None}
     return {"report": str(write_report(night.settings.warehouse, night.run_date, night.settings.home / "reports"))}
