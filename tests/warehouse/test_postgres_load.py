@@ -71,3 +71,16 @@ def test_a_night_loaded_twice_holds_its_rows_once(night, postgres_url, tmp_path)
     assert _counts(postgres_url) == {"note": 2, "note_nlp": 2, "note_nlp_relation": 2}
     with psycopg.connect(postgres_url) as con:
         assert con.execute("select max(note_nlp_id) from results.note_nlp").fetchone()[0] == (1 << 40) + 2
+
+
+def test_a_warehouse_url_that_cannot_work_is_one_config_error():
+    from notenlp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="must be a PostgreSQL URL"):
+        Settings(warehouse_url="mysql://u@h/db")
+    with pytest.raises(ConfigError, match="NOTENLP_RESULTS_SCHEMA"):
+        Settings(warehouse_url="postgresql://u@h/db", results_schema="results; drop table note")
+    settings = Settings(warehouse_url="postgresql+psycopg://u:secret@h:5432/db")
+    assert settings.on_postgres and not Settings().on_postgres
+    assert "secret" not in str(settings.to_json())
+    assert postgres.libpq_url(settings.warehouse_url) == "postgresql://u:secret@h:5432/db"
