@@ -84,3 +84,19 @@ def test_a_warehouse_url_that_cannot_work_is_one_config_error():
     assert settings.on_postgres and not Settings().on_postgres
     assert "secret" not in str(settings.to_json())
     assert postgres.libpq_url(settings.warehouse_url) == "postgresql://u:secret@h:5432/db"
+
+
+def test_vocab_load_fills_the_vocabulary_schema(night, postgres_url, tmp_path, monkeypatch, capsys):
+    from notenlp.cli import main
+
+    monkeypatch.setenv("NOTENLP_HOME", str(tmp_path))
+    monkeypatch.setenv("NOTENLP_WAREHOUSE_URL", postgres_url)
+    for _ in range(2):  # a second load replaces the rows, never adds to them
+        assert main(["vocab", "load", "--no-icd10cm"]) == 0
+    assert "copied into PostgreSQL schema vocab" in capsys.readouterr().out
+    with psycopg.connect(postgres_url) as con:
+        concepts = con.execute("select count(*) from vocab.concept").fetchone()[0]
+    with duckdb.connect() as duck:
+        from notenlp.vocab.loader import load_demo
+
+        assert concepts == load_demo(duck, icd10cm=False)["concept"] > 0
