@@ -6,7 +6,7 @@ create table if not exists note_nlp_relation (
     note_nlp_id_1 bigint not null,
     note_nlp_id_2 bigint not null,
     relationship_id varchar(50) not null,
-    score double,
+    score double precision,
     nlp_system varchar(250),
     nlp_date date not null,
     nlp_datetime timestamp,

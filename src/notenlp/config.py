@@ -32,6 +32,12 @@ class ConfigError(ValueError):
 class Settings:
     home: Path = Path(".")
     warehouse: Path | None = None  # DuckDB analytics warehouse (no PHI)
+    # A site's PostgreSQL instead of DuckDB (notenlp.warehouse.postgres): NOTE read from cdm_schema, NOTE_NLP and
+    # notenlp's tables written to results_schema, the vocabulary read from vocabulary_schema.
+    warehouse_url: str | None = None  # postgresql://user@host:port/db (SQLAlchemy's postgresql+psycopg:// too)
+    cdm_schema: str = "cdm"
+    results_schema: str = "results"
+    vocabulary_schema: str = "vocab"
     staging: Path | None = None  # Parquet between stages, partitioned by run_date
     sealed: Path | None = None  # owner-only folder: PHI audit DuckDB and the surrogate key
     mlflow_tracking_uri: str | None = None
@@ -56,6 +62,25 @@ class Settings:
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = self.home_tracking_uri(self.home)
         self._check_dates()
+        self._check_warehouse_url()
+
+    def _check_warehouse_url(self) -> None:
+        if not self.warehouse_url:
+            self.warehouse_url = None
+            return
+        scheme = self.warehouse_url.split("://", 1)[0] if "://" in self.warehouse_url else ""
+        if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ConfigError("NOTENLP_WAREHOUSE_URL must be a PostgreSQL URL (postgresql://user@host:port/db), "
+                              f"not one with scheme {scheme or '(none)'!r}")
+        for name in ("cdm_schema", "results_schema", "vocabulary_schema"):
+            value = getattr(self, name)
+            if not (value.isidentifier() and value == value.lower()):
+                raise ConfigError(f"NOTENLP_{name.upper()} must be a lowercase SQL identifier, not {value!r}")
+
+    @property
+    def on_postgres(self) -> bool:
+        """True when the warehouse is a PostgreSQL server (NOTENLP_WAREHOUSE_URL), not the DuckDB file."""
+        return self.warehouse_url is not None
 
     @staticmethod
     def home_tracking_uri(home: Path) -> str:
@@ -105,4 +130,14 @@ class Settings:
         return self.staging / stage
 
     def to_json(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        values = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        if self.warehouse_url:
+            values["warehouse_url"] = redacted_url(self.warehouse_url)
+        return values
+
+
+def redacted_url(url: str) -> str:
+    """A database URL without its password, for anything printed or written out."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("mimic3", "mimic4", "omop", "jsonl"), default="mimic3",
                         help="input format (default: mimic3)")
     parser.add_argument("--input", help="input path: MIMIC-III NOTEEVENTS.csv(.gz), MIMIC-IV discharge.csv(.gz), "
-                        "OMOP NOTE Parquet, or JSONL")
+                        "OMOP NOTE Parquet (or cdm://note: the NOTE table of NOTENLP_CDM_SCHEMA in the PostgreSQL "
+                        "warehouse), or JSONL")
     parser.add_argument("--run-date", type=date.fromisoformat, default=date.today(),
                         help="the night to process, YYYY-MM-DD (default: today)")
     parser.add_argument("--sparknlp-input", help="Parquet with Spark NLP annotation columns to normalize and load")
@@ -92,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
     report = None
-    if args.report:
+    if args.report and settings.on_postgres:
+        log.info("the data-quality report reads the DuckDB warehouse only; not written for PostgreSQL")
+    elif args.report:
         from notenlp.quality.report import write_report
 
         report = write_report(settings.warehouse, args.run_date, settings.home / "reports")
@@ -103,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
     for r in logs:
         print(f"  {r.stage:<11} in={r.rows_in:<8} out={r.rows_out:<8} quarantined={r.rows_quarantined:<6} "
               f"skipped={r.rows_skipped}")
+    if settings.on_postgres:
+        from notenlp.config import redacted_url
+
+        print(f"warehouse: {redacted_url(settings.warehouse_url)} schema {settings.results_schema}")
+        return 0 if "load" in loaded else 1
     print(f"warehouse: {Path(settings.warehouse).resolve()}")
     if report:
         print(f"report:    {Path(report).resolve()}")

@@ -112,7 +112,13 @@ def compiled_dictionary_for(settings) -> Path:
     from notenlp.vocab.lookup import vocabulary_key
     from notenlp.warehouse import connect
 
-    with connect(settings.warehouse, read_only=True) as con:
+    # PostgreSQL: the vocabulary schema, copied once per vocabulary state into a DuckDB file.
+    vocabulary = settings.warehouse
+    if settings.on_postgres:
+        from notenlp.warehouse import postgres
+
+        vocabulary = postgres.vocabulary_snapshot(settings)
+    with connect(vocabulary, read_only=True) as con:
         key = vocabulary_key(con)
     out = settings.staging / "_dictionary" / f"dictionary-{key}.parquet"
     if not out.exists():
@@ -120,7 +126,7 @@ def compiled_dictionary_for(settings) -> Path:
         log.info("compiling the normalization dictionary from the warehouse vocabulary ...")
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
             partial = Path(tmp) / out.name
-            stats = compile_dictionary(settings.warehouse, partial)
+            stats = compile_dictionary(vocabulary, partial)
             os.replace(partial, out)
         log.info("dictionary compiled: %s", stats)
     return out
@@ -131,17 +137,15 @@ def prepare_night(night) -> Path | None:
     ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
     processed on earlier nights by the same nlp_system, or None when there is none.
     """
-    from notenlp.vocab.loader import has_vocabulary, load_demo
-    from notenlp.warehouse import connect, ensure_schema
-
     settings = night.settings
     night.meta_dir.mkdir(parents=True, exist_ok=True)
-    with connect(settings.warehouse) as con:
-        ensure_schema(con)
-        if not has_vocabulary(con):
-            log.info("no vocabulary in the warehouse: loading the bundled demo vocabulary (notenlp vocab load "
-                     "--athena DIR loads a full Athena download)")
-            load_demo(con)
+    if settings.on_postgres:
+        from notenlp.warehouse import postgres
+
+        postgres.ensure_schema(settings)
+        postgres.ensure_vocabulary(settings)
+    else:
+        _prepare_duckdb(settings)
     dictionary_path = compiled_dictionary_for(settings)
     config, versions = effective_annotate_config(settings, dictionary_path)
     system = nlp_system(config, versions, deid_settings=deid_choices(settings))
@@ -149,18 +153,44 @@ def prepare_night(night) -> Path | None:
     (night.meta_dir / "nlp_system.txt").write_text(system, encoding="utf-8")
     log.info("nlp_system: %s", system)
     processed = night.meta_dir / "processed.parquet"
+    if settings.on_postgres:
+        n = postgres.export_note_state(settings, system, night.run_date, processed)
+        if not n:
+            processed.unlink(missing_ok=True)
+            return None
+    else:
+        n = _note_state_duckdb(settings, system, night.run_date, processed)
+        if not n:
+            return None
+    log.info("incremental: %d notes already processed by this nlp_system on earlier nights", n)
+    return processed
+
+
+def _prepare_duckdb(settings) -> None:
+    from notenlp.vocab.loader import has_vocabulary, load_demo
+    from notenlp.warehouse import connect, ensure_schema
+
     with connect(settings.warehouse) as con:
-        params = {"nlp_system": system, "run_date": night.run_date.isoformat()}
+        ensure_schema(con)
+        if not has_vocabulary(con):
+            log.info("no vocabulary in the warehouse: loading the bundled demo vocabulary (notenlp vocab load "
+                     "--athena DIR loads a full Athena download)")
+            load_demo(con)
+
+
+def _note_state_duckdb(settings, system: str, run_date, processed: Path) -> int:
+    from notenlp.warehouse import connect
+
+    with connect(settings.warehouse) as con:
+        params = {"nlp_system": system, "run_date": run_date.isoformat()}
         n = con.execute(
             "select count(*) from notenlp_note_state where nlp_system = $nlp_system and run_date < $run_date::date",
             params,
         ).fetchone()[0]
-        if not n:
-            return None
-        con.execute(
-            f"copy (select note_id, text_hash from notenlp_note_state where nlp_system = $nlp_system "
-            f"and run_date < $run_date::date) to '{processed}' (format parquet)",
-            params,
-        )
-    log.info("incremental: %d notes already processed by this nlp_system on earlier nights", n)
-    return processed
+        if n:
+            con.execute(
+                f"copy (select note_id, text_hash from notenlp_note_state where nlp_system = $nlp_system "
+                f"and run_date < $run_date::date) to '{processed}' (format parquet)",
+                params,
+            )
+    return n

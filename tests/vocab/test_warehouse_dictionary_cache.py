@@ -37,7 +37,8 @@ def test_the_night_and_the_cli_key_the_dictionary_alike(tmp_path, monkeypatch, t
     from notenlp.versions import compiled_dictionary_for
 
     monkeypatch.setenv("NOTENLP_CACHE", str(tmp_path / "cache"))
-    night = compiled_dictionary_for(SimpleNamespace(warehouse=tiny_warehouse, staging=tmp_path / "staging"))
+    night = compiled_dictionary_for(SimpleNamespace(warehouse=tiny_warehouse, staging=tmp_path / "staging",
+                                                    on_postgres=False))
     cli = lookup.warehouse_dictionary_path(tiny_warehouse)
     assert night.exists() and cli.exists()
     assert night.name.removeprefix("dictionary-") == cli.name.removeprefix("warehouse-dictionary-")

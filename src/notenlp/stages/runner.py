@@ -22,12 +22,20 @@ log = logging.getLogger(__name__)
 def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     """Every source record is counted once (``rows_in``) and leaves as a note, a quarantine row, or a skip
     that is counted too: an exact copy of a row, or a note unchanged since an earlier night."""
+    from notenlp.config import ConfigError
     from notenlp.quality.gates import validate_dataframe
     from notenlp.schemas import NOTE
     from notenlp.stages import ingest
     from notenlp.versions import prepare_night
 
     record = StageLog("ingest", _now())
+    from notenlp.warehouse import postgres
+
+    if input_path == postgres.CDM_INPUT:  # the site's NOTE table in the PostgreSQL warehouse's CDM schema
+        if not night.settings.on_postgres:
+            raise ConfigError(f"input {postgres.CDM_INPUT} needs NOTENLP_WAREHOUSE_URL (a PostgreSQL warehouse)")
+        sealed_notes = _sealed_dir(night, night.sealed_work) / "cdm_note"
+        input_path = str(postgres.export_cdm_notes(night.settings, sealed_notes))
     mapped = ingest.read_source(spark, source, input_path)  # the input must be what `source` reads
     _sealed_dir(night, night.part("ingest").parent)
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state

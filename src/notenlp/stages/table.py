@@ -204,4 +204,6 @@ def _load(spark, night, params):
 def _report(spark, night, params):
     from notenlp.quality.report import write_report
 
+    if night.settings.on_postgres:  # the report reads the DuckDB warehouse only
+        return {"report": None}
     return {"report": str(write_report(night.settings.warehouse, night.run_date, night.settings.home / "reports"))}

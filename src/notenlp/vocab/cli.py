@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(warehouse=args.warehouse)
     warehouse = Path(settings.warehouse)
+    if args.action == "load" and settings.on_postgres:
+        return _load_postgres(args, settings)
     if args.action == "load":
         return _load(args, warehouse)
     if args.action == "compile":
@@ -49,6 +51,23 @@ def _load(args: argparse.Namespace, warehouse: Path) -> int:
     print(f"vocabulary loaded into {warehouse}")
     for table, count in counts.items():
         print(f"  {table:24s} {count:>12,d}")
+    return 0
+
+
+def _load_postgres(args: argparse.Namespace, settings: Settings) -> int:
+    """The same load into a scratch DuckDB file, then COPYed into the vocabulary schema in one transaction."""
+    import tempfile
+
+    from notenlp.warehouse import postgres
+
+    postgres.ensure_schema(settings)
+    settings.staging.mkdir(parents=True, exist_ok=True)  # an Athena download can outgrow /tmp
+    with tempfile.TemporaryDirectory(dir=settings.staging) as tmp:
+        scratch = Path(tmp) / "vocabulary.duckdb"
+        _load(args, scratch)
+        counts = postgres.load_vocabulary(settings, scratch)
+    print(f"copied into PostgreSQL schema {settings.vocabulary_schema}: "
+          + ", ".join(f"{table} {count:,d}" for table, count in counts.items()))
     return 0
 
 

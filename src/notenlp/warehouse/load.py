@@ -1,4 +1,4 @@
-"""The load stage: one night's validated Parquet into the DuckDB warehouse, in one transaction.
+"""The load stage: one night's validated Parquet into the warehouse (DuckDB or PostgreSQL), in one transaction.
 
 Idempotent: each insert first deletes the rows of the night's notes (or of the night, for the
 operational tables), so running a night again replaces its rows and never duplicates them.
@@ -28,7 +28,42 @@ def _has_rows(con, path: Path) -> bool:
 
 
 def load_night(night) -> tuple[int, int]:
-    """Load the night; returns (rows read, rows written) over note, note_nlp and note_nlp_relation."""
+    """Load the night; returns (rows read, rows written) over note, note_nlp and note_nlp_relation.
+
+    The same SQL fills both warehouses: DuckDB runs it in the warehouse's transaction, PostgreSQL
+    (``NOTENLP_WAREHOUSE_URL``) gets its result by COPY (``notenlp.warehouse.postgres``)."""
+    notes = night.part("validate", "note")
+    entities = night.part("validate", "note_nlp")
+    relations = night.part("validate", "note_nlp_relation")
+    if night.settings.on_postgres:
+        from notenlp.warehouse import postgres
+
+        postgres.load_night(night, lambda duck: _transform(duck, night))
+    else:
+        with connect(night.settings.warehouse) as con:
+            ensure_schema(con)
+            con.execute("begin transaction")
+            try:
+                _transform(con, night)
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+    import duckdb
+
+    with duckdb.connect() as con:
+        counts = [
+            con.execute("select count(*) from read_parquet($p)", {"p": _glob(p)}).fetchone()[0]
+            if _has_rows(con, p) else 0 for p in (notes, entities, relations)
+        ]
+    where = night.settings.results_schema if night.settings.on_postgres else night.settings.warehouse
+    log.info("loaded %d notes, %d note_nlp rows, %d relations into %s", *counts, where)
+    return sum(counts), sum(counts)
+
+
+def _transform(con, night) -> str | None:
+    """The night's rows into the warehouse tables of DuckDB connection ``con``; returns the glob of the
+    night's notes, or None when it has none (then no note's rows are replaced)."""
     notes = night.part("validate", "note")
     entities = night.part("validate", "note_nlp")
     relations = night.part("validate", "note_nlp_relation")
@@ -38,33 +73,24 @@ def load_night(night) -> tuple[int, int]:
         "nlp_datetime": night.started.isoformat(sep=" ", timespec="seconds"),
         "run_date": night.run_date.isoformat(),
     }
-    with connect(night.settings.warehouse) as con:
-        ensure_schema(con)
-        con.execute("begin transaction")
-        try:
-            if _has_rows(con, notes):
-                ensure_concept_table(con)
-                run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"], "note_classes": str(NOTE_CLASSES)})
-                if _has_rows(con, entities):
-                    run_sql_file(con, "etl/insert_note_nlp.sql", params)
-                else:
-                    con.execute("delete from note_nlp where note_id in (select note_id from read_parquet($notes))",
-                                {"notes": params["notes"]})
-                if _has_rows(con, relations):
-                    run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
-                run_sql_file(con, "etl/insert_notenlp_note_state.sql", params)
-            _load_quarantine(con, night)
-            _load_phi_summary(con, night)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        counts = [
-            con.execute("select count(*) from read_parquet($p)", {"p": _glob(p)}).fetchone()[0]
-            if _has_rows(con, p) else 0 for p in (notes, entities, relations)
-        ]
-    log.info("loaded %d notes, %d note_nlp rows, %d relations into %s", *counts, night.settings.warehouse)
-    return sum(counts), sum(counts)
+    has_notes = _has_rows(con, notes)
+    if has_notes:
+        ensure_concept_table(con)
+        run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"], "note_classes": str(NOTE_CLASSES)})
+        if _has_rows(con, entities):
+            run_sql_file(con, "etl/insert_note_nlp.sql", params)
+        else:
+            con.execute("delete from note_nlp where note_id in (select note_id from read_parquet($notes))",
+                        {"notes": params["notes"]})
+        if _has_rows(con, relations):
+            run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
+        else:  # a note whose relations are gone tonight keeps none of its earlier ones
+            con.execute("delete from note_nlp_relation where note_id in (select note_id from read_parquet($notes))",
+                        {"notes": params["notes"]})
+        run_sql_file(con, "etl/insert_notenlp_note_state.sql", params)
+    _load_quarantine(con, night)
+    _load_phi_summary(con, night)
+    return params["notes"] if has_notes else None
 
 
 def _load_quarantine(con, night) -> None:
@@ -88,24 +114,37 @@ def _load_phi_summary(con, night) -> None:
 def load_quarantine(night) -> None:
     """Put the night's quarantine rows into notenlp_quarantine: the load stage does it in its transaction; a
     failed stage does it here, so its rows are not only in staging."""
-    with connect(night.settings.warehouse) as con:
-        ensure_schema(con)
-        _load_quarantine(con, night)
+    _replace_night_rows(night, "notenlp_quarantine", lambda con: _load_quarantine(con, night))
 
 
 def load_run_log(night) -> None:
     """Put the night's stage records into notenlp_run_log (after the load stage wrote its own, or when a stage
     failed: ``error`` holds its cause). A night that failed before recording its nlp_system has none."""
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(night.meta_dir.glob("stage_*.json"))]
-    system = night.nlp_system if (night.meta_dir / "nlp_system.txt").exists() else None
+    _replace_night_rows(night, "notenlp_run_log", lambda con: _insert_run_log(con, night))
+
+
+def _replace_night_rows(night, table: str, fill) -> None:
+    """``fill(con)`` replaces the night's rows of ``table`` on a DuckDB connection: the warehouse's own, or on
+    PostgreSQL a scratch copy whose rows then replace the night's in the results schema."""
+    if night.settings.on_postgres:
+        from notenlp.warehouse import postgres
+
+        postgres.replace_night_rows(night, table, fill)
+        return
     with connect(night.settings.warehouse) as con:
         ensure_schema(con)
-        con.execute("delete from notenlp_run_log where run_date = $d::date", {"d": night.run_date.isoformat()})
-        for r in records:
-            con.execute(
-                "insert into notenlp_run_log (run_date, stage, started_at, finished_at, rows_in, rows_out, "
-                "rows_quarantined, rows_skipped, nlp_system, error) "
-                "values ($d::date, $stage, $s::timestamp, $f::timestamp, $i, $o, $q, $k, $n, $e)",
-                {"d": night.run_date.isoformat(), "stage": r["stage"], "s": r["started_at"], "f": r["finished_at"],
-                 "i": r["rows_in"], "o": r["rows_out"], "q": r["rows_quarantined"], "k": r["rows_skipped"],
-                 "n": system, "e": r.get("error")})
+        fill(con)
+
+
+def _insert_run_log(con, night) -> None:
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(night.meta_dir.glob("stage_*.json"))]
+    system = night.nlp_system if (night.meta_dir / "nlp_system.txt").exists() else None
+    con.execute("delete from notenlp_run_log where run_date = $d::date", {"d": night.run_date.isoformat()})
+    for r in records:
+        con.execute(
+            "insert into notenlp_run_log (run_date, stage, started_at, finished_at, rows_in, rows_out, "
+            "rows_quarantined, rows_skipped, nlp_system, error) "
+            "values ($d::date, $stage, $s::timestamp, $f::timestamp, $i, $o, $q, $k, $n, $e)",
+            {"d": night.run_date.isoformat(), "stage": r["stage"], "s": r["started_at"], "f": r["finished_at"],
+             "i": r["rows_in"], "o": r["rows_out"], "q": r["rows_quarantined"], "k": r["rows_skipped"],
+             "n": system, "e": r.get("error")})
