@@ -1,4 +1,5 @@
-"""``notenlp nightly``: one night end to end (ingest -> deidentify -> annotate -> normalize -> validate -> load).
+"""``notenlp nightly``: one night end to end (ingest -> deidentify -> annotate -> normalize -> validate -> load
+-> refresh_cohorts).
 
 ``--demo`` first writes the bundled synthetic demo notes (when missing) and runs on them, so a fresh
 clone shows NOTE_NLP rows in ``warehouse/notenlp.duckdb`` with one command.
@@ -85,6 +86,14 @@ def run(args: argparse.Namespace) -> int:
     except StageFailed as failure:
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
+    from notenlp.stages.night import Night
+    from notenlp.stages.table import run_stage
+
+    try:
+        cohorts = run_stage("refresh_cohorts", Night(settings, args.run_date))
+    except StageFailed as failure:
+        print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
+        return 1
     report = None
     if args.report:
         from notenlp.quality.report import write_report
@@ -97,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for r in logs:
         print(f"  {r.stage:<11} in={r.rows_in:<8} out={r.rows_out:<8} quarantined={r.rows_quarantined:<6} "
               f"skipped={r.rows_skipped}")
+    print(f"cohorts:   {', '.join(f'{name} {n}' for name, n in cohorts.items())} (notenlp cohort list)")
     print(f"warehouse: {Path(settings.warehouse).resolve()}")
     if report:
         print(f"report:    {Path(report).resolve()}")

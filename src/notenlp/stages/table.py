@@ -36,6 +36,9 @@ STAGE_TABLE: tuple[Stage, ...] = (
           "notenlp.stages.table:_validate"),
     Stage("load", ("validate", "quarantine", "deidentify/_phi_summary"),
           ("warehouse note, note_nlp, note_nlp_relation, notenlp_* tables",), False, "notenlp.stages.table:_load"),
+    # Derived tables users query, rebuilt from the loaded warehouse as a whole (cheap DuckDB SQL, no Spark).
+    Stage("refresh_cohorts", ("warehouse",), ("warehouse note_fact, patient_summary, cohort, cohort_definition",),
+          False, "notenlp.stages.table:_refresh_cohorts", logged=False),
     Stage("report", ("warehouse",), ("reports",), False, "notenlp.stages.table:_report", logged=False),
 )
 STAGES_BY_NAME = {s.name: s for s in STAGE_TABLE}
@@ -180,6 +183,12 @@ def _load(spark, night, params):
     from notenlp.stages import runner
 
     return runner.run_load(night)
+
+
+def _refresh_cohorts(spark, night, params):
+    from notenlp.cohorts import refresh_warehouse
+
+    return refresh_warehouse(night.settings.warehouse, night.run_date)
 
 
 def _report(spark, night, params):
