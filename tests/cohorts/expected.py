@@ -106,3 +106,60 @@ def active_medications(gold) -> dict[tuple[int, int], dict[str, str | None]]:
 def active_problems(gold) -> set[tuple[int, int]]:
     return {(g["person_id"], e["concept_id"]) for g, e in facts(gold)
             if e["label"] == "PROBLEM" and e["concept_id"] and exists(e) == "Y" and not e["historical"]}
+
+
+def concept_names() -> dict[int, str]:
+    return {int(r["concept_id"]): r["concept_name"] for r in _rows("CONCEPT")}
+
+
+def _name(entity: dict, names: dict[int, str]) -> str:
+    return names.get(entity["concept_id"]) if entity["concept_id"] else None
+
+
+def medication_list(gold, person_id: int) -> list[tuple]:
+    """patient_summary's medication rows of one person: (term, strength, route, frequency, first, last)."""
+    names = concept_names()
+    groups: dict[tuple, dict] = {}
+    latest = active_medications(gold)
+    for g, e in facts(gold):
+        if g["person_id"] != person_id or e["label"] != "DRUG" or exists(e) == "N" or e["historical"]:
+            continue
+        key = (e["concept_id"], "" if e["concept_id"] else e["text"].lower())
+        group = groups.setdefault(key, {"dates": [], "written": []})
+        group["dates"].append(g["note_date"])
+        group["written"].append(e["text"].lower())
+    rows = []
+    for (concept_id, _), group in groups.items():
+        attributes = latest.get((person_id, concept_id), {}) if concept_id else {}
+        rows.append((names.get(concept_id) or min(group["written"]), attributes.get("strength"),
+                     attributes.get("route"), attributes.get("frequency"), *_span(group["dates"])))
+    return sorted(rows, key=lambda r: (r[0], r[4]))
+
+
+def drug_adverse_event_pairs(gold, limit: int = 10) -> list[tuple]:
+    """(drug, adverse event, persons, mentions), most persons first, as the README's drug-ADE query."""
+    names = concept_names()
+    pairs: dict[tuple[str, str], dict] = {}
+    for g in gold:
+        entities = {e["id"]: e for e in g["entities"]}
+        for r in g["relations"]:
+            drug, event = entities[r["head"]], entities[r["tail"]]
+            if r["type"] != "causes_adverse_event" or drug["label"] not in FACT_LABELS or \
+                    event["label"] not in FACT_LABELS:
+                continue
+            key = (_name(drug, names) or drug["text"].lower(), _name(event, names) or event["text"].lower())
+            pair = pairs.setdefault(key, {"persons": set(), "mentions": 0})
+            pair["persons"].add(g["person_id"])
+            pair["mentions"] += 1
+    rows = [(drug, event, len(p["persons"]), p["mentions"]) for (drug, event), p in pairs.items()]
+    return sorted(rows, key=lambda r: (-r[2], -r[3], r[0], r[1]))[:limit]
+
+
+def hypertriglyceridemia_facts(gold) -> list[tuple]:
+    """The README's fact-view query: (person, mentions, notes, first note date) of present hypertriglyceridemia."""
+    mentions = defaultdict(list)
+    for g, e in facts(gold):
+        if e["concept_id"] == 4120314 and exists(e) == "Y" and not e["historical"]:
+            mentions[g["person_id"]].append((g["note_id"], g["note_date"]))
+    return [(person, len(m), len({n for n, _ in m}), date.fromisoformat(min(d for _, d in m)))
+            for person, m in sorted(mentions.items())]
