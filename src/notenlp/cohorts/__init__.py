@@ -9,6 +9,12 @@ A definition is a small JSON file ``sql/cohorts/<name>.json``::
 other) and which returns ``person_id, cohort_start_date, cohort_end_date``. The templates read the
 ``note_fact`` view, ``note_nlp_relation`` and ``concept_ancestor``.
 
+A definition may instead name an ATLAS cohort expression, ``{"cohort_definition_id": 101, "atlas":
+"atlas/<file>.json"}``: OHDSI's Python Circe (``ohdsi-circepy``) compiles it to OHDSI SQL and its SqlRender
+port translates that to DuckDB. Circe's criteria read the structured CDM tables (condition_occurrence,
+drug_exposure, observation_period, ...) that a site keeps beside NOTE_NLP; it has no criterion on
+NOTE_NLP (assertion, temporality, section, relations), which is what the templates are for.
+
 ``refresh`` first rebuilds what the cohorts read and what users query beside them (the ``note_fact`` view,
 the ``patient_summary`` table), then replaces every defined cohort's COHORT rows and its COHORT_DEFINITION
 row, all in one transaction: the same warehouse refreshed twice gives the same rows, and a cohort that
@@ -45,16 +51,39 @@ class CohortDefinition:
     name: str
     cohort_definition_id: int
     description: str
-    template: str
+    template: str  # a SQL template beside the definition, or an ATLAS expression (atlas/<file>.json)
     parameters: dict[str, Any]
     path: Path
+    atlas: bool = False
 
     def sql(self) -> str:
         return (self.path.parent / self.template).read_text(encoding="utf-8")
 
     def syntax(self) -> str:
-        """What COHORT_DEFINITION.cohort_definition_syntax holds: the parameters, then the template."""
+        """What COHORT_DEFINITION.cohort_definition_syntax holds: the ATLAS JSON, or the parameters and template."""
+        if self.atlas:
+            return self.sql()
         return f"-- {self.template} with parameters {json.dumps(self.parameters, sort_keys=True)}\n{self.sql()}"
+
+    def atlas_statements(self) -> list[str]:
+        """The ATLAS expression as DuckDB statements that replace this id's rows of ``cohort`` (Circe's SQL)."""
+        from circe.api import build_cohort_query, cohort_expression_from_json
+        from circe.cohortdefinition import BuildExpressionQueryOptions
+        from circe.sqlrender import render, split_sql, translate
+
+        try:
+            expression = cohort_expression_from_json(self.sql())
+        except Exception as exc:  # Circe's own parse error: the class and its first line
+            raise ConfigError(f"cohort definition {self.path.name}: {self.template} is not an ATLAS cohort "
+                              f"expression ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        options = BuildExpressionQueryOptions()
+        options.cdm_schema = options.vocabulary_schema = "main"
+        options.cohort_id = self.cohort_definition_id
+        options.target_table = "main.cohort"
+        sql = render(build_cohort_query(expression, options), cdm_database_schema="main",
+                     vocabulary_database_schema="main", target_database_schema="main", target_cohort_table="cohort",
+                     target_cohort_id=str(self.cohort_definition_id))
+        return [s for s in split_sql(translate(sql, "duckdb")) if s.strip()]
 
 
 def _definition(path: Path) -> CohortDefinition:
@@ -65,7 +94,7 @@ def _definition(path: Path) -> CohortDefinition:
         raise ConfigError(f"cohort definition {where}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"cohort definition {where}: a JSON object is expected")
-    unknown = set(raw) - {"cohort_definition_id", "description", "template", "parameters"}
+    unknown = set(raw) - {"cohort_definition_id", "description", "template", "parameters", "atlas"}
     if unknown:
         raise ConfigError(f"cohort definition {where}: unknown keys {sorted(unknown)}")
     if not _NAME.match(path.stem):
@@ -73,6 +102,13 @@ def _definition(path: Path) -> CohortDefinition:
     cohort_id = raw.get("cohort_definition_id")
     if not isinstance(cohort_id, int) or isinstance(cohort_id, bool) or not 0 < cohort_id < 2**31:
         raise ConfigError(f"cohort definition {where}: cohort_definition_id must be a positive 32-bit integer")
+    if "atlas" in raw:
+        atlas = raw["atlas"]
+        if "template" in raw or "parameters" in raw or not isinstance(atlas, str) or \
+                not re.fullmatch(r"atlas/[A-Za-z0-9_.-]+\.json", atlas) or not (path.parent / atlas).is_file():
+            raise ConfigError(f"cohort definition {where}: atlas must name a file atlas/<name>.json beside it, "
+                              "without template or parameters")
+        return CohortDefinition(path.stem, cohort_id, str(raw.get("description") or ""), atlas, {}, path, atlas=True)
     template = raw.get("template")
     if not isinstance(template, str) or "/" in template or not (path.parent / template).is_file():
         raise ConfigError(f"cohort definition {where}: template {template!r} is not a SQL file in {path.parent.name}/")
@@ -120,12 +156,6 @@ def ensure_tables(con) -> None:
         run_sql_file(con, name)
 
 
-def members(con, cohort: CohortDefinition) -> list[tuple]:
-    """(person_id, cohort_start_date, cohort_end_date) of the cohort as the warehouse stands, by person."""
-    return con.execute(f"select person_id, cohort_start_date, cohort_end_date from (\n{cohort.sql()}\n) "
-                       "order by person_id", cohort.parameters).fetchall()
-
-
 def refresh(con, definitions: list[CohortDefinition], initiation_date: date) -> dict[str, int]:
     """Rebuild note_fact and patient_summary, then replace each cohort's rows; returns members per cohort."""
     ensure_tables(con)
@@ -138,10 +168,14 @@ def refresh(con, definitions: list[CohortDefinition], initiation_date: date) -> 
             cohort_id = cohort.cohort_definition_id
             con.execute("delete from cohort where cohort_definition_id = $id", {"id": cohort_id})
             con.execute("delete from cohort_definition where cohort_definition_id = $id", {"id": cohort_id})
-            con.execute(
-                "insert into cohort (cohort_definition_id, subject_id, cohort_start_date, cohort_end_date) "
-                f"select {cohort_id}, person_id, cohort_start_date, cohort_end_date from (\n{cohort.sql()}\n)",
-                cohort.parameters)
+            if cohort.atlas:
+                for statement in cohort.atlas_statements():
+                    con.execute(statement)
+            else:
+                con.execute(
+                    "insert into cohort (cohort_definition_id, subject_id, cohort_start_date, cohort_end_date) "
+                    f"select {cohort_id}, person_id, cohort_start_date, cohort_end_date from (\n{cohort.sql()}\n)",
+                    cohort.parameters)
             con.execute(
                 "insert into cohort_definition (cohort_definition_id, cohort_definition_name, "
                 "cohort_definition_description, definition_type_concept_id, cohort_definition_syntax, "
