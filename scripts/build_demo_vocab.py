@@ -4,8 +4,8 @@ Reads ``omop/Synthea27Nj_5.4.zip`` (OHDSI/EunomiaDatasets, Apache-2.0; vocabular
 their owners' terms) from the public corpora folder and writes gzipped, tab-separated files
 in Athena's column order with ``YYYYMMDD`` dates to ``src/notenlp/resources/demo_vocab/``:
 every CONCEPT row, the CONCEPT_RELATIONSHIP rows of ``KEPT_RELATIONSHIPS`` whose two concepts
-are both in CONCEPT, CONCEPT_ANCESTOR derived from those 'Is a' rows (the zip's own is empty; see
-``ANCESTRY_SQL``), and the other vocabulary tables as the zip has them (several are empty there, so
+are both in CONCEPT, CONCEPT_ANCESTOR derived from those 'Is a' and 'Has tradename' rows (the zip's own
+is empty; see ``ANCESTRY_SQL``), and the other vocabulary tables as the zip has them (several are empty there, so
 their files hold only the header).
 
 Usage: ``python scripts/build_demo_vocab.py [--zip PATH] [--out DIR]``
@@ -36,9 +36,11 @@ KEPT_RELATIONSHIPS = (
 
 
 # CONCEPT_ANCESTOR the way the OHDSI vocabulary build defines it, over the rows we ship: the transitive
-# closure of 'Is a' (child concept_id_1, parent concept_id_2) between standard (or classification)
-# concepts, one row per (ancestor, descendant) with the shortest and longest path, plus a level-0 row
-# per standard concept for itself, so that "a concept or any descendant" is one join.
+# closure of the hierarchical relationships that define ancestry ('Is a': child concept_id_1, parent
+# concept_id_2; RxNorm 'Has tradename': clinical drug concept_id_1 above its branded drug concept_id_2)
+# between valid standard (or classification) concepts, one row per (ancestor, descendant) with the shortest
+# and longest path, plus a level-0 row per standard concept for itself, so that "a concept or any
+# descendant" is one join.
 ANCESTRY_SQL = """
 with recursive concepts as (
     select cast(concept_id as integer) as concept_id
@@ -46,22 +48,29 @@ with recursive concepts as (
     where standard_concept in ('S', 'C') and coalesce(invalid_reason, '') = ''
 ),
 
-is_a as (
-    select distinct cast(concept_id_1 as integer) as descendant_concept_id,
-        cast(concept_id_2 as integer) as ancestor_concept_id
+relationships as (
+    select cast(concept_id_1 as integer) as concept_id_1, cast(concept_id_2 as integer) as concept_id_2,
+        relationship_id
     from read_csv($relationship, header=true, all_varchar=true)
-    where relationship_id = 'Is a' and coalesce(invalid_reason, '') = ''
-        and cast(concept_id_1 as integer) in (select concept_id from concepts)
-        and cast(concept_id_2 as integer) in (select concept_id from concepts)
+    where relationship_id in ('Is a', 'Has tradename') and coalesce(invalid_reason, '') = ''
+),
+
+edges as (
+    select distinct
+        case when relationship_id = 'Is a' then concept_id_1 else concept_id_2 end as descendant_concept_id,
+        case when relationship_id = 'Is a' then concept_id_2 else concept_id_1 end as ancestor_concept_id
+    from relationships
+    where concept_id_1 in (select concept_id from concepts)
+        and concept_id_2 in (select concept_id from concepts)
         and concept_id_1 <> concept_id_2
 ),
 
 paths (ancestor_concept_id, descendant_concept_id, levels) as (
     select concept_id, concept_id, 0 from concepts
     union all
-    select is_a.ancestor_concept_id, paths.descendant_concept_id, paths.levels + 1
+    select edges.ancestor_concept_id, paths.descendant_concept_id, paths.levels + 1
     from paths
-    inner join is_a on is_a.descendant_concept_id = paths.ancestor_concept_id
+    inner join edges on edges.descendant_concept_id = paths.ancestor_concept_id
     where paths.levels < 50
 ),
 
@@ -77,7 +86,7 @@ select * from final
 
 
 def write_ancestry(con: duckdb.DuckDBPyConnection, concept: Path, relationship: Path, out: Path) -> int:
-    """CONCEPT_ANCESTOR.csv.gz from the CONCEPT and 'Is a' CONCEPT_RELATIONSHIP rows (``ANCESTRY_SQL``)."""
+    """CONCEPT_ANCESTOR.csv.gz from the CONCEPT and hierarchical CONCEPT_RELATIONSHIP rows (``ANCESTRY_SQL``)."""
     rows = con.execute(ANCESTRY_SQL + " order by 1, 2", {"concept": str(concept),
                                                           "relationship": str(relationship)}).fetchall()
     with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:

@@ -58,8 +58,9 @@ def test_demo_vocabulary_with_icd10cm(tmp_path):
     assert lowest > ICD10CM_CONCEPT_ID_BASE
 
 
-def test_demo_vocabulary_has_concept_ancestor_from_is_a(tmp_path):
-    """The shipped CONCEPT_ANCESTOR is the closure of the shipped 'Is a' rows: self rows, parents, grandparents."""
+def test_demo_vocabulary_has_concept_ancestor_from_its_hierarchy(tmp_path):
+    """The shipped CONCEPT_ANCESTOR is the closure of the shipped 'Is a' (and 'Has tradename') rows: self rows,
+    parents, grandparents."""
     db = tmp_path / "demo.duckdb"
     load_demo(db, icd10cm=False)
     con = duckdb.connect(str(db), read_only=True)
@@ -71,6 +72,7 @@ def test_demo_vocabulary_has_concept_ancestor_from_is_a(tmp_path):
     assert is_a and all(ancestors[(parent, child)][0] == 1 for child, parent in is_a)
     assert ancestors[(432867, 4120314)] == (1, 1)  # Hyperlipidemia -> Hypertriglyceridemia
     assert ancestors[(4329041, 4316217)][0] == 3  # Pain -> ... -> Primary fibromyalgia syndrome
+    assert ancestors[(1127433, 19041324)] == (1, 1)  # clinical drug -> its branded drug ('Has tradename')
     standard = {r[0] for r in con.execute("select concept_id from concept where standard_concept = 'S'").fetchall()}
     assert all(ancestors.get((c, c)) == (0, 0) for c in standard)
     assert {c for pair in ancestors for c in pair} <= standard | {
