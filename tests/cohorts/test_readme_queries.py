@@ -13,6 +13,7 @@ from . import expected
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 QUERY = re.compile(r"<!-- readme-query: (\w+) -->\s*```sql\n(.*?)```", re.S)
+ANSWER = re.compile(r"<!-- readme-answer: (\w+) -->persons ([\d, ]+)<!-- /readme-answer -->")
 
 
 def readme_queries() -> dict[str, str]:
@@ -36,3 +37,5 @@ def test_each_readme_query_gives_the_gold_answer(refreshed, gold):
             got = con.execute(sql).fetchall()
             assert got, f"README query {name} answers nothing on the demo"
             assert got == want[name], name
+    stated = {name: [int(p) for p in persons.split(",")] for name, persons in ANSWER.findall(README.read_text(encoding="utf-8"))}
+    assert stated == {name: [row[0] for row in want[name]] for name in ("cohort", "fact_view")}
