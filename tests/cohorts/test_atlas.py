@@ -63,7 +63,8 @@ def test_atlas_cohort_runs_on_the_structured_cdm(tmp_path):
     wanted, first, last = expected.descendants(432867), {}, {}
     for c in _conditions():
         person, start = int(c["person_id"]), date.fromisoformat(c["condition_start_date"])
-        last[person] = max(last.get(person, start), date.fromisoformat(c["condition_end_date"] or c["condition_start_date"]))
+        end = date.fromisoformat(c["condition_end_date"] or c["condition_start_date"])
+        last[person] = max(last.get(person, start), end)
         if int(c["condition_concept_id"]) in wanted:
             first[person] = min(first.get(person, start), start)
     assert rows and rows == [(p, first[p], last[p]) for p in sorted(first)]

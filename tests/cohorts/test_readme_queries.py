@@ -37,5 +37,6 @@ def test_each_readme_query_gives_the_gold_answer(refreshed, gold):
             got = con.execute(sql).fetchall()
             assert got, f"README query {name} answers nothing on the demo"
             assert got == want[name], name
-    stated = {name: [int(p) for p in persons.split(",")] for name, persons in ANSWER.findall(README.read_text(encoding="utf-8"))}
+    answers = ANSWER.findall(README.read_text(encoding="utf-8"))
+    stated = {name: [int(p) for p in persons.split(",")] for name, persons in answers}
     assert stated == {name: [row[0] for row in want[name]] for name in ("cohort", "fact_view")}
