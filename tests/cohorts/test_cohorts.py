@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import duckdb
@@ -109,6 +110,7 @@ def test_cli_list_show_refresh(refreshed, monkeypatch, capsys):
     assert main(["cohort", "list"]) == 0
     listed = capsys.readouterr().out
     assert "hyperlipidemia_last_year" in listed and "wheezing_only_negated" in listed
+    assert re.search(r"current_smokers +0 persons", listed)  # refreshed, no member
     assert main(["cohort", "show", "acetaminophen_diarrhea_ade"]) == 0
     shown = capsys.readouterr().out
     assert "drug_adverse_event.sql" in shown and '"drug_concept_id": 1127433' in shown

@@ -24,9 +24,12 @@ def _members_by_id(settings) -> dict[int, int]:
     if not settings.warehouse.exists():
         return {}
     with connect(settings.warehouse, read_only=True) as con:
-        if not con.execute("select count(*) from information_schema.tables where table_name = 'cohort'").fetchone()[0]:
+        if con.execute("select count(*) from information_schema.tables "
+                       "where table_name in ('cohort', 'cohort_definition')").fetchone()[0] < 2:
             return {}
-        return dict(con.execute("select cohort_definition_id, count(*) from cohort group by 1").fetchall())
+        return dict(con.execute(  # a refreshed cohort without members has its definition row: 0, not '-'
+            "select d.cohort_definition_id, count(c.subject_id) from cohort_definition as d "
+            "left join cohort as c on c.cohort_definition_id = d.cohort_definition_id group by 1").fetchall())
 
 
 def run(args: argparse.Namespace) -> int:
