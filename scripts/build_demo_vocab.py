@@ -4,8 +4,9 @@ Reads ``omop/Synthea27Nj_5.4.zip`` (OHDSI/EunomiaDatasets, Apache-2.0; vocabular
 their owners' terms) from the public corpora folder and writes gzipped, tab-separated files
 in Athena's column order with ``YYYYMMDD`` dates to ``src/notenlp/resources/demo_vocab/``:
 every CONCEPT row, the CONCEPT_RELATIONSHIP rows of ``KEPT_RELATIONSHIPS`` whose two concepts
-are both in CONCEPT, and the other vocabulary tables as the zip has them (several are empty
-there, so their files hold only the header).
+are both in CONCEPT, CONCEPT_ANCESTOR derived from those 'Is a' and 'Has tradename' rows (the zip's own
+is empty; see ``ANCESTRY_SQL``), and the other vocabulary tables as the zip has them (several are empty there, so
+their files hold only the header).
 
 Usage: ``python scripts/build_demo_vocab.py [--zip PATH] [--out DIR]``
 """
@@ -32,6 +33,68 @@ KEPT_RELATIONSHIPS = (
     "Has ingredient", "RxNorm has ing", "RxNorm ing of", "Ingredient of", "Has dose form", "RxNorm has dose form",
     "Has tradename", "Tradename of", "Maps to value", "Value mapped from",
 )
+
+
+# CONCEPT_ANCESTOR the way the OHDSI vocabulary build defines it, over the rows we ship: the transitive
+# closure of the hierarchical relationships that define ancestry ('Is a': child concept_id_1, parent
+# concept_id_2; RxNorm 'Has tradename': clinical drug concept_id_1 above its branded drug concept_id_2)
+# between valid standard (or classification) concepts, one row per (ancestor, descendant) with the shortest
+# and longest path, plus a level-0 row per standard concept for itself, so that "a concept or any
+# descendant" is one join.
+ANCESTRY_SQL = """
+with recursive concepts as (
+    select cast(concept_id as integer) as concept_id
+    from read_csv($concept, header=true, all_varchar=true)
+    where standard_concept in ('S', 'C') and coalesce(invalid_reason, '') = ''
+),
+
+relationships as (
+    select cast(concept_id_1 as integer) as concept_id_1, cast(concept_id_2 as integer) as concept_id_2,
+        relationship_id
+    from read_csv($relationship, header=true, all_varchar=true)
+    where relationship_id in ('Is a', 'Has tradename') and coalesce(invalid_reason, '') = ''
+),
+
+edges as (
+    select distinct
+        case when relationship_id = 'Is a' then concept_id_1 else concept_id_2 end as descendant_concept_id,
+        case when relationship_id = 'Is a' then concept_id_2 else concept_id_1 end as ancestor_concept_id
+    from relationships
+    where concept_id_1 in (select concept_id from concepts)
+        and concept_id_2 in (select concept_id from concepts)
+        and concept_id_1 <> concept_id_2
+),
+
+paths (ancestor_concept_id, descendant_concept_id, levels) as (
+    select concept_id, concept_id, 0 from concepts
+    union all
+    select edges.ancestor_concept_id, paths.descendant_concept_id, paths.levels + 1
+    from paths
+    inner join edges on edges.descendant_concept_id = paths.ancestor_concept_id
+    where paths.levels < 50
+),
+
+final as (
+    select ancestor_concept_id, descendant_concept_id,
+        min(levels) as min_levels_of_separation, max(levels) as max_levels_of_separation
+    from paths
+    group by ancestor_concept_id, descendant_concept_id
+)
+
+select * from final
+"""
+
+
+def write_ancestry(con: duckdb.DuckDBPyConnection, concept: Path, relationship: Path, out: Path) -> int:
+    """CONCEPT_ANCESTOR.csv.gz from the CONCEPT and hierarchical CONCEPT_RELATIONSHIP rows (``ANCESTRY_SQL``)."""
+    rows = con.execute(ANCESTRY_SQL + " order by 1, 2", {"concept": str(concept),
+                                                          "relationship": str(relationship)}).fetchall()
+    with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
+        handle.write("ancestor_concept_id\tdescendant_concept_id\tmin_levels_of_separation\t"
+                     "max_levels_of_separation\n")
+        for row in rows:
+            handle.write("\t".join(str(value) for value in row) + "\n")
+    return len(rows)
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]], source: Path,
@@ -87,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         for table in ATHENA_TABLES:
             out = args.out / f"{table.upper()}.csv.gz"
-            count = write_table(con, table, schema[table], Path(tmp) / f"{table.upper()}.csv", out,
-                                where.get(table, ""))
+            if table == "concept_ancestor":
+                count = write_ancestry(con, concept, Path(tmp) / "CONCEPT_RELATIONSHIP.csv", out)
+            else:
+                count = write_table(con, table, schema[table], Path(tmp) / f"{table.upper()}.csv", out,
+                                    where.get(table, ""))
             print(f"{table:22s} {count:8d} rows  {out.stat().st_size:9d} bytes")
     return 0
 

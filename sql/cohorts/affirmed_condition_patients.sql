@@ -1,12 +1,15 @@
--- persons with an affirmed, current mention of a condition concept (or any of its descendants)
--- in their notes: the nightly cohort refresh most users start from.
--- parameters: $ancestor_concept_id (standard snomed concept id, e.g. 320128 essential hypertension).
-with note_facts as (
-    select * from note_nlp
+-- cohort template: persons with an affirmed, current mention of a concept or any of its descendants
+-- (concept_ancestor) in a note dated within $within_days days before their latest note.
+-- parameters: $ancestor_concept_id (a standard concept, e.g. 432867 hyperlipidemia),
+-- $within_days (days; the window ends at each person's latest note, so per-person date shifts
+-- of a de-identified warehouse do not move it).
+-- output (every cohort template): person_id, cohort_start_date, cohort_end_date.
+with facts as (
+    select * from note_fact
 ),
 
 notes as (
-    select note_id, person_id, note_date from note
+    select person_id, note_date from note
 ),
 
 descendants as (
@@ -17,27 +20,31 @@ descendants as (
     select $ancestor_concept_id
 ),
 
+latest_notes as (
+    select person_id, max(note_date) as latest_note_date
+    from notes
+    group by person_id
+),
+
 affirmed as (
     select
-        notes.person_id,
-        notes.note_date,
-        note_facts.note_id
-    from note_facts
-    inner join notes on notes.note_id = note_facts.note_id
-    inner join descendants on descendants.concept_id = note_facts.note_nlp_concept_id
-    where note_facts.term_exists = 'Y'
-        and note_facts.term_temporal = 'present'
+        facts.person_id,
+        facts.note_date
+    from facts
+    inner join descendants on descendants.concept_id = facts.concept_id
+    inner join latest_notes on latest_notes.person_id = facts.person_id
+    where facts.term_exists = 'Y'
+        and facts.term_temporal = 'present'
+        and facts.note_date >= latest_notes.latest_note_date - $within_days::integer
 ),
 
 final as (
     select
         person_id,
-        min(note_date) as first_mention_date,
-        max(note_date) as last_mention_date,
-        count(distinct note_id) as n_notes
+        min(note_date) as cohort_start_date,
+        max(note_date) as cohort_end_date
     from affirmed
     group by person_id
 )
 
 select * from final
-order by person_id

@@ -1,6 +1,6 @@
 -- omop cdm 5.4 note_nlp (duckdb ddl column names and types).
--- wider ids: note_nlp_id and note_id are bigint (see note.sql); note_nlp_id is a stable
--- 63-bit hash of (note_id, start, end, label) so re-running a night reproduces the same ids.
+-- wider ids: note_nlp_id and note_id are bigint (see note.sql); note_nlp_id values are dense ids
+-- below 2^31 from notenlp_note_nlp_key (see sql/etl/insert_note_nlp.sql), stable across reruns.
 create table if not exists note_nlp (
     note_nlp_id bigint not null,
     note_id bigint not null,

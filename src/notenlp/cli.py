@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("notenlp.evaluation.cli", "score an annotator against gold data, beside a baseline"),
     "bench": ("notenlp.bench", "time an annotator beside a baseline on the same notes"),
     "vocab": ("notenlp.vocab.cli", "load OMOP vocabularies and compile the normalization dictionary"),
+    "cohort": ("notenlp.cohorts.cli", "list, refresh or show the cohort definitions of sql/cohorts/"),
     "report": ("notenlp.quality.report", "write the nightly data-quality HTML report"),
     "models": ("notenlp.models.cli", "train, evaluate, register and promote models in MLflow"),
 }

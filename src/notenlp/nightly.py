@@ -1,4 +1,5 @@
-"""``notenlp nightly``: one night end to end (ingest -> deidentify -> annotate -> normalize -> validate -> load).
+"""``notenlp nightly``: one night end to end (ingest -> deidentify -> annotate -> normalize -> validate -> load
+-> refresh_cohorts).
 
 ``--demo`` first writes the bundled synthetic demo notes (when missing) and runs on them, so a fresh
 clone shows NOTE_NLP rows in ``warehouse/notenlp.duckdb`` with one command.
@@ -92,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
             print(failure_frames(failure), file=sys.stderr, end="")
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
+    from notenlp.stages.night import Night
+    from notenlp.stages.table import run_stage
+
+    try:
+        cohorts = run_stage("refresh_cohorts", Night(settings, args.run_date))
+    except StageFailed as failure:
+        print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
+        return 1
     report = None
     if args.report and settings.on_postgres:
         log.info("the data-quality report reads the DuckDB warehouse only; not written for PostgreSQL")
@@ -106,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     for r in logs:
         print(f"  {r.stage:<11} in={r.rows_in:<8} out={r.rows_out:<8} quarantined={r.rows_quarantined:<6} "
               f"skipped={r.rows_skipped}")
+    if cohorts:
+        print(f"cohorts:   {', '.join(f'{name} {n}' for name, n in cohorts.items())} (notenlp cohort list)")
     if settings.on_postgres:
         from notenlp.config import redacted_url
 

@@ -155,6 +155,23 @@ def test_names_and_places_of_a_note_do_not_survive_in_it(night):
     assert leaked / planted <= 0.02, f"{leaked} of {planted} planted names/places survived in their own note"
 
 
+def test_the_night_refreshes_facts_summaries_and_cohorts(night):
+    """refresh_cohorts ran after load: note_fact holds every fact row, patient_summary and every cohort
+    definition are there, and NOTE_NLP ids fit the official integer column."""
+    from notenlp.cohorts import load_definitions
+
+    with _warehouse(night["home"]) as con:
+        facts = con.execute("select count(*) from note_fact").fetchone()[0]
+        fact_rows = con.execute("select count(*) from note_nlp where regexp_matches(term_modifiers, "
+                                "'label=(PROBLEM|DRUG|TEST|PROCEDURE)($|[^A-Z])')").fetchone()[0]
+        summary = con.execute("select count(distinct person_id) from patient_summary").fetchone()[0]
+        names = {r[0] for r in con.execute("select cohort_definition_name from cohort_definition").fetchall()}
+        biggest = con.execute("select max(note_nlp_id) from note_nlp").fetchone()[0]
+    assert facts == fact_rows > 0 and summary > 0
+    assert names == {d.name for d in load_definitions()}
+    assert biggest < 2**31
+
+
 def test_rerunning_the_same_night_adds_no_rows(night):
     run_dag(night["home"], "2026-11-01", night["csv"])
     with _warehouse(night["home"]) as con:

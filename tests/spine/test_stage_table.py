@@ -12,7 +12,7 @@ def test_table_orders_the_night_and_the_dag():
     from notenlp.stages.table import NIGHT_STAGES, STAGE_TABLE, TASKS
 
     assert NIGHT_STAGES == ("ingest", "deidentify", "annotate", "normalize", "validate", "load")
-    assert TASKS == (*NIGHT_STAGES, "report")
+    assert TASKS == (*NIGHT_STAGES, "refresh_cohorts", "report")
     produced = {"source input", "warehouse concept", "warehouse", "quarantine"}
     for entry in STAGE_TABLE:  # each stage reads only what an earlier stage (or the world) provides
         for needed in entry.inputs:

@@ -101,3 +101,24 @@ def test_vocab_load_never_replaces_a_vocabulary_with_an_empty_one(tmp_path, athe
     with duckdb.connect(str(db), read_only=True) as con:
         for table, count in loaded.items():
             assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count, table
+
+
+def test_demo_vocabulary_has_concept_ancestor_from_its_hierarchy(tmp_path):
+    """The shipped CONCEPT_ANCESTOR is the closure of the shipped 'Is a' (and 'Has tradename') rows: self rows,
+    parents, grandparents."""
+    db = tmp_path / "demo.duckdb"
+    load_demo(db, icd10cm=False)
+    con = duckdb.connect(str(db), read_only=True)
+    is_a = con.execute("select concept_id_1, concept_id_2 from concept_relationship "
+                       "join concept c1 on c1.concept_id = concept_id_1 and c1.standard_concept = 'S' "
+                       "join concept c2 on c2.concept_id = concept_id_2 and c2.standard_concept = 'S' "
+                       "where relationship_id = 'Is a' and concept_id_1 <> concept_id_2").fetchall()
+    ancestors = {(a, d): (lo, hi) for a, d, lo, hi in con.execute("select * from concept_ancestor").fetchall()}
+    assert is_a and all(ancestors[(parent, child)][0] == 1 for child, parent in is_a)
+    assert ancestors[(432867, 4120314)] == (1, 1)  # Hyperlipidemia -> Hypertriglyceridemia
+    assert ancestors[(4329041, 4316217)][0] == 3  # Pain -> ... -> Primary fibromyalgia syndrome
+    assert ancestors[(1127433, 19041324)] == (1, 1)  # clinical drug -> its branded drug ('Has tradename')
+    standard = {r[0] for r in con.execute("select concept_id from concept where standard_concept = 'S'").fetchall()}
+    assert all(ancestors.get((c, c)) == (0, 0) for c in standard)
+    assert {c for pair in ancestors for c in pair} <= standard | {
+        r[0] for r in con.execute("select concept_id from concept where standard_concept = 'C'").fetchall()}

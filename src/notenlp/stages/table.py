@@ -7,9 +7,12 @@ nothing heavy: each stage's run function is imported when it runs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ STAGE_TABLE: tuple[Stage, ...] = (
           "notenlp.stages.table:_validate"),
     Stage("load", ("validate", "quarantine", "deidentify/_phi_summary"),
           ("warehouse note, note_nlp, note_nlp_relation, notenlp_* tables",), False, "notenlp.stages.table:_load"),
+    # Derived tables users query, rebuilt from the loaded warehouse as a whole (cheap DuckDB SQL, no Spark).
+    Stage("refresh_cohorts", ("warehouse",), ("warehouse note_fact, patient_summary, cohort, cohort_definition",),
+          False, "notenlp.stages.table:_refresh_cohorts", logged=False),
     Stage("report", ("warehouse",), ("reports",), False, "notenlp.stages.table:_report", logged=False),
 )
 STAGES_BY_NAME = {s.name: s for s in STAGE_TABLE}
@@ -139,9 +145,7 @@ def _log_failure(night, name: str, started, cause: str) -> None:
     """The failed stage's run-log record (``error`` in its JSON) and the night's quarantine rows, put in
     notenlp_run_log and notenlp_quarantine; a failure to log never hides the stage's own failure."""
     import json
-    import logging
 
-    log = logging.getLogger(__name__)
     try:
         night.meta_dir.mkdir(parents=True, exist_ok=True)
         path = night.meta_dir / f"stage_{name}.json"
@@ -199,6 +203,16 @@ def _load(spark, night, params):
     from notenlp.stages import runner
 
     return runner.run_load(night)
+
+
+def _refresh_cohorts(spark, night, params):
+    from notenlp.cohorts import refresh_warehouse
+
+    if night.settings.on_postgres:  # the cohort SQL is DuckDB's dialect
+        log.info("cohorts, note_fact and patient_summary are refreshed in DuckDB warehouses only; "
+                 "not on PostgreSQL")
+        return {}
+    return refresh_warehouse(night.settings.warehouse, night.run_date)
 
 
 def _report(spark, night, params):
