@@ -40,3 +40,10 @@ create table if not exists notenlp_note_state (
     nlp_system varchar(250) not null,
     run_date date not null
 );
+
+-- the dense note_nlp_id of each mention key (the stage's 63-bit hash of note, span and label): handed out
+-- by sql/etl/insert_note_nlp.sql the first time a key is seen, the same ever after.
+create table if not exists notenlp_note_nlp_key (
+    note_nlp_key bigint not null primary key,
+    note_nlp_id bigint not null unique
+);

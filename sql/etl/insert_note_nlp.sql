@@ -4,13 +4,9 @@
 -- (note_id, start, end, label) is the key of notenlp_note_nlp_key, which hands out dense ids
 -- (1, 2, ...) the first time it sees a key and the same id ever after: ids fit 32 bits until
 -- 2^31 distinct mentions and are stable across reruns of the same note and system.
+-- notenlp_note_nlp_key is created with the other operational tables (sql/ddl/notenlp_operational.sql).
 -- parameters: $notes (parquet of the night's de-identified notes), $entities (validated entity
 -- parquet), $nlp_system, $nlp_date, $nlp_datetime.
-create table if not exists notenlp_note_nlp_key (
-    note_nlp_key bigint not null primary key,
-    note_nlp_id bigint not null unique
-);
-
 insert into notenlp_note_nlp_key (note_nlp_key, note_nlp_id)
 with entity_keys as (
     select distinct note_nlp_id as note_nlp_key from read_parquet($entities)

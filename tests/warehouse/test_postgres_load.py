@@ -38,9 +38,8 @@ def _night_rows(notes, ids, *, term_exists: str = "y"):
     def transform(duck):
         for i in ids:
             duck.execute(NOTE.format(id=i))
-            # a note_nlp_id wider than the official DDL's integer
-            duck.execute(NOTE_NLP.format(id=i, nlp_id=(1 << 40) + i, term_exists=term_exists))
-            duck.execute(f"insert into note_nlp_relation values ({i}, {i}, {(1 << 40) + i}, 7, 'treats', 0.5, "
+            duck.execute(NOTE_NLP.format(id=i, nlp_id=i, term_exists=term_exists))  # dense ids, as the key SQL gives
+            duck.execute(f"insert into note_nlp_relation values ({i}, {i}, {i + 100}, 7, 'treats', 0.5, "
                          "'sys', date '2026-01-01', null)")
         return notes
     return transform
@@ -70,7 +69,7 @@ def test_a_night_loaded_twice_holds_its_rows_once(night, postgres_url, tmp_path)
         postgres.load_night(night, _night_rows(notes, [1, 2]))
     assert _counts(postgres_url) == {"note": 2, "note_nlp": 2, "note_nlp_relation": 2}
     with psycopg.connect(postgres_url) as con:
-        assert con.execute("select max(note_nlp_id) from results.note_nlp").fetchone()[0] == (1 << 40) + 2
+        assert con.execute("select max(note_nlp_id) from results.note_nlp").fetchone()[0] == 2
 
 
 def test_a_warehouse_url_that_cannot_work_is_one_config_error():

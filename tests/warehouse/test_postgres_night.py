@@ -122,9 +122,11 @@ def test_demo_night_into_postgres_equals_duckdb(postgres_url, home, monkeypatch,
     in_postgres = _postgres_tables(postgres_url)
     assert in_duckdb["note"][0] == n_notes and in_duckdb["note_nlp"][0] > NOTES  # a night that found entities
     assert in_postgres == in_duckdb
-    # the official DDL's tables, with notenlp's hashed ids widened to bigint in the results schema only
+    # the official DDL's tables, with notenlp's hashed note ids widened to bigint in the results schema only;
+    # note_nlp_id keeps the official integer (dense ids from notenlp_note_nlp_key)
     assert _column_types(postgres_url, "cdm", "note")["note_id"] == "integer"
-    assert _column_types(postgres_url, "results", "note_nlp")["note_nlp_id"] == "bigint"
+    assert _column_types(postgres_url, "results", "note_nlp")["note_nlp_id"] == "integer"
+    assert _column_types(postgres_url, "results", "note_nlp")["note_id"] == "bigint"
     assert _column_types(postgres_url, "vocab", "drug_strength")["amount_value"] == "numeric"
 
     # the load stage run again (as Airflow's retry would) replaces its rows: same counts and checksums

@@ -33,7 +33,7 @@ PLACEHOLDER = "@cdmDatabaseSchema"
 RESULT_TABLES = ("note", "note_nlp", "note_nlp_relation", "notenlp_note_state", "notenlp_quarantine",
                  "notenlp_phi_summary")
 # notenlp's 63-bit ids in the results schema's CDM tables (widen_note_ids.sql).
-WIDE_IDS = {"note": ("note_id", "person_id", "visit_occurrence_id"), "note_nlp": ("note_nlp_id", "note_id")}
+WIDE_IDS = {"note": ("note_id", "person_id", "visit_occurrence_id"), "note_nlp": ("note_id",)}
 # DuckDB types of the official NOTE columns, for reading the site's NOTE into Parquet.
 CDM_NOTE_COLUMNS = {
     "note_id": "bigint", "person_id": "bigint", "note_date": "date", "note_datetime": "timestamp",
@@ -299,14 +299,39 @@ def _columns(duck, table: str) -> list[str]:
     return [r[0] for r in duck.execute(f"describe {table}").fetchall()]
 
 
+def _known_note_nlp_keys(night, duck, work: Path) -> int:
+    """Put the keys of tonight's mentions that already have a note_nlp_id into the scratch key table, plus a
+    row (key -1, which no hash takes) holding the last id issued, so that insert_note_nlp.sql hands out
+    ids after it; returns that last id. Only tonight's keys travel, not every key ever issued."""
+    entities = night.part("validate", "note_nlp")
+    if not entities.exists() or not any(entities.glob("*.parquet")):
+        return 0
+    results = night.settings.results_schema
+    columns = {"note_nlp_key": "bigint", "note_nlp_id": "bigint"}
+    with connect(night.settings) as con, con.transaction(), con.cursor() as cur:
+        cur.execute("create temp table night_keys (note_nlp_key bigint primary key) on commit drop")
+        copy_in(cur, duck, f"select distinct note_nlp_id from read_parquet('{entities}/*.parquet')", "night_keys",
+                ["note_nlp_key"], work)
+        csv = copy_out(cur, f"select k.note_nlp_key, k.note_nlp_id from {results}.notenlp_note_nlp_key k "
+                            "join night_keys using (note_nlp_key)", work / "known_keys.csv")
+        cur.execute(f"select coalesce(max(note_nlp_id), 0) from {results}.notenlp_note_nlp_key")
+        issued = cur.fetchone()[0]
+    duck.execute(f"insert into notenlp_note_nlp_key select * from {read_copied(csv, columns)}")
+    duck.execute("insert into notenlp_note_nlp_key values (-1, ?)", [issued])
+    return issued
+
+
 def load_night(night, transform) -> None:
     """``transform(duck)`` fills the scratch tables from the night's Parquet (``load._transform``); then one
     PostgreSQL transaction deletes the night's earlier rows and COPYs the scratch rows in."""
     settings = night.settings
     results = settings.results_schema
     with _scratch(night) as (duck, work):
+        issued = _known_note_nlp_keys(night, duck, work)
         notes = transform(duck)
         with connect(settings) as con, con.transaction(), con.cursor() as cur:
+            copy_in(cur, duck, f"select note_nlp_key, note_nlp_id from notenlp_note_nlp_key where note_nlp_id > {issued}",
+                    f"{results}.notenlp_note_nlp_key", ["note_nlp_key", "note_nlp_id"], work)
             if notes is not None:  # the night's notes replace every earlier row of the same notes
                 cur.execute("create temp table night_notes (note_id bigint primary key) on commit drop")
                 copy_in(cur, duck, f"select distinct note_id from read_parquet('{notes}')", "night_notes",
