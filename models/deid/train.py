@@ -36,10 +36,11 @@ from notenlp.deid.deidentifier import Deidentifier
 from notenlp.deid.features import LABELS, N_BUCKETS, TOKEN_RE, hash_features, token_features, word_key
 from notenlp.deid.model import TokenModel
 from notenlp.models.catalog import DEID_DEV_GOLD
+from notenlp.resources import resource_path
 
 log = logging.getLogger("train_deid")
 NURSING_TRAIN_SEED = 4721  # not DEV_SEED (the dev figures) nor ASIDE_SEED (the kept-aside part)
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "src" / "notenlp" / "resources" / "deid" / "token_model.npz"
+DEFAULT_OUT = resource_path("deid", "token_model.npz")  # the shipped model, wherever notenlp is installed
 PRESIDIO_TYPES = {"PERSON": "NAME", "GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "ORGANIZATION": "LOCATION"}
 CLINICAL_CAPS = ["Lasix", "Vanco", "Zosyn", "Levophed", "Neo", "Propofol", "Fentanyl", "Heparin", "Coumadin", "Insulin",
                  "Tylenol", "Dilaudid", "Ativan", "Haldol", "Protonix", "Lopressor", "Flagyl", "Cipro", "Keppra",

@@ -28,6 +28,28 @@ class ConfigError(ValueError):
     """A setting that cannot work; the CLI prints the message as one line and exits non-zero."""
 
 
+# Folders Spark and DuckDB write as local files: a plain path or a file:// URI. On a cluster of several hosts
+# they must be one shared filesystem mounted at the same path everywhere (README "Deploy at a site").
+LOCAL_FOLDERS = ("home", "staging", "sealed", "mlflow_artifacts")
+
+
+def local_path(value: str | Path | None, name: str) -> Path | None:
+    """``value`` as a local path: ``file:///x`` is ``/x``; another scheme (s3a://, hdfs://) is a ConfigError."""
+    if value is None or isinstance(value, Path):
+        return value
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(str(value))
+    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
+        return Path(unquote(parsed.path))
+    if len(parsed.scheme) > 1:  # one letter is a Windows drive, not a scheme
+        # The scheme only: a URI may carry credentials (s3a://key:secret@bucket).
+        raise ConfigError(f"NOTENLP_{name.upper()} is a {parsed.scheme}:// URI: only a local path or a file:// URI "
+                          "is supported; "
+                          "for object stores or HDFS mount them at the same path on every host")
+    return Path(value)
+
+
 @dataclass
 class Settings:
     home: Path = Path(".")
@@ -54,6 +76,8 @@ class Settings:
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
 
     def __post_init__(self) -> None:
+        for name in LOCAL_FOLDERS:
+            setattr(self, name, local_path(getattr(self, name), name))
         self.home = Path(self.home).resolve()
         self.warehouse = Path(self.warehouse or self.home / "warehouse" / "notenlp.duckdb")
         self.staging = Path(self.staging or self.home / "staging")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+from notenlp.resources import source_root
 
 
 def corpora_dir() -> Path | None:
     """The corpora folder, or None when it is absent (tests then skip with a clear message)."""
-    candidates = [os.environ.get("NOTENLP_CORPORA"), _REPO_ROOT.parent / "shared" / "corpora",
+    root = source_root()
+    candidates = [os.environ.get("NOTENLP_CORPORA"), root and root.parent / "shared" / "corpora",
                   Path.cwd().parent / "shared" / "corpora"]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():

@@ -75,7 +75,8 @@ def get_spark(settings: Settings, app_name: str = "notenlp", *, input_size: int 
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # No bind address is forced: Spark picks the host's, a cluster needs one its executors reach, and a
+    # machine without a resolvable hostname sets SPARK_LOCAL_IP=127.0.0.1 itself (run.sh and the tests do).
     from pyspark.sql import SparkSession
 
     resources = spark_resources(settings, input_size)

@@ -33,6 +33,10 @@ def ensure_experiment(name: str, settings: Settings | None = None) -> str:
     settings = settings or Settings.from_env()
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
+        if settings.mlflow_tracking_uri.startswith(("http://", "https://")):
+            # A shared tracking server keeps artifacts where it is configured to (mlflow server
+            # --artifacts-destination s3://... or a local folder, proxied): every host reaches them through it.
+            return mlflow.create_experiment(name)
         artifacts = Path(settings.mlflow_artifacts) / name
         artifacts.mkdir(parents=True, exist_ok=True)
         return mlflow.create_experiment(name, artifact_location=artifacts.resolve().as_uri())

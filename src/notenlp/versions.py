@@ -20,6 +20,9 @@ from notenlp.resources import RESOURCE_DIR, resource_path
 
 log = logging.getLogger(__name__)
 NLP_SYSTEM_MAX = 250
+# Compiled dictionaries under <staging>/_dictionary are named by their vocabulary's content key; DuckDB does
+# not write the same Parquet bytes twice, so that name, not the bytes, identifies one.
+DICTIONARY_DIR = "_dictionary"
 
 
 def _file_for(value: str) -> Path | None:
@@ -35,20 +38,28 @@ def _file_for(value: str) -> Path | None:
 
 
 def fingerprint_config(config: dict[str, Any]) -> str:
-    """Hash of a pipeline config plus the bytes of every file its settings point to."""
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    """Hash of a pipeline config plus the bytes of every file its settings point to.
 
-    def visit(value: Any) -> None:
+    A setting naming a file enters by its file name and bytes, not its full path, so the same pipeline has
+    the same id whatever folder holds the night's home or the installed package (local mode and a cluster
+    run from another home, a checkout and a wheel all write the same ``nlp_system``).
+    """
+    files: list[Path] = []
+
+    def portable(value: Any) -> Any:
         if isinstance(value, dict):
-            for key in sorted(value):
-                visit(value[key])
-        elif isinstance(value, list):
-            for item in value:
-                visit(item)
-        elif (path := _file_for(value)) is not None:
-            digest.update(path.read_bytes())
+            return {key: portable(value[key]) for key in sorted(value)}
+        if isinstance(value, list):
+            return [portable(item) for item in value]
+        if (path := _file_for(value)) is not None:
+            if path.parent.name != DICTIONARY_DIR:
+                files.append(path)
+            return path.name
+        return value
 
-    visit(config)
+    digest = hashlib.sha256(json.dumps(portable(config), sort_keys=True).encode())
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -120,7 +131,7 @@ def compiled_dictionary_for(settings) -> Path:
         vocabulary = postgres.vocabulary_snapshot(settings)
     with connect(vocabulary, read_only=True) as con:
         key = vocabulary_key(con)
-    out = settings.staging / "_dictionary" / f"dictionary-{key}.parquet"
+    out = settings.staging / DICTIONARY_DIR / f"dictionary-{key}.parquet"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         log.info("compiling the normalization dictionary from the warehouse vocabulary ...")

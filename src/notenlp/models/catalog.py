@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.pipeline import load_config
+from notenlp.resources import data_dir
 
 CATALOG_ENV = "NOTENLP_MODEL_CATALOG"
 RECIPES_ENV = "NOTENLP_MODEL_RECIPES"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 PIPELINE_MODEL = "notenlp-pipeline"
 # Metric names ending like this are scores the promotion gate may compare; counts are not.
 SCORE_SUFFIXES = ("f1", "f2", "precision", "recall", "accuracy")
@@ -105,7 +105,7 @@ def recipe_path(spec: ModelSpec) -> Path | None:
     """The spec's ``train.py`` when it exists: a path as given, else ``<recipes dir>/<recipe>/train.py``."""
     if not spec.recipe:
         return None
-    recipes = Path(os.environ.get(RECIPES_ENV) or REPO_ROOT / "models")
+    recipes = Path(os.environ.get(RECIPES_ENV) or data_dir("models"))
     for candidate in (Path(spec.recipe), recipes / spec.recipe):
         script = candidate / "train.py" if candidate.suffix != ".py" else candidate
         if script.is_file():

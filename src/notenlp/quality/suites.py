@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[3] / "expectations"
+from notenlp.resources import data_dir
+
+EXPECTATIONS_DIR = data_dir("expectations")
 
 
 @dataclass(frozen=True)

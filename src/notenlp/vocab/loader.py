@@ -22,12 +22,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from notenlp.resources import resource_path
+from notenlp.resources import data_dir, resource_path
 from notenlp.vocab import text
 
 log = logging.getLogger(__name__)
 
-DDL_PATH = Path(__file__).resolve().parents[3] / "sql" / "ddl" / "vocabulary.sql"
+DDL_PATH = data_dir("sql") / "ddl" / "vocabulary.sql"
 DEMO_VOCAB_DIR = resource_path("demo_vocab")
 # Tables of an Athena download, in load order.
 ATHENA_TABLES = (

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from notenlp.resources import data_dir
+
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+SQL_DIR = data_dir("sql")
 # vocabulary.sql belongs to notenlp.vocab.loader, which replaces those tables as a whole.
 DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "notenlp_operational.sql")
 _PARAM = re.compile(r"\$([a-z_]+)")
