@@ -97,6 +97,26 @@ def sample_tree(root) -> MemoryPeaks:
     return peaks
 
 
+def tree_cpu_seconds(root) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and every process under it, with their reaped children
+    (Spark's Python workers are forked by its daemon): on a shared machine a stage's CPU seconds say more than its
+    wall time."""
+    import psutil
+
+    total = 0.0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return total
+    for process in processes:
+        try:
+            t = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 class MemoryPoller:
     """A daemon thread that keeps the peaks of the whole run and of the stage running now."""
 
@@ -142,6 +162,7 @@ class StageFigures:
     notes_per_s: float | None
     mb_per_s: float | None
     memory: MemoryPeaks = field(default_factory=MemoryPeaks)
+    cpu_seconds: float | None = None  # the whole process tree's CPU seconds during the stage
 
 
 def demo_notes(n: int, seed: int, data: str | None) -> Path:
@@ -248,6 +269,7 @@ def run_bench_night(settings, run_date: date, csv: Path, poller: MemoryPoller, n
     from notenlp.stages.runner import run_night
 
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     peaks: dict[str, MemoryPeaks] = {}
     profiles: dict[str, cProfile.Profile] = {}
 
@@ -255,23 +277,25 @@ def run_bench_night(settings, run_date: date, csv: Path, poller: MemoryPoller, n
     def observe(stage: str):
         peaks[stage] = poller.stage = MemoryPeaks()
         profiler = profiles[stage] = cProfile.Profile()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), tree_cpu_seconds(poller.root)
         profiler.enable()
         try:
             yield
         finally:
             profiler.disable()
             timings[stage] = time.perf_counter() - t0
+            cpu[stage] = tree_cpu_seconds(poller.root) - cpu0
             poller.poll()
             poller.stage = None
 
     t0 = time.perf_counter()
     logs = run_night(settings, run_date, "mimic3", str(csv), observe=observe)
     wall = time.perf_counter() - t0
-    return logs, timings, peaks, profiles, wall
+    return logs, timings, cpu, peaks, profiles, wall
 
 
-def figures_of(logs, timings, peaks, notes: int, text_mb: float) -> list[StageFigures]:
+def figures_of(logs, timings, peaks, notes: int, text_mb: float, cpu: dict[str, float] | None = None
+               ) -> list[StageFigures]:
     out = []
     for record in logs:
         seconds = timings[record.stage]
@@ -279,19 +303,20 @@ def figures_of(logs, timings, peaks, notes: int, text_mb: float) -> list[StageFi
             stage=record.stage, rows_in=record.rows_in, rows_out=record.rows_out,
             rows_quarantined=record.rows_quarantined, rows_skipped=record.rows_skipped, seconds=round(seconds, 2),
             notes_per_s=round(notes / seconds, 1) if seconds and notes else None,
-            mb_per_s=round(text_mb / seconds, 2) if seconds and text_mb else None, memory=peaks[record.stage]))
+            mb_per_s=round(text_mb / seconds, 2) if seconds and text_mb else None, memory=peaks[record.stage],
+            cpu_seconds=round(cpu[record.stage], 2) if cpu and record.stage in cpu else None))
     return out
 
 
 def format_table(title: str, figures: list[StageFigures], total: StageFigures) -> str:
     head = (f"{'stage':<11} {'rows in':>9} {'rows out':>9} {'quar.':>6} {'seconds':>8} {'notes/s':>8} {'MB/s':>6} "
-            f"{'driver MB':>9} {'JVM MB':>7} {'worker MB':>9} {'tree MB':>8}")
+            f"{'CPU s':>7} {'driver MB':>9} {'JVM MB':>7} {'worker MB':>9} {'tree MB':>8}")
     lines = [title, head, "-" * len(head)]
     for f in [*figures, total]:
         m = f.memory
         lines.append(
             f"{f.stage:<11} {f.rows_in:>9} {f.rows_out:>9} {f.rows_quarantined:>6} {f.seconds:>8.1f} "
-            f"{(f.notes_per_s or 0):>8.1f} {(f.mb_per_s or 0):>6.2f} {m.driver_mb:>9.0f} {m.jvm_mb:>7.0f} "
+            f"{(f.notes_per_s or 0):>8.1f} {(f.mb_per_s or 0):>6.2f} {(f.cpu_seconds or 0):>7.1f} {m.driver_mb:>9.0f} {m.jvm_mb:>7.0f} "
             f"{m.worker_max_mb:>9.0f} {m.tree_total_mb:>8.0f}")
     return "\n".join(lines)
 
@@ -299,12 +324,12 @@ def format_table(title: str, figures: list[StageFigures], total: StageFigures) -
 def _night_report(label: str, settings, run_date: date, csv: Path, poller: MemoryPoller, out: Path, stem: str):
     from notenlp.stages.night import Night
 
-    logs, timings, peaks, profiles, wall = run_bench_night(settings, run_date, csv, poller)
+    logs, timings, cpu, peaks, profiles, wall = run_bench_night(settings, run_date, csv, poller)
     night = Night(settings, run_date)
     by_stage = {r.stage: r for r in logs}
     notes = by_stage["ingest"].rows_out
     text_mb = text_megabytes(night.part("ingest"))
-    figures = figures_of(logs, timings, peaks, notes, text_mb)
+    figures = figures_of(logs, timings, peaks, notes, text_mb, cpu)
     stage_seconds = sum(f.seconds for f in figures)
     overall = MemoryPeaks()
     for f in figures:
@@ -312,7 +337,8 @@ def _night_report(label: str, settings, run_date: date, csv: Path, poller: Memor
     total = StageFigures("end to end", by_stage["ingest"].rows_in, by_stage["load"].rows_out,
                          sum(f.rows_quarantined for f in figures), 0, round(stage_seconds, 2),
                          round(notes / stage_seconds, 1) if notes else None,
-                         round(text_mb / stage_seconds, 2) if text_mb else None, overall)
+                         round(text_mb / stage_seconds, 2) if text_mb else None, overall,
+                         round(sum(f.cpu_seconds or 0 for f in figures), 2))
     slowest = max(figures, key=lambda f: f.seconds)
     profile_path = out / f"{stem}.{label}.profile-{slowest.stage}.txt"
     parts = [_stats_text(profiles[slowest.stage], f"{slowest.stage}: driver process during the stage "
