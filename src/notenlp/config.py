@@ -45,6 +45,7 @@ class Settings:
     max_quarantine_rate: float = 0.05  # a stage fails when more of its rows than this are quarantined
     use_registered_models: bool = True  # load models:/<name>@champion when the registry has one
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
+    fused_text: bool = True  # run_night: deidentify, annotate and normalize as one pass (stages.table.PASSES)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
