@@ -23,7 +23,7 @@ RUN_DATE = date(2026, 11, 3)
 TABLES = {
     "note": "select * from note",
     "note_nlp": "select * exclude (nlp_date, nlp_datetime, nlp_system) from note_nlp",
-    "note_nlp_relation": "select * from note_nlp_relation",
+    "note_nlp_relation": "select * exclude (nlp_datetime, nlp_system) from note_nlp_relation",
     "notenlp_quarantine": "select * from notenlp_quarantine",
     "notenlp_run_log": "select * exclude (started_at, finished_at, nlp_system) from notenlp_run_log",
     "notenlp_phi_summary": "select * from notenlp_phi_summary",
