@@ -74,6 +74,7 @@ class Settings:
     use_registered_models: bool = True  # load models:/<name>@champion when the registry has one
     allow_shipped_models: bool = False  # run the shipped model files even where champions are expected (preflight)
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
+    fused_text: bool = True  # run_night: deidentify, annotate and normalize as one pass (stages.table.PASSES)
 
     def __post_init__(self) -> None:
         for name in LOCAL_FOLDERS:

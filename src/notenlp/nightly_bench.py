@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "text and NOTE_NLP rows (for comparing code versions)")
     parser.add_argument("--then-unchanged", action="store_true",
                         help="afterwards run the next night over the same input (nothing new) and report it too")
+    parser.add_argument("--changed", type=int, default=0, metavar="K",
+                        help="afterwards run a night over the same input with K notes' text changed (an incremental "
+                        "night: only those K are processed again) and report it too")
     parser.add_argument("--interval", type=float, default=0.5, help="memory polling interval in seconds")
 
 
@@ -95,6 +98,26 @@ def sample_tree(root) -> MemoryPeaks:
     peaks.worker_max_mb = max(workers, default=0.0)
     peaks.workers_total_mb = sum(workers)
     return peaks
+
+
+def tree_cpu_seconds(root) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and every process under it, with their reaped children
+    (Spark's Python workers are forked by its daemon): on a shared machine a stage's CPU seconds say more than its
+    wall time."""
+    import psutil
+
+    total = 0.0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return total
+    for process in processes:
+        try:
+            t = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 class MemoryPoller:
@@ -142,6 +165,7 @@ class StageFigures:
     notes_per_s: float | None
     mb_per_s: float | None
     memory: MemoryPeaks = field(default_factory=MemoryPeaks)
+    cpu_seconds: float | None = None  # the whole process tree's CPU seconds during the stage
 
 
 def demo_notes(n: int, seed: int, data: str | None) -> Path:
@@ -156,6 +180,31 @@ def demo_notes(n: int, seed: int, data: str | None) -> Path:
         write_demo(folder, n, seed, workers=max(1, (os.cpu_count() or 1)))
         done.write_text(f"{time.perf_counter() - t0:.1f}\n", encoding="utf-8")
     return csv
+
+
+CHANGED_SUFFIX = "\nAddendum: patient seen again, plan unchanged."
+
+
+def changed_notes(csv_path: Path, k: int, out_dir: Path) -> Path:
+    """A copy of the NOTEEVENTS input whose first ``k`` notes carry an addendum (new text, same ids), written
+    the way the demo generator writes it."""
+    import csv
+    import gzip
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "NOTEEVENTS.csv.gz"
+    with gzip.open(csv_path, "rt", encoding="utf-8", newline="") as source, \
+            gzip.open(target, "wt", encoding="utf-8", newline="", compresslevel=5) as sink:
+        reader = csv.reader(source)
+        writer = csv.writer(sink, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        header = next(reader)
+        writer.writerow(header)
+        text = header.index("TEXT")
+        for i, row in enumerate(reader):
+            if i < k:
+                row[text] += CHANGED_SUFFIX
+            writer.writerow(row)
+    return target
 
 
 def fix_secret(settings, seed: int) -> None:
@@ -201,17 +250,30 @@ def _sample_profile(stage: str, night, n: int) -> str | None:
     import pandas as pd
     import pyarrow.dataset as ds
 
-    from notenlp.stages import annotate, deidentify, normalize
+    from notenlp.stages import annotate, deidentify, normalize, text
 
     def head(path: Path, rows: int) -> pd.DataFrame:
         return ds.dataset(str(path), format="parquet").head(rows).to_pandas()
 
-    if stage == "deidentify":
+    def ingested() -> pd.DataFrame:  # the worker's input without a site offsets table
+        return head(night.part("ingest"), n)[deidentify.NOTE_COLUMNS].assign(**{deidentify._SITE_SHIFT: None})
+
+    def deid_config() -> dict:
         from notenlp.deid.keys import load_or_create_secret
 
-        notes = head(night.part("ingest"), n)[deidentify.NOTE_COLUMNS]
-        config = {"mode": night.settings.deid_mode, "secret_hex": load_or_create_secret(night.settings.sealed)}
-        run = lambda: list(deidentify._deidentify_batches(iter([notes]), config))  # noqa: E731
+        return {"mode": night.settings.deid_mode, "secret_hex": load_or_create_secret(night.settings.sealed)}
+
+    if stage == "deidentify":
+        notes, config = ingested(), deid_config()
+        run = lambda: list(deidentify._deidentify_batches(iter([notes]), config, night.settings.date_mode,  # noqa: E731
+                                                          False))
+    elif stage == "text":
+        from notenlp.stages.runner import _annotate_config
+
+        notes, config = ingested(), deid_config()
+        annotate_config, entry = _annotate_config(night)
+        run = lambda: list(text._text_batches(iter([notes]), config, annotate_config, entry,  # noqa: E731
+                                              night.settings.date_mode, False))
     elif stage == "annotate":
         notes = head(night.part("deidentify"), n)[["note_id", "person_id", "note_date", "note_text"]]
         config = night.annotate_config()
@@ -248,6 +310,7 @@ def run_bench_night(settings, run_date: date, csv: Path, poller: MemoryPoller, n
     from notenlp.stages.runner import run_night
 
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     peaks: dict[str, MemoryPeaks] = {}
     profiles: dict[str, cProfile.Profile] = {}
 
@@ -255,64 +318,81 @@ def run_bench_night(settings, run_date: date, csv: Path, poller: MemoryPoller, n
     def observe(stage: str):
         peaks[stage] = poller.stage = MemoryPeaks()
         profiler = profiles[stage] = cProfile.Profile()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), tree_cpu_seconds(poller.root)
         profiler.enable()
         try:
             yield
         finally:
             profiler.disable()
             timings[stage] = time.perf_counter() - t0
+            cpu[stage] = tree_cpu_seconds(poller.root) - cpu0
             poller.poll()
             poller.stage = None
 
     t0 = time.perf_counter()
     logs = run_night(settings, run_date, "mimic3", str(csv), observe=observe)
     wall = time.perf_counter() - t0
-    return logs, timings, peaks, profiles, wall
+    return logs, timings, cpu, peaks, profiles, wall
 
 
-def figures_of(logs, timings, peaks, notes: int, text_mb: float) -> list[StageFigures]:
+def figures_of(logs, timings, peaks, notes: int, text_mb: float, cpu: dict[str, float] | None = None
+               ) -> list[StageFigures]:
+    from notenlp.stages.table import PASSES
+
     out = []
     for record in logs:
+        fused = next((p for p in PASSES if record.stage in p.fuses and p.name in timings), None)
+        if fused is not None:  # its pass's row below carries the time
+            out.append(StageFigures(record.stage, record.rows_in, record.rows_out, record.rows_quarantined,
+                                    record.rows_skipped, 0.0, None, None, MemoryPeaks(), None))
+            if record.stage != fused.fuses[-1]:
+                continue
+            members = [f for f in out if f.stage in fused.fuses]
+            record = type(record)(fused.name, record.started_at, rows_in=members[0].rows_in,
+                                  rows_out=record.rows_out, rows_quarantined=sum(f.rows_quarantined for f in members))
         seconds = timings[record.stage]
         out.append(StageFigures(
             stage=record.stage, rows_in=record.rows_in, rows_out=record.rows_out,
             rows_quarantined=record.rows_quarantined, rows_skipped=record.rows_skipped, seconds=round(seconds, 2),
             notes_per_s=round(notes / seconds, 1) if seconds and notes else None,
-            mb_per_s=round(text_mb / seconds, 2) if seconds and text_mb else None, memory=peaks[record.stage]))
+            mb_per_s=round(text_mb / seconds, 2) if seconds and text_mb else None, memory=peaks[record.stage],
+            cpu_seconds=round(cpu[record.stage], 2) if cpu and record.stage in cpu else None))
     return out
 
 
 def format_table(title: str, figures: list[StageFigures], total: StageFigures) -> str:
     head = (f"{'stage':<11} {'rows in':>9} {'rows out':>9} {'quar.':>6} {'seconds':>8} {'notes/s':>8} {'MB/s':>6} "
-            f"{'driver MB':>9} {'JVM MB':>7} {'worker MB':>9} {'tree MB':>8}")
+            f"{'CPU s':>7} {'driver MB':>9} {'JVM MB':>7} {'worker MB':>9} {'tree MB':>8}")
     lines = [title, head, "-" * len(head)]
     for f in [*figures, total]:
         m = f.memory
         lines.append(
             f"{f.stage:<11} {f.rows_in:>9} {f.rows_out:>9} {f.rows_quarantined:>6} {f.seconds:>8.1f} "
-            f"{(f.notes_per_s or 0):>8.1f} {(f.mb_per_s or 0):>6.2f} {m.driver_mb:>9.0f} {m.jvm_mb:>7.0f} "
+            f"{(f.notes_per_s or 0):>8.1f} {(f.mb_per_s or 0):>6.2f} {(f.cpu_seconds or 0):>7.1f} {m.driver_mb:>9.0f} {m.jvm_mb:>7.0f} "
             f"{m.worker_max_mb:>9.0f} {m.tree_total_mb:>8.0f}")
     return "\n".join(lines)
 
 
 def _night_report(label: str, settings, run_date: date, csv: Path, poller: MemoryPoller, out: Path, stem: str):
     from notenlp.stages.night import Night
+    from notenlp.stages.table import PASSES
 
-    logs, timings, peaks, profiles, wall = run_bench_night(settings, run_date, csv, poller)
+    logs, timings, cpu, peaks, profiles, wall = run_bench_night(settings, run_date, csv, poller)
     night = Night(settings, run_date)
     by_stage = {r.stage: r for r in logs}
     notes = by_stage["ingest"].rows_out
     text_mb = text_megabytes(night.part("ingest"))
-    figures = figures_of(logs, timings, peaks, notes, text_mb)
+    figures = figures_of(logs, timings, peaks, notes, text_mb, cpu)
+    passes = {p.name for p in PASSES}
     stage_seconds = sum(f.seconds for f in figures)
     overall = MemoryPeaks()
     for f in figures:
         overall.update(f.memory)
     total = StageFigures("end to end", by_stage["ingest"].rows_in, by_stage["load"].rows_out,
-                         sum(f.rows_quarantined for f in figures), 0, round(stage_seconds, 2),
+                         sum(f.rows_quarantined for f in figures if f.stage not in passes), 0, round(stage_seconds, 2),
                          round(notes / stage_seconds, 1) if notes else None,
-                         round(text_mb / stage_seconds, 2) if text_mb else None, overall)
+                         round(text_mb / stage_seconds, 2) if text_mb else None, overall,
+                         round(sum(f.cpu_seconds or 0 for f in figures), 2))
     slowest = max(figures, key=lambda f: f.seconds)
     profile_path = out / f"{stem}.{label}.profile-{slowest.stage}.txt"
     parts = [_stats_text(profiles[slowest.stage], f"{slowest.stage}: driver process during the stage "
@@ -361,6 +441,12 @@ def run(args: argparse.Namespace) -> int:
                 again, table = _night_report("unchanged", settings, args.run_date + timedelta(days=1), csv, poller,
                                              out, stem)
                 result["unchanged"] = again
+                tables.append(table)
+            if args.changed:
+                changed_csv = changed_notes(csv, args.changed, home / "changed-input")
+                again, table = _night_report(f"changed-{args.changed}", settings, args.run_date + timedelta(days=2),
+                                             changed_csv, poller, out, stem)
+                result["changed"] = again
                 tables.append(table)
             result["peak_memory"] = asdict(poller.overall)
     finally:

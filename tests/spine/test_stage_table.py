@@ -42,3 +42,16 @@ def test_unknown_stage_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no stage 'loads'"):
         run_stage("loads", Night(Settings(home=tmp_path), date(2026, 12, 1)))
 
+
+def test_the_plan_fuses_the_text_stages_only_when_asked(tmp_path):
+    from notenlp.config import Settings
+    from notenlp.stages.table import NIGHT_STAGES, PASSES, night_plan
+
+    for fused in PASSES:  # a pass replaces stages that run one after another
+        first = NIGHT_STAGES.index(fused.fuses[0])
+        assert NIGHT_STAGES[first:first + len(fused.fuses)] == fused.fuses
+
+    assert night_plan(Settings(home=tmp_path, fused_text=False)) == NIGHT_STAGES
+    assert night_plan(Settings(home=tmp_path)) == ("ingest", "text", "validate", "load")
+    # Spark NLP entities replace annotate's: normalize must then run on its own.
+    assert night_plan(Settings(home=tmp_path), sparknlp_input="x.parquet") == NIGHT_STAGES

@@ -310,12 +310,17 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     return result
 
 
+def data_docs_index(settings: Settings | None = None, *, staging: Path | None = None) -> Path:
+    """The GX Data Docs site's index.html under ``<staging>/data_docs`` (each checkpoint updates it)."""
+    return Path(staging or (settings or Settings.from_env()).staging) / "data_docs" / "index.html"
+
+
 def build_data_docs(settings: Settings | None = None, *, staging: Path | None = None) -> Path:
     """Rebuild the GX Data Docs site in ``<staging>/data_docs`` from every stored validation; returns index.html."""
     staging = Path(staging or (settings or Settings.from_env()).staging)
     context = gx_context(staging)
     context.build_data_docs(site_names=[DOCS_SITE])
-    index = staging / "data_docs" / "index.html"
+    index = data_docs_index(staging=staging)
     log.info("GX Data Docs: %s", index)
     return index
 

@@ -57,7 +57,6 @@ def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:
 
 
 def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -> Iterator[pd.DataFrame]:
-    from notenlp.doc import Doc
     from notenlp.stages.components import pipeline, typed_frame
 
     nlp = None  # built at the first batch: a night with nothing new never loads the models
@@ -67,13 +66,19 @@ def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -
         rows: list[dict[str, Any]] = []
         for note_id, person_id, note_date, text in zip(pdf["note_id"], pdf["person_id"], pdf["note_date"],
                                                        pdf["note_text"]):
-            try:
-                doc = nlp(Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date)))
-            except Exception as exc:  # the class name only: messages may quote note text
-                rows.append({"record_type": "error", "note_id": int(note_id), "error": type(exc).__name__})
-                continue
-            rows.extend(entity_rows(int(note_id), doc))
+            rows.extend(annotate_note(nlp, note_id, person_id, note_date, text))
         yield typed_frame(rows, ANNOTATION_ROW)
+
+
+def annotate_note(nlp, note_id, person_id, note_date, text: str) -> list[dict[str, Any]]:
+    """One de-identified note's annotation rows, or its single ``error`` row."""
+    from notenlp.doc import Doc
+
+    try:
+        doc = nlp(Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date)))
+    except Exception as exc:  # the class name only: messages may quote note text
+        return [{"record_type": "error", "note_id": int(note_id), "error": type(exc).__name__}]
+    return entity_rows(int(note_id), doc)
 
 
 def annotate(deid_notes: DataFrame, config: dict[str, Any]) -> DataFrame:

@@ -30,7 +30,7 @@ NOTE_ROW_DATES = ("note_date", "note_datetime")  # every date column of the NOTE
 # What the worker returns (to the sealed work folder): the de-identified note, the note's date offset,
 # its sealed audit rows, and an error class if any.
 DEID_OUTPUT = f"{DEID_NOTE}, date_shift_days int, phi_audit array<struct<{AUDIT_STRUCT}>>, error string"
-_OUTPUT_COLUMNS = [*DEID_COLUMNS, "date_shift_days", "phi_audit", "error"]
+OUTPUT_COLUMNS = [*DEID_COLUMNS, "date_shift_days", "phi_audit", "error"]
 _SITE_SHIFT = "site_date_shift_days"
 NO_DATE_SHIFT = "no_date_shift_for_person"  # quarantine reason: the site's table has no offset for the person
 
@@ -123,7 +123,7 @@ def _deidentify_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any],
             out.append({**record, "note_text": result.text, "deid_text_hash": None, "date_shift_days": days,
                         "phi_count": len(result.phi), "phi_types": dict(Counter(span.type for span in result.phi)),
                         "phi_audit": audit, "error": None})
-        yield pd.DataFrame(out, columns=_OUTPUT_COLUMNS)
+        yield pd.DataFrame(out, columns=OUTPUT_COLUMNS)
 
 
 def deidentify(notes: DataFrame, config: dict[str, Any], *, date_mode: str = "shift",
@@ -133,17 +133,21 @@ def deidentify(notes: DataFrame, config: dict[str, Any], *, date_mode: str = "sh
     ``date_shifts`` (from ``site_date_shifts``): the site's offsets; a note whose person has none is
     returned with error ``no_date_shift_for_person``. ``date_mode`` "shift" moves the row's dates too.
     """
+    notes, site_table = with_site_shifts(notes, date_shifts)
+    out = notes.mapInPandas(lambda it: _deidentify_batches(it, config, date_mode, site_table), DEID_OUTPUT)
+    return out.withColumn(
+        "deid_text_hash", F.when(F.col("error").isNull(), F.sha2(F.col("note_text"), 256))
+    )
+
+
+def with_site_shifts(notes: DataFrame, date_shifts: DataFrame | None) -> tuple[DataFrame, bool]:
+    """NOTE columns plus each note's site offset (null without a site table), as the worker reads them."""
     if date_shifts is None:
         notes = notes.withColumn(_SITE_SHIFT, F.lit(None).cast("int"))
     else:
         offsets = date_shifts.select("person_id", F.col("date_shift_days").alias(_SITE_SHIFT))
         notes = notes.join(offsets, on="person_id", how="left")
-    site_table = date_shifts is not None
-    out = notes.select(*NOTE_COLUMNS, _SITE_SHIFT).mapInPandas(
-        lambda it: _deidentify_batches(it, config, date_mode, site_table), DEID_OUTPUT)
-    return out.withColumn(
-        "deid_text_hash", F.when(F.col("error").isNull(), F.sha2(F.col("note_text"), 256))
-    )
+    return notes.select(*NOTE_COLUMNS, _SITE_SHIFT), date_shifts is not None
 
 
 def deidentify_with(spark, notes: DataFrame, config: dict[str, Any], settings) -> DataFrame:

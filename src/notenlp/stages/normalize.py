@@ -32,31 +32,41 @@ def _normalizer(entry_json: str):
     return load_factory(entry["factory"])(**entry.get("config", {}))
 
 
+def entry_json(entry: dict[str, Any]) -> str:
+    """The normalizer's cache key."""
+    return json.dumps(entry, sort_keys=True)
+
+
 def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -> Iterator[pd.DataFrame]:
-    from notenlp.doc import Doc, Entity
     from notenlp.stages.components import typed_frame
 
     normalizer = None  # built at the first batch: a night with nothing new never loads the dictionary
-    entity_fields = set(Entity.__slots__)
     for pdf in batches:
         if normalizer is None:
-            normalizer = _normalizer(json.dumps(entry, sort_keys=True))
+            normalizer = _normalizer(entry_json(entry))
         out: list[dict[str, Any]] = []
         for note_id, entities, text in zip(pdf["note_id"], pdf["entities"], pdf["note_text"]):
             # One row per note: a note's entities are one document whatever the partitioning.
-            records = [{"note_id": int(note_id), **e} for e in sorted(entities, key=lambda e: e["entity_id"])]
-            doc = Doc(text=text, note_id=int(note_id))
-            for record in records:
-                fields = {k: v for k, v in record.items() if k in entity_fields}
-                doc.entities.append(Entity(text=record["lexical_variant"], id=record["entity_id"], **fields))
-            try:
-                doc = normalizer(doc)
-            except Exception as exc:  # the class name only
-                out.extend({**r, "error": type(exc).__name__} for r in records)
-                continue
-            for record, entity in zip(records, doc.entities):
-                out.append({**record, **{f: getattr(entity, f) for f in _CONCEPT_FIELDS}, "error": None})
+            out.extend(normalize_note(normalizer, note_id, entities, text))
         yield typed_frame(out, NORMALIZED_ROW)
+
+
+def normalize_note(normalizer, note_id, entities, text: str) -> list[dict[str, Any]]:
+    """One note's entity rows (ENTITY fields; ``note_id`` optional) as NORMALIZED_ROW dicts, in entity_id order."""
+    from notenlp.doc import Doc, Entity
+
+    entity_fields = set(Entity.__slots__)
+    records = [{**e, "note_id": int(note_id)} for e in sorted(entities, key=lambda e: e["entity_id"])]
+    doc = Doc(text=text, note_id=int(note_id))
+    for record in records:
+        fields = {k: v for k, v in record.items() if k in entity_fields}
+        doc.entities.append(Entity(text=record["lexical_variant"], id=record["entity_id"], **fields))
+    try:
+        doc = normalizer(doc)
+    except Exception as exc:  # the class name only
+        return [{**r, "error": type(exc).__name__} for r in records]
+    return [{**record, **{f: getattr(entity, f) for f in _CONCEPT_FIELDS}, "error": None}
+            for record, entity in zip(records, doc.entities)]
 
 
 def normalize(entities: DataFrame, deid_notes: DataFrame, normalizer_entry: dict[str, Any]) -> DataFrame:

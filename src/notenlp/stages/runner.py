@@ -14,6 +14,7 @@ from datetime import date
 from notenlp.config import Settings
 from notenlp.stages.night import Night, StageLog, now as _now, read_partition as _read, sealed_dir as _sealed_dir
 from notenlp.stages.night import write_partition as _write, write_quarantine as _write_quarantine
+from notenlp.stages.table import StageFailed
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +77,37 @@ def _seal_files(path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ deidentify
-def run_deidentify(spark, night: Night) -> StageLog:
-    from pyspark.sql import functions as F
-
+def _deid_config(night: Night) -> dict:
     from notenlp.deid.keys import load_or_create_secret
-    from notenlp.schemas import DEID_NOTE, NOTE
+
+    return {"mode": night.settings.deid_mode,
+            "secret_hex": load_or_create_secret(_sealed_dir(night, night.settings.sealed))}
+
+
+def run_deidentify(spark, night: Night) -> StageLog:
+    from notenlp.schemas import NOTE
     from notenlp.stages import deidentify as deid
 
     record = StageLog("deidentify", _now())
     notes = _read(spark, night.part("ingest"), NOTE)
     record.rows_in = notes.count()
-    config = {"mode": night.settings.deid_mode, "secret_hex": load_or_create_secret(_sealed_dir(night, night.settings.sealed))}
+    config = _deid_config(night)
     work = _sealed_dir(night, night.sealed_work) / "deidentify"
     deid.deidentify_with(spark, notes, config, night.settings).write.mode("overwrite").parquet(str(work))
-    out = spark.read.parquet(str(work))
+    _deidentify_outputs(spark, night, spark.read.parquet(str(work)), record)
+    shutil.rmtree(night.sealed_work, ignore_errors=True)  # no stray PHI copies once the audit holds it
+    record.write(night)
+    return record
+
+
+def _deidentify_outputs(spark, night: Night, out, record: StageLog) -> None:
+    """From the worker's output (``deidentify.DEID_OUTPUT``, in the sealed area): the stage's partition,
+    quarantine, PHI summary and the sealed audit."""
+    from pyspark.sql import functions as F
+
+    from notenlp.schemas import DEID_NOTE
+    from notenlp.stages import deidentify as deid
+
     record.rows_out = _write(deid.deidentified_notes(out), night.part("deidentify"))
     record.rows_quarantined = _write_quarantine(night, "deidentify", [deid.deid_quarantine(out)])
     audit_path = night.sealed_work / "phi_audit"
@@ -103,12 +121,17 @@ def run_deidentify(spark, night: Night) -> StageLog:
     from notenlp.warehouse.audit import load_phi_audit
 
     load_phi_audit(night.settings.audit_db, audit_path)
-    shutil.rmtree(night.sealed_work, ignore_errors=True)  # no stray PHI copies once the audit holds it
-    record.write(night)
-    return record
 
 
 # -------------------------------------------------------------------------------------------- annotate
+def _annotate_config(night: Night) -> tuple[dict, dict]:
+    """The night's annotate pipeline without its normalize component, and that component."""
+    config = night.annotate_config()
+    entry = next(c for c in config["components"] if c["name"] == "normalize")
+    config["components"] = [c for c in config["components"] if c["name"] != "normalize"]
+    return config, entry
+
+
 def run_annotate(spark, night: Night) -> StageLog:
     from notenlp.schemas import DEID_NOTE
     from notenlp.stages import annotate as ann
@@ -116,14 +139,18 @@ def run_annotate(spark, night: Night) -> StageLog:
     record = StageLog("annotate", _now())
     notes = _read(spark, night.part("deidentify"), DEID_NOTE)
     record.rows_in = notes.count()
-    config = night.annotate_config()
-    config["components"] = [c for c in config["components"] if c["name"] != "normalize"]
-    ann.annotate(notes, config).write.mode("overwrite").parquet(str(night.part("annotate")))
+    ann.annotate(notes, _annotate_config(night)[0]).write.mode("overwrite").parquet(str(night.part("annotate")))
+    _annotate_counts(spark, night, record)
+    record.write(night)
+    return record
+
+
+def _annotate_counts(spark, night: Night, record: StageLog) -> None:
+    from notenlp.stages import annotate as ann
+
     out = spark.read.parquet(str(night.part("annotate")))
     record.rows_out = out.filter("record_type = 'note'").count()
     record.rows_quarantined = _write_quarantine(night, "annotate", [ann.annotate_quarantine(out)])
-    record.write(night)
-    return record
 
 
 # ------------------------------------------------------------------------------------------- normalize
@@ -141,22 +168,82 @@ def run_normalize(spark, night: Night, sparknlp_input: str | None = None) -> Sta
     else:
         entities = ann.entities(spark.read.parquet(str(night.part("annotate"))))
     record.rows_in = entities.count()
-    entry = next(c for c in night.annotate_config()["components"] if c["name"] == "normalize")
     work = night.settings.staging / "_work" / night.key / "normalize"
-    norm.normalize(entities, notes, entry).write.mode("overwrite").parquet(str(work))
-    out = spark.read.parquet(str(work))
-    record.rows_out = _write(norm.normalized_entities(out), night.part("normalize"))
-    record.rows_quarantined = _write_quarantine(night, "normalize", [norm.normalize_quarantine(out)])
+    norm.normalize(entities, notes, _annotate_config(night)[1]).write.mode("overwrite").parquet(str(work))
+    _normalize_outputs(night, spark.read.parquet(str(work)), record)
     shutil.rmtree(work, ignore_errors=True)
     record.write(night)
     return record
+
+
+def _normalize_outputs(night: Night, out, record: StageLog) -> None:
+    from notenlp.stages import normalize as norm
+
+    record.rows_out = _write(norm.normalized_entities(out), night.part("normalize"))
+    record.rows_quarantined = _write_quarantine(night, "normalize", [norm.normalize_quarantine(out)])
+
+
+# ---------------------------------------------------------------------- deidentify + annotate + normalize
+def run_text(spark, night: Night) -> list[StageLog]:
+    """The three text stages in one pass (``stages.text``): one Spark job over the notes writes one sealed
+    Parquet; each stage's partition, quarantine and run-log record come from it, in stage order, with the
+    counts the stage would record alone (a stage that fails its record fails here under its own name)."""
+    from notenlp.schemas import NOTE
+    from notenlp.stages import text
+
+    from notenlp.stages.table import stage
+
+    records = {name: StageLog(name, _now()) for name in stage("text").fuses}
+    notes = _read(spark, night.part("ingest"), NOTE)
+    records["deidentify"].rows_in = notes.count()
+    annotate_config, normalizer_entry = _annotate_config(night)
+    work = _sealed_dir(night, night.sealed_work) / "text"
+    try:
+        text.text_pass_with(spark, notes, _deid_config(night), annotate_config, normalizer_entry,
+                            night.settings).write.mode("overwrite").parquet(str(work))
+        out = spark.read.parquet(str(work))
+        with _member("deidentify", night, records):
+            _deidentify_outputs(spark, night, text.deid_output(out), records["deidentify"])
+            records["deidentify"].write(night)
+        with _member("annotate", night, records):
+            records["annotate"].rows_in = records["deidentify"].rows_out
+            text.annotations(out).write.mode("overwrite").parquet(str(night.part("annotate")))
+            _annotate_counts(spark, night, records["annotate"])
+            records["annotate"].write(night)
+        with _member("normalize", night, records):
+            normalized = text.normalized(out)
+            records["normalize"].rows_in = normalized.count()
+            _normalize_outputs(night, normalized, records["normalize"])
+            records["normalize"].write(night)
+    finally:
+        shutil.rmtree(night.sealed_work, ignore_errors=True)  # no stray PHI copies once the audit holds it
+    return list(records.values())
+
+
+class _member:
+    """Around one stage's share of the fused pass: its failure is recorded and raised under its own name."""
+
+    def __init__(self, name: str, night: Night, records: dict[str, StageLog]):
+        self.name, self.night, self.records = name, night, records
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or isinstance(exc, StageFailed):
+            return False
+        from notenlp.stages.table import _log_failure, failure_cause
+
+        failure = StageFailed(self.name, failure_cause(exc))
+        _log_failure(self.night, self.name, self.records[self.name].started_at, failure.cause)
+        raise failure from exc
 
 
 # -------------------------------------------------------------------------------------------- validate
 def run_validate(spark, night: Night) -> StageLog:
     """Notes, then entities of the good notes, then relations of the good entities: each check reads the
     previous one's written output, and every gate's flagged rows go through Parquet, not memory."""
-    from notenlp.quality.gates import build_data_docs
+    from notenlp.quality.gates import data_docs_index
     from notenlp.schemas import DEID_NOTE, ENTITY, NOTE
     from notenlp.stages import validate as val
     from notenlp.warehouse.concepts import concept_frame
@@ -191,7 +278,9 @@ def run_validate(spark, night: Night) -> StageLog:
         check.gate.release()
     shutil.rmtree(work, ignore_errors=True)
     if any(c.rows_in for c in checked):
-        log.info("Great Expectations Data Docs: %s", build_data_docs(night.settings))
+        # Each checkpoint's UpdateDataDocsAction rendered its own result and the index; rebuilding the whole
+        # site here rendered every night's stored results again (a cost that grew with the nights kept).
+        log.info("Great Expectations Data Docs: %s", data_docs_index(night.settings))
     record.write(night)
     return record
 
@@ -215,28 +304,27 @@ def run_night(
 ) -> list[StageLog]:
     """All stages of one night in one Spark session (the DAG runs them as separate tasks).
 
-    ``observe(stage)``, when given, returns a context manager entered around each stage (the nightly bench
-    times and profiles stages with it).
+    The text stages run as one pass when ``settings.fused_text`` (``stages.table.night_plan``).
+    ``observe(step)``, when given, returns a context manager entered around each step, a stage or a pass
+    (the nightly bench times and profiles them with it).
     """
     from contextlib import nullcontext
 
-    from notenlp.spark_session import get_spark
-
-    from notenlp.stages.table import NIGHT_STAGES, run_stage
-
     from notenlp.preflight import guarded
+    from notenlp.spark_session import get_spark, input_bytes
+    from notenlp.stages.table import night_plan, run_stage
 
     night = Night(settings, run_date)
-    from notenlp.spark_session import input_bytes
-
     params = {"source": source, "input": input_path, "sparknlp_input": sparknlp_input}
+    plan = night_plan(settings, sparknlp_input=sparknlp_input)
     logs = []
-    with guarded(night, NIGHT_STAGES, params):  # configuration checked, then the home's night lock held
+    with guarded(night, plan, params):  # configuration checked, then the home's night lock held
         spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
-        for i, name in enumerate(NIGHT_STAGES, 1):
+        for i, name in enumerate(plan, 1):
             t0 = time.perf_counter()
-            log.info("[%d/%d] %s ...", i, len(NIGHT_STAGES), name)
+            log.info("[%d/%d] %s ...", i, len(plan), name)
             with observe(name) if observe else nullcontext():
-                logs.append(run_stage(name, night, params, spark))
-            log.info("[%d/%d] %s done in %.1fs", i, len(NIGHT_STAGES), name, time.perf_counter() - t0)
+                done = run_stage(name, night, params, spark)
+            logs.extend(done if isinstance(done, list) else [done])
+            log.info("[%d/%d] %s done in %.1fs", i, len(plan), name, time.perf_counter() - t0)
     return logs
