@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 DATE_MODES = ("shift", "keep")
+ENGINES = ("python", "sparknlp")
 
 
 class ConfigError(ValueError):
@@ -45,6 +46,8 @@ class Settings:
     max_quarantine_rate: float = 0.05  # a stage fails when more of its rows than this are quarantined
     use_registered_models: bool = True  # load models:/<name>@champion when the registry has one
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
+    engine: str = "python"  # annotate NER: "python" (the component pipeline) or "sparknlp" (a Spark NLP PipelineModel)
+    sparknlp_model: str = ""  # folder of a Spark NLP PipelineModel with a ner_chunk output (engine sparknlp)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -55,6 +58,14 @@ class Settings:
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlruns' / 'mlflow.db'}"
         self._check_dates()
+        self._check_engine()
+
+    def _check_engine(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"NOTENLP_ENGINE must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.engine == "sparknlp" and self.sparknlp_model and not Path(self.sparknlp_model).is_dir():
+            raise ConfigError(f"NOTENLP_SPARKNLP_MODEL {self.sparknlp_model} is not a folder (a saved Spark NLP "
+                              "PipelineModel, e.g. from models/sparknlp_ner/train.py)")
 
     def _check_dates(self) -> None:
         if self.date_mode not in DATE_MODES:

@@ -99,8 +99,17 @@ def get_spark(settings: Settings, app_name: str = "notenlp", *, input_size: int 
     builder = builder.config("spark.driver.memory", resources["spark.driver.memory"])
     if not settings.spark_master.startswith("local"):
         builder = builder.config("spark.executor.memory", resources["spark.executor.memory"])
+    if settings.engine == "sparknlp":  # the Spark NLP JAR, fetched once into the Ivy cache
+        from notenlp.interop.sparknlp import installed_spark_nlp_conf
+
+        for key, value in installed_spark_nlp_conf().items():
+            builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if settings.engine == "sparknlp":
+        from notenlp.interop.sparknlp import require_sparknlp
+
+        require_sparknlp(spark)
     log.info("Spark %s session on %s: heap %s, %s shuffle partitions", spark.version, spark.sparkContext.master,
              resources["spark.driver.memory"], resources["spark.sql.shuffle.partitions"])
     return spark

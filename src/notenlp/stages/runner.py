@@ -93,7 +93,19 @@ def run_annotate(spark, night: Night) -> StageLog:
     record.rows_in = notes.count()
     config = night.annotate_config()
     config["components"] = [c for c in config["components"] if c["name"] != "normalize"]
-    ann.annotate(notes, config).write.mode("overwrite").parquet(str(night.part("annotate")))
+    if night.settings.engine == "sparknlp":
+        from pyspark.ml import PipelineModel
+
+        from notenlp.config import ConfigError
+
+        if not night.settings.sparknlp_model:
+            raise ConfigError("NOTENLP_ENGINE=sparknlp needs NOTENLP_SPARKNLP_MODEL: the folder of a Spark NLP "
+                              "PipelineModel with a ner_chunk output (models/sparknlp_ner/train.py writes one)")
+        model = PipelineModel.load(night.settings.sparknlp_model)
+        annotated = ann.annotate_with_targets(ann.sparknlp_targets(notes, model), config, source="sparknlp")
+    else:
+        annotated = ann.annotate(notes, config)
+    annotated.write.mode("overwrite").parquet(str(night.part("annotate")))
     out = spark.read.parquet(str(night.part("annotate")))
     record.rows_out = out.filter("record_type = 'note'").count()
     record.rows_quarantined = _write_quarantine(night, "annotate", [ann.annotate_quarantine(out)])
@@ -110,9 +122,9 @@ def run_normalize(spark, night: Night, sparknlp_input: str | None = None) -> Sta
     record = StageLog("normalize", _now())
     notes = _read(spark, night.part("deidentify"), DEID_NOTE)
     if sparknlp_input:
-        from notenlp.interop.sparknlp import entities_from_annotations
+        from notenlp.interop.sparknlp import annotations_to_entities
 
-        entities = entities_from_annotations(spark.read.parquet(sparknlp_input))
+        entities = annotations_to_entities(spark.read.parquet(sparknlp_input))
     else:
         entities = ann.entities(spark.read.parquet(str(night.part("annotate"))))
     record.rows_in = entities.count()
