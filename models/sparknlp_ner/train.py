@@ -23,6 +23,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("models/sparknlp_ner/model"))
     parser.add_argument("--limit", type=int, default=0, help="train on the first N abstracts (0: all)")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--no-unlabelled", action="store_true", help="Word2Vec on the NCBI training text only")
+    parser.add_argument("--l2", type=float, default=1.0, help="NerCrf L2 penalty")
     parser.add_argument("--dim", type=int, default=100, help="Word2Vec vector size")
     args = parser.parse_args()
     root = corpora_dir()
@@ -34,7 +36,8 @@ def main() -> int:
     if args.limit:
         train_docs = train_docs[: args.limit]
     # BC5CDR's training abstracts only widen the Word2Vec vocabulary (their labels are not used).
-    unlabelled = [d.text for d in read_pubtator(root / CORPUS_FILES["bc5cdr"][0], BC5CDR_LABELS)]
+    unlabelled = [] if args.no_unlabelled else [
+        d.text for d in read_pubtator(root / CORPUS_FILES["bc5cdr"][0], BC5CDR_LABELS)]
 
     from notenlp.config import Settings
     from notenlp.interop import sparknlp_ner
@@ -43,7 +46,7 @@ def main() -> int:
     spark = get_spark(Settings.from_env(engine="sparknlp"), "sparknlp-ner-train")
     started = time.perf_counter()
     model = sparknlp_ner.train(spark, [(d.text, d.mentions) for d in train_docs], unlabelled,
-                               embedding_dim=args.dim, max_epochs=args.epochs)
+                               embedding_dim=args.dim, max_epochs=args.epochs, l2=args.l2)
     trained = time.perf_counter() - started
     model.write().overwrite().save(str(args.out))
     started = time.perf_counter()

@@ -124,7 +124,7 @@ def test_tiny_spark_nlp_ner_pipeline_feeds_the_annotate_stage(sparknlp_session, 
         mentions = [(s.find(m), s.find(m) + len(m), "PROBLEM")
                     for m in ("diabetes mellitus", "asthma", "breast cancer", "Breast cancer") if m in s]
         labelled.append((s, mentions))
-    model = sparknlp_ner.train(sparknlp_session, labelled * 4, embedding_dim=10, min_count=1, max_epochs=5)
+    model = sparknlp_ner.train(sparknlp_session, labelled * 4, embedding_dim=10, min_count=1, max_epochs=30, l2=0.01)
     model.write().overwrite().save(str(tmp_path / "model"))
     loaded = PipelineModel.load(str(tmp_path / "model"))
     found = sparknlp_ner.predict(sparknlp_session, loaded, ["Patient has diabetes mellitus."])
