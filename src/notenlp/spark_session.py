@@ -100,11 +100,20 @@ def get_spark(settings: Settings, app_name: str = "notenlp", *, input_size: int 
     if not settings.spark_master.startswith("local"):
         builder = builder.config("spark.executor.memory", resources["spark.executor.memory"])
     if settings.engine == "sparknlp":  # the Spark NLP JAR, fetched once into the Ivy cache
-        from notenlp.interop.sparknlp import installed_spark_nlp_conf
+        from notenlp.interop.sparknlp import SparkNLPUnavailable, installed_spark_nlp_conf
 
-        for key, value in installed_spark_nlp_conf().items():
+        conf = installed_spark_nlp_conf()
+        for key, value in conf.items():
             builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+        try:
+            spark = builder.getOrCreate()
+        except Exception as error:  # Ivy's report (above, on stderr) names what Maven Central did not serve
+            raise SparkNLPUnavailable(
+                f"Spark did not start with {conf['spark.jars.packages']} ({type(error).__name__}): Maven Central "
+                f"may not serve it for this Spark; Ivy's report above says which artifact was not found "
+                f"(cache {conf['spark.jars.ivy']}); or set NOTENLP_ENGINE=python") from None
+    else:
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     if settings.engine == "sparknlp":
         from notenlp.interop.sparknlp import require_sparknlp

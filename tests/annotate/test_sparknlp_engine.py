@@ -134,3 +134,18 @@ def test_tiny_spark_nlp_ner_pipeline_feeds_the_annotate_stage(sparknlp_session, 
                                      source="sparknlp").collect()
     entities = sorted((r["lexical_variant"], r["negated"], r["family"]) for r in rows if r["record_type"] == "entity")
     assert entities == [("asthma", True, False), ("breast cancer", False, True)]
+
+
+def test_engine_option_reaches_the_settings(tmp_path):
+    import argparse
+
+    from notenlp.stages.cli import add_arguments, settings_from
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["annotate", "--home", str(tmp_path), "--engine", "sparknlp", "--sparknlp-model",
+                              str(tmp_path)])
+    settings = settings_from(args)
+    assert (settings.engine, settings.sparknlp_model) == ("sparknlp", str(tmp_path))
+    with pytest.raises(ConfigError, match="NOTENLP_SPARKNLP_MODEL"):
+        settings_from(parser.parse_args(["annotate", "--engine", "sparknlp", "--sparknlp-model", str(tmp_path / "x")]))
