@@ -23,7 +23,9 @@ def spark(tmp_path_factory):
     from notenlp.config import Settings
     from notenlp.spark_session import get_spark
 
-    settings = Settings(home=tmp_path_factory.mktemp("spark-home"), spark_master="local[2]", spark_shuffle_partitions=2)
+    # NOTENLP_ENGINE=sparknlp starts it with the Spark NLP JAR (tests/annotate/test_sparknlp_engine.py needs it).
+    settings = Settings(home=tmp_path_factory.mktemp("spark-home"), spark_master="local[2]", spark_shuffle_partitions=2,
+                        engine=os.environ.get("NOTENLP_ENGINE", "python"))
     session = get_spark(settings, "notenlp-tests")
     yield session
     session.stop()

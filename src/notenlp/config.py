@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 DATE_MODES = ("shift", "keep")
+ENGINES = ("python", "sparknlp")
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,8 @@ class Settings:
     allow_shipped_models: bool = False  # run the shipped model files even where champions are expected (preflight)
     spark_nlp: bool = False  # optional Spark NLP annotators (needs the Spark NLP JAR on the classpath)
     fused_text: bool = True  # run_night: deidentify, annotate and normalize as one pass (stages.table.PASSES)
+    engine: str = "python"  # annotate NER: "python" (the component pipeline) or "sparknlp" (a Spark NLP PipelineModel)
+    sparknlp_model: str = ""  # folder of a Spark NLP PipelineModel with a ner_chunk output (engine sparknlp)
 
     def __post_init__(self) -> None:
         for name in LOCAL_FOLDERS:
@@ -88,6 +91,14 @@ class Settings:
             self.mlflow_tracking_uri = self.home_tracking_uri(self.home)
         self._check_dates()
         self._check_warehouse_url()
+        self._check_engine()
+
+    def _check_engine(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"NOTENLP_ENGINE must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.engine == "sparknlp" and self.sparknlp_model and not Path(self.sparknlp_model).is_dir():
+            raise ConfigError(f"NOTENLP_SPARKNLP_MODEL {self.sparknlp_model} is not a folder (a saved Spark NLP "
+                              "PipelineModel, e.g. from models/sparknlp_ner/train.py)")
 
     def _check_warehouse_url(self) -> None:
         if not self.warehouse_url:

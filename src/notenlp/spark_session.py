@@ -100,8 +100,26 @@ def get_spark(settings: Settings, app_name: str = "notenlp", *, input_size: int 
     builder = builder.config("spark.driver.memory", resources["spark.driver.memory"])
     if not settings.spark_master.startswith("local"):
         builder = builder.config("spark.executor.memory", resources["spark.executor.memory"])
-    spark = builder.getOrCreate()
+    if settings.engine == "sparknlp":  # the Spark NLP JAR, fetched once into the Ivy cache
+        from notenlp.interop.sparknlp import SparkNLPUnavailable, installed_spark_nlp_conf
+
+        conf = installed_spark_nlp_conf()
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        try:
+            spark = builder.getOrCreate()
+        except Exception as error:  # Ivy's report (above, on stderr) names what Maven Central did not serve
+            raise SparkNLPUnavailable(
+                f"Spark did not start with {conf['spark.jars.packages']} ({type(error).__name__}): Maven Central "
+                f"may not serve it for this Spark; Ivy's report above says which artifact was not found "
+                f"(cache {conf['spark.jars.ivy']}); or set NOTENLP_ENGINE=python") from None
+    else:
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if settings.engine == "sparknlp":
+        from notenlp.interop.sparknlp import require_sparknlp
+
+        require_sparknlp(spark)
     log.info("Spark %s session on %s: heap %s, %s shuffle partitions", spark.version, spark.sparkContext.master,
              resources["spark.driver.memory"], resources["spark.sql.shuffle.partitions"])
     return spark

@@ -12,6 +12,7 @@ from notenlp.attributes import PROBLEM
 from notenlp.doc import Doc, Entity
 
 TARGET_LABELS = "target_labels"
+TARGET_SCORES = "target_scores"
 
 
 def has_targets(doc: Doc) -> bool:
@@ -21,10 +22,13 @@ def has_targets(doc: Doc) -> bool:
 
 class TargetEntities:
     """Turns ``doc.targets`` into entities with source ``"target"`` (label ``PROBLEM`` unless
-    ``doc.user_data["target_labels"]`` gives each target's); docs without targets pass through."""
+    ``doc.user_data["target_labels"]`` gives each target's; ``"target_scores"`` their scores, else 1.0);
+    docs without targets pass through. ``source``: what NOTE_NLP's nlp_system records for them (the
+    Spark NLP engine gives its chunks as targets with source ``"sparknlp"``)."""
 
-    def __init__(self, *, label: str = PROBLEM):
+    def __init__(self, *, label: str = PROBLEM, source: str = "target"):
         self.label = label
+        self.source = source
 
     def __call__(self, doc: Doc) -> Doc:
         if doc.targets is None:
@@ -32,8 +36,10 @@ class TargetEntities:
         labels = doc.user_data.get(TARGET_LABELS) or [self.label] * len(doc.targets)
         if len(labels) != len(doc.targets):
             raise ValueError(f"{len(labels)} target labels for {len(doc.targets)} targets")
+        scores = doc.user_data.get(TARGET_SCORES) or [1.0] * len(doc.targets)
         doc.entities = [
-            Entity(start=t.start, end=t.end, text=doc.text[t.start:t.end], label=label, source="target")
-            for t, label in zip(doc.targets, labels)
+            Entity(start=t.start, end=t.end, text=doc.text[t.start:t.end], label=label, source=self.source,
+                   score=float(score))
+            for t, label, score in zip(doc.targets, labels, scores)
         ]
         return doc

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS
+from notenlp.config import ConfigError
 from notenlp.schemas import ENTITY
 
 ANNOTATION_SCHEMA = ("array<struct<annotatorType:string,begin:int,end:int,result:string,"
@@ -47,37 +48,125 @@ STATUS_BY_FLAG = {"negated": "absent", "possible": "possible", "hypothetical": "
                   "conditional": "conditional", "family": "associated_with_someone_else", "historical": "past"}
 
 
-class SparkNLPUnavailable(RuntimeError):
-    """Spark NLP is switched on (Settings.spark_nlp) but cannot be used."""
+class SparkNLPUnavailable(ConfigError):
+    """Spark NLP is switched on (Settings.spark_nlp or NOTENLP_ENGINE=sparknlp) but cannot be used."""
+
+
+# Native backends of Spark NLP's deep-learning annotators. Maven Central serves none of them for
+# spark-nlp_2.12 5.5.3 (tensorflow-cpu_2.12 0.4.4, jsl-llamacpp-cpu_2.12 0.1.4, jsl-openvino-cpu_2.12
+# 0.1.0: "not found"), so resolution excludes them: NerDLApproach then fails with
+# NoClassDefFoundError org/tensorflow/Graph, while the JVM-only annotators (DocumentAssembler,
+# SentenceDetector, Tokenizer, PerceptronApproach, Word2VecApproach, NerCrfApproach) work.
+NATIVE_BACKENDS = ("tensorflow-cpu", "jsl-llamacpp-cpu", "jsl-openvino-cpu")
+IVY_DIR_ENV = "NOTENLP_IVY_DIR"
+
+
+def spark_nlp_coordinate(pyspark_version: str, sparknlp_version: str) -> str:
+    """The Maven coordinate of the Spark NLP JAR for a Spark version (Spark NLP's own rule).
+
+    Spark 3.x is Scala 2.12 (``spark-nlp_2.12``); Spark 4.0.0 has ``spark-nlp-spark400_2.13`` and
+    later 4.x ``spark-nlp_2.13``. A JAR built for the other Scala cannot load: a 2.12 JAR on Spark
+    4.3 fails with ``NoClassDefFoundError: scala/collection/GenTraversableOnce``.
+    """
+    parts = str(pyspark_version).split(".")
+    if len(parts) < 2 or not parts[0].isdigit():
+        raise SparkNLPUnavailable(f"cannot tell the Scala version of Spark {pyspark_version!r}")
+    major = int(parts[0])
+    if major == 3:
+        artifact = "spark-nlp_2.12"
+    elif major == 4:
+        artifact = "spark-nlp-spark400_2.13" if str(pyspark_version) == "4.0.0" else "spark-nlp_2.13"
+    else:
+        raise SparkNLPUnavailable(f"Spark NLP publishes no JAR for Spark {pyspark_version}")
+    return f"com.johnsnowlabs.nlp:{artifact}:{sparknlp_version}"
+
+
+def ivy_dir() -> str:
+    """Where Ivy keeps the Spark NLP JAR and its dependencies (``NOTENLP_IVY_DIR``, else the user cache)."""
+    import os
+
+    return os.environ.get(IVY_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "notenlp", "ivy")
+
+
+def spark_nlp_conf(pyspark_version: str, sparknlp_version: str, *, cache: str | None = None) -> dict[str, str]:
+    """Spark settings that fetch the Spark NLP JAR from Maven Central once and reuse it from the cache.
+
+    Writes ``<cache>/ivysettings.xml`` (Central only; see the shipped template for why not ~/.m2).
+    """
+    from pathlib import Path
+
+    from notenlp.resources import resource_path
+
+    folder = Path(cache or ivy_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = folder / "ivysettings.xml"
+    text = resource_path("sparknlp", "ivysettings.xml").read_text(encoding="utf-8").replace(
+        "@IVY_CACHE@", str(folder / "cache"))
+    if not settings.exists() or settings.read_text(encoding="utf-8") != text:
+        settings.write_text(text, encoding="utf-8")
+    coordinate = spark_nlp_coordinate(pyspark_version, sparknlp_version)
+    scala = coordinate.split(":")[1].rsplit("_", 1)[1]
+    return {
+        "spark.jars.packages": coordinate,
+        "spark.jars.ivy": str(folder),
+        "spark.jars.ivySettings": str(settings),
+        "spark.jars.excludes": ",".join(f"com.johnsnowlabs.nlp:{name}_{scala}" for name in NATIVE_BACKENDS),
+        "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        "spark.kryoserializer.buffer.max": "512m",
+    }
+
+
+def installed_spark_nlp_conf() -> dict[str, str]:
+    """``spark_nlp_conf`` for the installed pyspark and spark-nlp packages."""
+    import pyspark
+
+    return spark_nlp_conf(pyspark.__version__, require_sparknlp())
 
 
 def require_sparknlp(spark: Any | None = None) -> str:
     """Check that Spark NLP's Python package and JAR are usable; returns its version.
 
     Raises ``SparkNLPUnavailable`` with what to install when either is missing. Passing a
-    running session also checks that its JVM has the Spark NLP classes (the JAR), which the
-    Python package alone does not bring.
+    running session also loads a Spark NLP class through Spark's own class loader (where
+    ``spark.jars.packages`` puts the JAR; ``Class.forName`` from Py4J does not see it), so a JAR
+    built for another Scala version is reported as such.
     """
     try:
         import sparknlp
     except ImportError:
         raise SparkNLPUnavailable(
-            "Settings.spark_nlp is on but the 'spark-nlp' Python package is not installed: "
-            "pip install spark-nlp==<version matching your Spark>, and put the Spark NLP JAR on the Spark classpath "
-            "(spark.jars or spark.jars.packages com.johnsnowlabs.nlp:spark-nlp_2.12:<version>), "
-            "or set NOTENLP_SPARK_NLP=false"
+            "Spark NLP is switched on but the 'spark-nlp' Python package is not installed: "
+            "pip install spark-nlp==<version built for your Spark>, and start Spark with its JAR "
+            "(spark.jars, or spark.jars.packages com.johnsnowlabs.nlp:spark-nlp_<scala>:<version>), "
+            "or set NOTENLP_ENGINE=python"
         ) from None
-    version = getattr(sparknlp, "version", lambda: "unknown")()
+    version = str(getattr(sparknlp, "version", lambda: "unknown")())
     if spark is not None:
+        coordinate = spark_nlp_coordinate(spark.version, version)
         try:
-            spark.sparkContext._jvm.java.lang.Class.forName("com.johnsnowlabs.nlp.DocumentAssembler")
-        except Exception:
+            spark.sparkContext._jvm.org.apache.spark.util.Utils.classForName(
+                "com.johnsnowlabs.nlp.DocumentAssembler", True, False)
+        except Exception as error:
+            detail = str(error)
+            if "scala/" in detail or "scala." in detail:
+                reason = (f"its JAR does not link against Spark {spark.version}'s Scala "
+                          f"({_first_java_error(detail)}): a JAR for another Scala version is on the classpath")
+            else:
+                reason = "the Spark session has no Spark NLP JAR"
             raise SparkNLPUnavailable(
-                f"Settings.spark_nlp is on and spark-nlp {version} is installed, but the Spark session has no "
-                "Spark NLP JAR: start Spark with spark.jars (a local spark-nlp JAR) or spark.jars.packages "
-                "com.johnsnowlabs.nlp:spark-nlp_2.12:" + str(version) + ", or set NOTENLP_SPARK_NLP=false"
+                f"spark-nlp {version} is installed, but {reason}; Spark {spark.version} needs {coordinate} "
+                "(spark.jars.packages, see notenlp.interop.sparknlp.spark_nlp_conf, or spark.jars with a local "
+                "JAR), or set NOTENLP_ENGINE=python"
             ) from None
-    return str(version)
+    return version
+
+
+def _first_java_error(detail: str) -> str:
+    for line in detail.splitlines():
+        if "Error" in line or "Exception" in line:
+            return line.strip().lstrip(": ")[:200]
+    return detail.splitlines()[0][:200] if detail else "unknown error"
 
 
 def _omop_conventions(*columns):

@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pipeline", action="store_true",
                         help="skip the 'pipeline' row: the entities of the whole annotate pipeline, as NOTE_NLP gets them "
                              "(its NER model tags in the pipeline's configured domain, not the corpus's)")
+    parser.add_argument("--engine", choices=("python", "sparknlp"), default="python",
+                        help="sparknlp: also score the Spark NLP PipelineModel of --sparknlp-model (row 'sparknlp'), "
+                             "beside the Python engine's rows, on the same texts")
+    parser.add_argument("--sparknlp-model", default=None,
+                        help="folder of a saved Spark NLP PipelineModel with a ner_chunk output (NOTENLP_SPARKNLP_MODEL)")
     parser.add_argument("--speed-notes", type=int, default=300,
                         help=f"also time the ModelNER component on N notes of ~{NOTE_CHARS} chars built from the gold texts")
 
@@ -132,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if not args.no_pipeline:
         systems["pipeline"] = pipeline_entities(docs)
+    if getattr(args, "engine", "python") == "sparknlp":
+        systems["sparknlp"], speed_sparknlp = sparknlp_entities(docs, args.sparknlp_model)
 
     chars = sum(len(d.text) for d in docs)
     tokens = sum(len(tokenize(d.text)) for d in docs)
@@ -165,11 +172,35 @@ def run(args: argparse.Namespace) -> int:
                   f"cache: {speed[f'component.{cache}.notes_per_s']:.0f} notes/s, "
                   f"{speed[f'component.{cache}.tokens_per_s']:.0f} tokens/s "
                   f"({speed[f'component.{cache}.notes_per_cpu_s']:.0f} notes per CPU second)")
+    if "sparknlp" in systems:
+        speed.update(speed_sparknlp)
+        print(f"sparknlp (one local Spark session, transform + collect): {speed_sparknlp['sparknlp.texts_per_s']:.1f} texts/s")
     metrics.update(speed)
     log_run(EXPERIMENT, f"ner-{args.corpus}", metrics=metrics,
             params={"corpus": args.corpus, "texts": len(docs), "model": model_path.name, "domain": model.domain, "baseline": baseline_name},
             tables={"ner_scores": rows})
     return 0
+
+
+def sparknlp_entities(docs: list[LabelledText], model_path: str | None) -> tuple[list[tuple[int, int, int, str]], dict[str, float]]:
+    """Mentions of a Spark NLP PipelineModel (its ``ner_chunk``) on the gold texts, and its texts/s."""
+    from pyspark.ml import PipelineModel
+
+    from notenlp.config import ConfigError, Settings
+    from notenlp.interop import sparknlp_ner
+    from notenlp.spark_session import get_spark
+
+    settings = Settings.from_env(engine="sparknlp", sparknlp_model=model_path)
+    if not settings.sparknlp_model:
+        raise ConfigError("--engine sparknlp needs --sparknlp-model (or NOTENLP_SPARKNLP_MODEL): a saved Spark NLP "
+                          "PipelineModel folder, e.g. from models/sparknlp_ner/train.py")
+    spark = get_spark(settings, "notenlp-evaluate-sparknlp")
+    model = PipelineModel.load(settings.sparknlp_model)
+    started = time.perf_counter()
+    found = sparknlp_ner.predict(spark, model, [d.text for d in docs])
+    seconds = time.perf_counter() - started
+    spans = [(k, s, e, label) for k, doc_spans in enumerate(found) for s, e, label in doc_spans]
+    return spans, {"sparknlp.texts_per_s": len(docs) / seconds}
 
 
 def pipeline_entities(docs: list[LabelledText]) -> list[tuple[int, int, int, str]]:

@@ -7,6 +7,7 @@ stage's reconciliation (notes in = notes annotated + notes quarantined).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -64,18 +65,26 @@ def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -
         if nlp is None:
             nlp = pipeline(config)
         rows: list[dict[str, Any]] = []
-        for note_id, person_id, note_date, text in zip(pdf["note_id"], pdf["person_id"], pdf["note_date"],
-                                                       pdf["note_text"]):
-            rows.extend(annotate_note(nlp, note_id, person_id, note_date, text))
+        given = pdf["targets"] if "targets" in pdf.columns else [None] * len(pdf)
+        for note_id, person_id, note_date, text, targets in zip(pdf["note_id"], pdf["person_id"], pdf["note_date"],
+                                                                pdf["note_text"], given):
+            rows.extend(annotate_note(nlp, note_id, person_id, note_date, text, targets))
         yield typed_frame(rows, ANNOTATION_ROW)
 
 
-def annotate_note(nlp, note_id, person_id, note_date, text: str) -> list[dict[str, Any]]:
-    """One de-identified note's annotation rows, or its single ``error`` row."""
-    from notenlp.doc import Doc
+def annotate_note(nlp, note_id, person_id, note_date, text: str, targets=None) -> list[dict[str, Any]]:
+    """One de-identified note's annotation rows, or its single ``error`` row. ``targets``: entities found
+    upstream (Spark NLP's chunks), to which the pipeline adds no NER of its own."""
+    from notenlp.annotate.targets import TARGET_LABELS, TARGET_SCORES
+    from notenlp.doc import Doc, Span
 
     try:
-        doc = nlp(Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date)))
+        doc = Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date))
+        if targets is not None:
+            doc.targets = [Span(int(t["start"]), int(t["end"])) for t in targets]
+            doc.user_data[TARGET_LABELS] = [t["label"] for t in targets]
+            doc.user_data[TARGET_SCORES] = [float(t["score"]) for t in targets]
+        doc = nlp(doc)
     except Exception as exc:  # the class name only: messages may quote note text
         return [{"record_type": "error", "note_id": int(note_id), "error": type(exc).__name__}]
     return entity_rows(int(note_id), doc)
@@ -84,6 +93,46 @@ def annotate_note(nlp, note_id, person_id, note_date, text: str) -> list[dict[st
 def annotate(deid_notes: DataFrame, config: dict[str, Any]) -> DataFrame:
     """DEID_NOTE rows -> flat annotation rows (``record_type`` entity | relation | note | error)."""
     return deid_notes.select("note_id", "person_id", "note_date", "note_text").mapInPandas(
+        lambda it: _annotate_batches(it, config), ANNOTATION_ROW
+    )
+
+
+TARGETS = "array<struct<start:int,end:int,label:string,score:double>>"
+
+
+def sparknlp_targets(deid_notes: DataFrame, model, chunk_col: str = "ner_chunk") -> DataFrame:
+    """DEID_NOTE rows plus ``targets``: the chunks a Spark NLP ``PipelineModel`` finds in ``note_text``.
+
+    The model reads a ``text`` column (DocumentAssembler's usual input) and writes ``chunk_col``;
+    chunk ``end`` is inclusive in Spark NLP and becomes exclusive here; labels map through
+    ``notenlp.interop.sparknlp.LABEL_ALIASES``; ``metadata.confidence`` is the score (1.0 when absent).
+    """
+    from notenlp.interop.sparknlp import LABEL_ALIASES
+
+    aliases = F.create_map(*[F.lit(x) for pair in LABEL_ALIASES.items() for x in pair])
+    found = model.transform(deid_notes.select("note_id", "person_id", "note_date", "note_text",
+                                              F.col("note_text").alias("text")))
+
+    def target(chunk):
+        label = F.upper(F.coalesce(chunk["metadata"]["entity"], F.lit("")))
+        return F.struct(chunk["begin"].cast("int").alias("start"), (chunk["end"] + 1).cast("int").alias("end"),
+                        F.coalesce(F.element_at(aliases, label), label).alias("label"),
+                        F.coalesce(chunk["metadata"]["confidence"].cast("double"), F.lit(1.0)).alias("score"))
+
+    return found.select("note_id", "person_id", "note_date", "note_text",
+                        F.coalesce(F.transform(F.col(chunk_col), target), F.array().cast(TARGETS))
+                        .cast(TARGETS).alias("targets"))
+
+
+def annotate_with_targets(notes: DataFrame, config: dict[str, Any], source: str) -> DataFrame:
+    """``annotate`` for notes that carry ``targets`` (from ``sparknlp_targets``): those spans are the
+    entities (``source`` names their system), and the pipeline's sections, ConText assertion, relations
+    and normalization run on them as on its own."""
+    config = json.loads(json.dumps(config))
+    for component in config["components"]:
+        if component["name"] == "targets":
+            component["config"] = {**component.get("config", {}), "source": source}
+    return notes.select("note_id", "person_id", "note_date", "note_text", "targets").mapInPandas(
         lambda it: _annotate_batches(it, config), ANNOTATION_ROW
     )
 

@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", help="input path for the ingest stage (file, folder or glob)")
     parser.add_argument("--sparknlp-input", help="normalize: Parquet with Spark NLP annotation columns instead of "
                         "notenlp's annotate output")
+    parser.add_argument("--engine", choices=("python", "sparknlp"), help="annotate: where entities come from, "
+                        "the Python components or a Spark NLP PipelineModel (NOTENLP_ENGINE)")
+    parser.add_argument("--sparknlp-model", help="annotate with --engine sparknlp: folder of a saved Spark NLP "
+                        "PipelineModel with a ner_chunk output (NOTENLP_SPARKNLP_MODEL)")
     parser.add_argument("--home", help="folder holding warehouse/, staging/, sealed/, mlruns/ (NOTENLP_HOME)")
     parser.add_argument("--master", help="Spark master, e.g. local[*], spark://host:7077, yarn, k8s://... "
                         "(NOTENLP_SPARK_MASTER)")
@@ -36,7 +40,8 @@ def add_allow_shipped_models(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(home=getattr(args, "home", None), spark_master=getattr(args, "master", None),
-                             allow_shipped_models=getattr(args, "allow_shipped_models", None))
+                             allow_shipped_models=getattr(args, "allow_shipped_models", None),
+                             engine=getattr(args, "engine", None), sparknlp_model=getattr(args, "sparknlp_model", None))
 
 
 def run(args: argparse.Namespace) -> int:

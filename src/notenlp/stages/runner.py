@@ -139,7 +139,20 @@ def run_annotate(spark, night: Night) -> StageLog:
     record = StageLog("annotate", _now())
     notes = _read(spark, night.part("deidentify"), DEID_NOTE)
     record.rows_in = notes.count()
-    ann.annotate(notes, _annotate_config(night)[0]).write.mode("overwrite").parquet(str(night.part("annotate")))
+    config = _annotate_config(night)[0]
+    if night.settings.engine == "sparknlp":
+        from pyspark.ml import PipelineModel
+
+        from notenlp.config import ConfigError
+
+        if not night.settings.sparknlp_model:
+            raise ConfigError("NOTENLP_ENGINE=sparknlp needs NOTENLP_SPARKNLP_MODEL: the folder of a Spark NLP "
+                              "PipelineModel with a ner_chunk output (models/sparknlp_ner/train.py writes one)")
+        model = PipelineModel.load(night.settings.sparknlp_model)
+        annotated = ann.annotate_with_targets(ann.sparknlp_targets(notes, model), config, source="sparknlp")
+    else:
+        annotated = ann.annotate(notes, config)
+    annotated.write.mode("overwrite").parquet(str(night.part("annotate")))
     _annotate_counts(spark, night, record)
     record.write(night)
     return record
@@ -162,9 +175,9 @@ def run_normalize(spark, night: Night, sparknlp_input: str | None = None) -> Sta
     record = StageLog("normalize", _now())
     notes = _read(spark, night.part("deidentify"), DEID_NOTE)
     if sparknlp_input:
-        from notenlp.interop.sparknlp import entities_from_annotations
+        from notenlp.interop.sparknlp import annotations_to_entities
 
-        entities = entities_from_annotations(spark.read.parquet(sparknlp_input))
+        entities = annotations_to_entities(spark.read.parquet(sparknlp_input))
     else:
         entities = ann.entities(spark.read.parquet(str(night.part("annotate"))))
     record.rows_in = entities.count()

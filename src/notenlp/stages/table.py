@@ -59,9 +59,9 @@ TASKS = tuple(s.name for s in STAGE_TABLE)  # the DAG's tasks, in order
 
 def night_plan(settings, *, sparknlp_input: str | None = None) -> tuple[str, ...]:
     """The steps of ``run_night``: NIGHT_STAGES, each pass's stages replaced by the pass when
-    ``settings.fused_text`` (not with Spark NLP input: normalize then reads entities from elsewhere)."""
+    ``settings.fused_text`` (not with Spark NLP input or engine: their entities come from a Spark pipeline)."""
     plan = list(NIGHT_STAGES)
-    if not settings.fused_text or sparknlp_input:
+    if not settings.fused_text or sparknlp_input or settings.engine == "sparknlp":
         return tuple(plan)
     for fused in PASSES:
         first = plan.index(fused.fuses[0])
