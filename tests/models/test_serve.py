@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,12 @@ from notenlp.models.catalog import PIPELINE_MODEL
 from notenlp.models.cli import serve_command
 from notenlp.models.registry import promote_if_better, register
 
+from tests.ports import free_port
+
 from .components import import_root, toy_config, write_rules
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_ready(url: str, server: subprocess.Popen, deadline_s: float, log_path: Path) -> None:

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.ports import free_port
+
 pytestmark = pytest.mark.slow
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "note_nlp_nightly"
@@ -29,18 +30,13 @@ NIGHT = "2026-12-05"
 N_NOTES = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class Airflow:
     """A throwaway Airflow: SQLite metadata DB, LocalExecutor, no auth (all users admin)."""
 
     def __init__(self, root: Path, notenlp_home: Path):
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         bin_dir = Path(sys.executable).parent
         self.airflow = str(bin_dir / "airflow")

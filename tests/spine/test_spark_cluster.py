@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import duckdb
 import pytest
 
 from tests.floats import approx_floats
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 N_NOTES = 20
@@ -30,11 +30,6 @@ WORKER_MEMORY = "1g"
 EXECUTOR_MEMORY = "640m"
 START_TIMEOUT_S = 180
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(log: Path, text: str, count: int, proc: subprocess.Popen, what: str) -> None:
