@@ -143,18 +143,20 @@ def test_no_note_text_outside_the_sealed_area_or_in_logs(nights):
     assert ingest_files and all(p.stat().st_mode & 0o077 == 0 for p in ingest_files)
 
 
-def test_a_wrong_source_is_one_line_and_a_record(spark, tmp_path):
-    from notenlp.config import Settings
+def test_a_wrong_source_is_one_line_before_any_work(spark, tmp_path):
+    """Preflight reads the file's header before the stage starts: one ConfigError line (exit 2 on the CLI),
+    and the night writes nothing."""
+    from notenlp.config import ConfigError, Settings
     from notenlp.stages.night import Night
-    from notenlp.stages.table import StageFailed, run_stage
+    from notenlp.stages.table import run_stage
 
     csv = night_csv(tmp_path / "NOTEEVENTS.csv")
     night = Night(Settings(home=tmp_path / "home"), RUN_DATE)
-    with pytest.raises(StageFailed) as failed:
+    with pytest.raises(ConfigError) as refused:
         run_stage("ingest", night, {"source": "mimic4", "input": str(csv)}, spark)
-    assert str(failed.value) == (
-        f"stage ingest failed: ConfigError: input {csv} does not match --source mimic4: it looks like MIMIC-III "
+    assert str(refused.value) == (
+        f"input {csv} does not match --source mimic4: it looks like MIMIC-III "
         "NOTEEVENTS (--source mimic3); MIMIC-IV-Note needs a header line note_id,subject_id,hadm_id,note_type,"
         "note_seq,charttime,storetime,text")
-    record = json.loads((night.meta_dir / "stage_ingest.json").read_text(encoding="utf-8"))
-    assert record["error"].startswith("ConfigError: input ") and record["rows_in"] == 0
+    assert not (night.meta_dir / "stage_ingest.json").exists()
+    assert not night.settings.warehouse.exists()
