@@ -301,8 +301,9 @@ def _columns(duck, table: str) -> list[str]:
 
 def _known_note_nlp_keys(night, duck, work: Path) -> int:
     """Put the keys of tonight's mentions that already have a note_nlp_id into the scratch key table, plus a
-    row (key -1, which no hash takes) holding the last id issued, so that insert_note_nlp.sql hands out
-    ids after it; returns that last id. Only tonight's keys travel, not every key ever issued."""
+    row (key -1, which no hash takes) holding the last id issued unless a known key holds it, so that
+    insert_note_nlp.sql hands out ids after it; returns that last id. Only tonight's keys travel, not every
+    key ever issued."""
     entities = night.part("validate", "note_nlp")
     if not entities.exists() or not any(entities.glob("*.parquet")):
         return 0
@@ -317,7 +318,9 @@ def _known_note_nlp_keys(night, duck, work: Path) -> int:
         cur.execute(f"select coalesce(max(note_nlp_id), 0) from {results}.notenlp_note_nlp_key")
         issued = cur.fetchone()[0]
     duck.execute(f"insert into notenlp_note_nlp_key select * from {read_copied(csv, columns)}")
-    duck.execute("insert into notenlp_note_nlp_key values (-1, ?)", [issued])
+    # the last id issued may be one of tonight's own keys (a rerun): then it is in the table already
+    duck.execute("insert into notenlp_note_nlp_key select -1, $issued where $issued > 0 and not exists "
+                 "(select 1 from notenlp_note_nlp_key where note_nlp_id = $issued)", {"issued": issued})
     return issued
 
 
