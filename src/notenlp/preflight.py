@@ -39,21 +39,10 @@ def _is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
-def _input_files(path: str) -> list[Path]:
-    matches = [Path(p) for p in (glob.glob(path) or ([path] if os.path.exists(path) else []))]
-    files: list[Path] = []
-    for match in matches:
-        if match.is_dir():
-            files += sorted(p for p in match.rglob("*") if p.is_file() and not p.name.startswith(("_", ".")))
-        else:
-            files.append(match)
-    return files
-
-
 def check_input(source: str, path: str | None) -> None:
     """The input exists (a file, folder or glob) and is what ``--source`` reads: MIMIC/JSONL files by their
     header (``source_files.check_source``), an OMOP input by its Parquet marker and NOTE columns."""
-    from notenlp.stages.source_files import OMOP_REQUIRED, check_source
+    from notenlp.stages.source_files import OMOP_REQUIRED, check_source, source_files
 
     if not path:
         raise ConfigError("no input: pass --input PATH (DAG param 'input' or NOTENLP_INPUT)")
@@ -62,9 +51,7 @@ def check_input(source: str, path: str | None) -> None:
     path = path.removeprefix("file://")
     if not glob.glob(path) and not os.path.exists(path):
         raise ConfigError(f"input {path} does not exist")
-    files = _input_files(path)
-    if not files:
-        raise ConfigError(f"input {path} holds no files")
+    files = [Path(f) for f in source_files(path)]  # the reader's own listing: the files Spark will read
     if source != "omop":
         check_source(source, path)
         return
