@@ -1,6 +1,6 @@
 """``notenlp evaluate deid``: PHI recall, precision and F2 per type, token and entity level, beside Presidio.
 
-Sets (``--sets``, all by default; ``--format`` with ``--gold`` scores one file as before):
+Sets (``--sets``, all but ``nursing-aside3`` by default; ``--format`` with ``--gold`` scores one file as before):
 - ``demo``: the demo gold (``--gold`` gold.jsonl from ``notenlp demo-data``, else the first
   ``--demo-notes`` notes of seed 0 generated in memory), every PHI type of the contract;
 - ``presidio``: Presidio's synthetic set (synth_dataset_v2.json), types mapped onto ours; by default
@@ -10,6 +10,8 @@ Sets (``--sets``, all by default; ``--format`` with ``--gold`` scores one file a
   only, and ``nursing-aside2`` (surrogates the de-identifier does not ship) only as a final measurement.
   These also get recall per planted subtype (patient / family / clinician names, two-digit years,
   hospital abbreviations, area codes, ...), per name case, and for aside2 for names no lexicon holds;
+- ``nursing-aside3``: a third kept-aside part written apart from the others
+  (``notenlp.evaluation.nursing_aside3``); run only when named in ``--sets``, totals per type only;
 - ``phi-free``: clinical-word damage, the share of word/number tokens replaced in real PHI-free
   sentences (NegEx, ADE, BC5CDR; dev and aside halves); every replaced token there is a false alarm;
 - ``ner-change``: the PHI-free dev documents annotated by the ``annotate`` pipeline before and after
@@ -46,18 +48,25 @@ PRESIDIO_TYPES = {
 }  # TITLE and NRP (nationality, religion, politics) are not PHI under HIPAA and are left out.
 
 
-SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2", "phi-free", "ner-change")
-SCORED_SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2")
-# kept aside from tuning: totals only, no error listings (nursing-aside2: read only as a final measurement)
-ASIDE_SETS = ("nursing-aside", "nursing-aside2", "phi-free-aside")
+SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2", "nursing-aside3", "phi-free",
+        "ner-change")
+SCORED_SETS = ("demo", "presidio", "nursing-dev", "nursing-aside", "nursing-aside2", "nursing-aside3")
+# kept aside from tuning: totals only, no error listings (nursing-aside2: read only as a final measurement;
+# nursing-aside3, notenlp.evaluation.nursing_aside3: its totals read by the lead once at the end of a session)
+ASIDE_SETS = ("nursing-aside", "nursing-aside2", "nursing-aside3", "phi-free-aside")
+# run only when named (--sets nursing-aside3), so that tuning runs never see it; totals per type only,
+# no per-subtype table
+TOTALS_ONLY_SETS = ("nursing-aside3",)
+DEFAULT_SETS = tuple(s for s in SETS if s not in TOTALS_ONLY_SETS)
 DEMO_EVAL_SEED = 0  # the token model trains on demo notes of seed 1
 # Surrogates for the NER-change measurement only: a fixed key so that reruns compare the same text.
 _EVALUATION_SECRET = "5e" * 32
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sets", default=",".join(SETS),
-                        help=f"comma-separated sets to run (default all: {','.join(SETS)})")
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
+                        help=f"comma-separated sets to run (default: {','.join(DEFAULT_SETS)}; "
+                             f"{','.join(TOTALS_ONLY_SETS)} only when named)")
     parser.add_argument("--gold", type=Path, default=None,
                         help="gold file for --format (presidio default: the shared corpora's synth_dataset_v2.json)")
     parser.add_argument("--format", choices=("demo", "presidio"), default=None,
@@ -67,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="score only the first N notes of each set (0 = all)")
     parser.add_argument("--demo-notes", type=int, default=200, help="demo notes generated when no --gold (default 200)")
     parser.add_argument("--nursing-notes", type=int, default=400, help="nursing-dev notes (default 400)")
-    parser.add_argument("--aside-notes", type=int, default=200, help="nursing-aside and nursing-aside2 notes (default 200 each)")
+    parser.add_argument("--aside-notes", type=int, default=200, help="nursing-aside, -aside2 and -aside3 notes (default 200 each)")
     parser.add_argument("--phi-free-docs", type=int, default=120,
                         help="PHI-free documents per part for the damage rate (default 120)")
     parser.add_argument("--ner-docs", type=int, default=60,
@@ -297,6 +306,14 @@ def load_set(name: str, args: argparse.Namespace) -> tuple[list[dict], str] | No
             print(f"presidio: skipped, {MISSING_MESSAGE}")
             return None
         notes, source = list(load_gold(path, "presidio", args.split)), f"{path.name}, split={args.split}"
+    elif name == "nursing-aside3":  # written apart from the other parts (issue #21)
+        from notenlp.evaluation import nursing_aside3
+
+        background = nursing_aside3.background_pool()
+        count = min(args.aside_notes, args.limit) if args.limit else args.aside_notes
+        notes = [gold_record(n) for n in nursing_aside3.generate_notes(count, background=background)]
+        source = ("notenlp.evaluation.nursing_aside3, NOT used for tuning"
+                  + ("" if any(background.values()) else f"; no real background sentences ({MISSING_MESSAGE})"))
     else:
         from notenlp.evaluation.nursing_notes import background_sentences, generate_notes
 
@@ -361,7 +378,8 @@ def _score_rows(set_name: str, notes: list[dict], systems: dict,
         phi_tokens = tokens.get("PHI", Score())
         other_tokens = n_tokens - phi_tokens.tp - phi_tokens.fn
         metrics[f"{set_name}.{name}.non_phi_replaced_share"] = phi_tokens.fp / other_tokens if other_tokens else 0.0
-        if any("phi_detail" in n and n["phi_detail"] and "case" in n["phi_detail"][0] for n in notes):
+        if set_name not in TOTALS_ONLY_SETS and any(
+                "phi_detail" in n and n["phi_detail"] and "case" in n["phi_detail"][0] for n in notes):
             planted[name] = recall_by_planted(notes, predicted)
         if errors and name == "notenlp" and set_name not in ASIDE_SETS:
             false_alarms, misses = token_errors(notes, predicted)
