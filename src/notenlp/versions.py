@@ -105,7 +105,7 @@ def effective_annotate_config(settings, dictionary_path: Path | None = None) -> 
     overrides: dict[str, dict[str, Any]] = {}
     versions: dict[str, str] = {}
     if settings.use_registered_models:
-        from notenlp.models.registry import champion_versions, pipeline_overrides_from_champions
+        from notenlp.lifecycle.registry import champion_versions, pipeline_overrides_from_champions
 
         overrides, versions = pipeline_overrides_from_champions(settings), champion_versions(settings)
     if dictionary_path is not None:

@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
                     metrics[f"{name}.{mode}.{label}.{key}"] = value
                 if mode == "strict":
                     print(f"{name:7s} dev strict {label:8s} P={score.precision:.3f} R={score.recall:.3f} F1={score.f1:.3f}")
-    from notenlp.models.lifecycle import TRAIN_METRICS_ENV
+    from notenlp.lifecycle.steps import TRAIN_METRICS_ENV
 
     metrics_file = os.environ.get(TRAIN_METRICS_ENV)
     if metrics_file:

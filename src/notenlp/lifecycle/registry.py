@@ -81,7 +81,7 @@ def register(
             mlflow.log_artifacts(str(folder), artifact_path="model")
             version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version
         else:
-            from notenlp.models.pyfunc import log_pipeline_model
+            from notenlp.lifecycle.pyfunc import log_pipeline_model
 
             version = log_pipeline_model(model, registered_model_name=name).registered_model_version
     log.info("registered %s version %s with %d metrics", name, version, len(clean))
@@ -106,7 +106,7 @@ def current_champion(name: str, *, settings: Settings | None = None):
 
 
 def _is_score(metric: str) -> bool:
-    from notenlp.models.catalog import SCORE_SUFFIXES
+    from notenlp.lifecycle.catalog import SCORE_SUFFIXES
 
     return metric.rsplit(".", 1)[-1].endswith(SCORE_SUFFIXES)
 
@@ -244,7 +244,7 @@ def model_config(model_dir: str | Path) -> dict[str, Any]:
     """The pipeline config inside a downloaded ``PipelineModel``, its file settings pointing into the folder."""
     import yaml
 
-    from notenlp.models.pyfunc import CONFIG_ARTIFACT, unpack_config
+    from notenlp.lifecycle.pyfunc import CONFIG_ARTIFACT, unpack_config
 
     model_dir = Path(model_dir)
     spec = yaml.safe_load((model_dir / "MLmodel").read_text(encoding="utf-8"))
@@ -256,7 +256,7 @@ def model_config(model_dir: str | Path) -> dict[str, Any]:
 
 def champion_versions(settings: Settings | None = None, catalog=None) -> dict[str, str]:
     """{model name: champion version} for every catalog model that has a champion."""
-    from notenlp.models.catalog import load_catalog
+    from notenlp.lifecycle.catalog import load_catalog
 
     settings = settings or Settings.from_env()
     found = {}
@@ -274,7 +274,7 @@ def pipeline_overrides_from_champions(settings: Settings | None = None, catalog=
     composition and loads each annotator's files from ``models:/<name>@champion``. Empty when
     ``settings.use_registered_models`` is off or nothing is registered.
     """
-    from notenlp.models.catalog import load_catalog
+    from notenlp.lifecycle.catalog import load_catalog
 
     settings = settings or Settings.from_env()
     if not settings.use_registered_models:
