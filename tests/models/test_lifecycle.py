@@ -9,10 +9,11 @@ import pytest
 
 from notenlp.cli import main
 from notenlp.config import Settings
+from notenlp.fingerprints import NLP_SYSTEM_MAX, nlp_system
 from notenlp.lifecycle import steps
 from notenlp.lifecycle.evaluate import GoldSet, score_records
 from notenlp.lifecycle.registry import (
-    compare, list_versions, nlp_system_string, pipeline_overrides_from_champions, resolve_champion,
+    compare, list_versions, pipeline_overrides_from_champions, resolve_champion,
 )
 from notenlp.pipeline import Pipeline
 
@@ -142,9 +143,10 @@ def test_train_evaluate_register_promote_with_a_gate(toy_world, capsys):
 
     doc = Pipeline.from_config(config, overrides=overrides)(doc_from_record({"note_id": 1, "text": "No rash today. Persistent cough."}))
     assert [(e["text"], e["negated"]) for e in annotation_record(doc)["entities"]] == [("rash", True), ("cough", False)]
-    system = nlp_system_string("annotate", "abc123def456", {TOY: champion_version, "notenlp-ner": "12"})
-    assert system == "notenlp 0.1.0 annotate@abc123def456 models ner v12, toy v2"
-    assert len(nlp_system_string("annotate", "x", {f"m{i}" * 20: str(i) for i in range(20)})) == 250
+    # NOTE_NLP.nlp_system names the champion versions the night runs with, within varchar(250).
+    system = nlp_system(config, {TOY: champion_version, "notenlp-ner": "12"})
+    assert system.startswith("notenlp 0.1.0; pipeline ") and system.endswith(f"; notenlp-ner v12; {TOY} v2")
+    assert len(nlp_system(config, {f"m{i}" * 20: str(i) for i in range(20)})) == NLP_SYSTEM_MAX
 
     assert main(["models", "list", TOY]) == 0
     listing = capsys.readouterr().out

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 MODELS_EXPERIMENT = "notenlp-models"
 TAG_PREFIX = "notenlp.promotion."
-NLP_SYSTEM_MAX = 250  # NOTE_NLP.nlp_system is varchar(250)
 
 
 @dataclass
@@ -292,17 +291,3 @@ def pipeline_overrides_from_champions(settings: Settings | None = None, catalog=
                 overrides[component["name"]] = component.get("config", {})
         log.info("pipeline uses %s v%s for %s", spec.name, version, ", ".join(spec.owns))
     return overrides
-
-
-def nlp_system_string(pipeline: str, fingerprint: str = "", models: Mapping[str, str] | None = None,
-                      *, package_version: str | None = None) -> str:
-    """``NOTE_NLP.nlp_system``: package and pipeline version plus each registered model and version (<= 250 chars).
-
-    Example: ``notenlp 0.1.0 annotate@3f2a9c1b7d0e models ner v3, assertion v1``.
-    """
-    from notenlp import __version__
-
-    head = f"notenlp {package_version or __version__} {pipeline}" + (f"@{fingerprint}" if fingerprint else "")
-    parts = [f"{name.removeprefix('notenlp-')} v{version}" for name, version in sorted((models or {}).items())]
-    text = head + (" models " + ", ".join(parts) if parts else "")
-    return text if len(text) <= NLP_SYSTEM_MAX else text[: NLP_SYSTEM_MAX - 3] + "..."
