@@ -13,7 +13,7 @@ import shlex
 import sys
 
 from notenlp.config import Settings
-from notenlp.evaluation.metrics import format_table
+from notenlp.metrics import format_table
 from notenlp.lifecycle.catalog import PIPELINE_MODEL, load_catalog
 
 
