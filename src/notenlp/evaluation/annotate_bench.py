@@ -12,7 +12,7 @@ the same number of workers.
 Terms: when notenlp has an entity-finding component (dictionary or model NER), medspaCy gets
 every distinct entity text notenlp found; otherwise both use the notes' gold entities (demo
 notes carry them): notenlp as targets, medspaCy as target-matcher terms. The same run scores
-assertion on the NegEx set for both (see ``evaluate_assertion``).
+assertion on the NegEx set for both (see ``notenlp.evaluation.assertion``).
 """
 
 from __future__ import annotations
