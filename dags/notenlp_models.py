@@ -1,7 +1,7 @@
 """
 ### notenlp models: train -> evaluate -> register -> promote (gated)
 
-Weekly (or triggered by hand) refresh of every model in the catalog (`notenlp.models.catalog`,
+Weekly (or triggered by hand) refresh of every model in the catalog (`notenlp.lifecycle.catalog`,
 or the JSON file named by `NOTENLP_MODEL_CATALOG`), one mapped task instance per model:
 
 1. **train**: runs `models/<name>/train.py` when the model has a recipe;
@@ -35,34 +35,34 @@ from airflow.sdk import Param, dag, task
 def notenlp_models():
     @task
     def select_models(params=None) -> list[str]:
-        from notenlp.models.catalog import get_spec, load_catalog
+        from notenlp.lifecycle.catalog import get_spec, load_catalog
 
         chosen = (params or {}).get("models") or list(load_catalog())
         return [get_spec(name).name for name in chosen]
 
     @task
     def train(name: str) -> dict:
-        from notenlp.models import lifecycle
+        from notenlp.lifecycle import steps
 
-        return lifecycle.train(name)
+        return steps.train(name)
 
     @task
     def evaluate(trained: dict) -> dict:
-        from notenlp.models import lifecycle
+        from notenlp.lifecycle import steps
 
-        return {"name": trained["name"], "metrics": {**trained["metrics"], **lifecycle.evaluate(trained["name"])}}
+        return {"name": trained["name"], "metrics": {**trained["metrics"], **steps.evaluate(trained["name"])}}
 
     @task
     def register(evaluated: dict) -> dict:
-        from notenlp.models import lifecycle
+        from notenlp.lifecycle import steps
 
-        return {"name": evaluated["name"], "version": lifecycle.register(evaluated["name"], evaluated["metrics"])}
+        return {"name": evaluated["name"], "version": steps.register(evaluated["name"], evaluated["metrics"])}
 
     @task
     def promote(registered: dict) -> dict:
-        from notenlp.models import lifecycle
+        from notenlp.lifecycle import steps
 
-        return lifecycle.promote(registered["name"], registered["version"]).to_dict()
+        return steps.promote(registered["name"], registered["version"]).to_dict()
 
     trained = train.expand(name=select_models())
     promote.expand(registered=register.expand(evaluated=evaluate.expand(trained=trained)))

@@ -35,7 +35,7 @@ from notenlp.corpora import MISSING_MESSAGE, corpus_path
 from notenlp.deid.deidentifier import Deidentifier
 from notenlp.deid.features import LABELS, N_BUCKETS, TOKEN_RE, hash_features, token_features, word_key
 from notenlp.deid.model import TokenModel
-from notenlp.models.catalog import DEID_DEV_GOLD
+from notenlp.lifecycle.catalog import DEID_DEV_GOLD
 from notenlp.resources import resource_path
 
 log = logging.getLogger("train_deid")

@@ -32,10 +32,10 @@ from typing import Any
 
 from notenlp.attributes import DRUG, PROBLEM
 from notenlp.doc import Doc, Entity
-from notenlp.evaluation.metrics import format_table
+from notenlp.metrics import format_table
 from notenlp.relations.ade import in_dev_split, read_ade, split, to_doc
 from notenlp.relations.component import ADVERSE_EVENT, RelationExtractor
-from notenlp.relations.evaluate import (ADE_TYPE, Rel, ade_dose_scope, doc_relations, entity_pipeline,
+from notenlp.evaluation.relations import (ADE_TYPE, Rel, ade_dose_scope, doc_relations, entity_pipeline,
                                         in_sentences, relation_scores)
 from notenlp.relations.features import candidate_pairs, overlapping
 from notenlp.relations.training import GoldPairs, ade_found_docs

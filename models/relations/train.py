@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from notenlp.attributes import RELATION_TYPES
-from notenlp.evaluation.metrics import Score
+from notenlp.metrics import Score
 from notenlp.doc import Doc
 from notenlp.relations.ade import AdeSentence, in_dev_split, read_ade, split
 from notenlp.relations.component import DEFAULT_RULES, load_rules
@@ -76,7 +76,7 @@ def entity_finder(source: str) -> Callable[[Doc], Doc] | None:
     """The annotate pipeline's entity steps when ``source`` is ``pipeline`` and they import here."""
     if source != "pipeline":
         return None
-    from notenlp.relations.evaluate import entity_pipeline
+    from notenlp.evaluation.relations import entity_pipeline
 
     pipeline, used, skipped = entity_pipeline("annotate")
     if pipeline is None:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
-from notenlp.evaluation.metrics import span_scores
+from notenlp.metrics import span_scores
 from notenlp.ner.corpora import BC5CDR_LABELS, CORPUS_FILES, NCBI_LABELS, read_pubtator
 
 

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vocab": ("notenlp.vocab.cli", "load OMOP vocabularies and compile the normalization dictionary"),
     "cohort": ("notenlp.cohorts.cli", "list, refresh or show the cohort definitions of sql/cohorts/"),
     "report": ("notenlp.quality.report", "write the nightly data-quality HTML report"),
-    "models": ("notenlp.models.cli", "train, evaluate, register and promote models in MLflow"),
+    "models": ("notenlp.lifecycle.cli", "train, evaluate, register and promote models in MLflow"),
 }
 
 

@@ -13,6 +13,10 @@ from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS
 
+# doc.user_data keys: the label and score of each of doc.targets (entities found upstream, e.g. by Spark NLP).
+TARGET_LABELS = "target_labels"
+TARGET_SCORES = "target_scores"
+
 
 @dataclass(slots=True)
 class Span:

@@ -76,7 +76,7 @@ def doc_from_record(record: dict[str, Any], line_no: int = 0) -> Doc:
         targets=spans,
     )
     if any(labels):
-        from notenlp.annotate.targets import TARGET_LABELS
+        from notenlp.doc import TARGET_LABELS
 
         doc.user_data[TARGET_LABELS] = labels
     return doc

@@ -45,16 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def register_missing_champions(settings) -> None:
     """Evaluate, register and promote each catalog model without a champion (a fresh store's first night)."""
-    from notenlp.models import lifecycle
-    from notenlp.models.catalog import load_catalog
-    from notenlp.models.registry import current_champion
+    from notenlp.lifecycle import steps
+    from notenlp.lifecycle.catalog import load_catalog
+    from notenlp.lifecycle.registry import current_champion
 
     for name in load_catalog():
         if current_champion(name, settings=settings) is not None:
             continue
         try:
-            version = lifecycle.register(name, lifecycle.evaluate(name, settings=settings), settings=settings)
-            decision = lifecycle.promote(name, version, settings=settings)
+            version = steps.register(name, steps.evaluate(name, settings=settings), settings=settings)
+            decision = steps.promote(name, version, settings=settings)
         except Exception as exc:  # the class name only: a failed registration must not stop the night
             log.warning("model %s was not registered (%s); the night uses the shipped files", name,
                         type(exc).__name__)

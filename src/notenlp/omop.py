@@ -12,14 +12,19 @@ conditional, or about someone other than the patient; ``Y`` otherwise.
 
 from __future__ import annotations
 
+from notenlp.attributes import ASSERTION_FLAGS
 from notenlp.doc import Entity
 
-MODIFIER_KEYS = ("negated", "possible", "hypothetical", "conditional", "historical", "subject", "section", "label")
+# The assertion flags (notenlp.attributes) written as true/false; ``family`` is written as ``subject``.
+_FLAG_KEYS = tuple(flag for flag in ASSERTION_FLAGS if flag != "family")
+MODIFIER_KEYS = (*_FLAG_KEYS, "subject", "section", "label")
 TERM_TEMPORAL_VALUES = ("present", "past")
+# Every flag but ``historical`` (a time, written as term_temporal) says the term does not hold for the patient now.
+_ABSENT_FLAGS = tuple(flag for flag in ASSERTION_FLAGS if flag != "historical")
 
 
 def term_exists(entity: Entity) -> str:
-    absent = entity.negated or entity.possible or entity.hypothetical or entity.conditional or entity.family
+    absent = any(getattr(entity, flag) for flag in _ABSENT_FLAGS)
     return "N" if absent else "Y"
 
 
@@ -28,7 +33,7 @@ def term_temporal(entity: Entity) -> str:
 
 
 def term_modifiers(entity: Entity) -> str:
-    flags = [f"{k}={str(getattr(entity, k)).lower()}" for k in MODIFIER_KEYS[:5]]
+    flags = [f"{k}={str(getattr(entity, k)).lower()}" for k in _FLAG_KEYS]
     subject = "family" if entity.family else "patient"
     return ";".join([*flags, f"subject={subject}", f"section={entity.section}", f"label={entity.label}"])
 

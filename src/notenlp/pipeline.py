@@ -7,7 +7,6 @@ JSON-serialisable settings. ``resources/pipelines/*.json`` ship the defaults.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -69,9 +68,10 @@ class Pipeline:
         return [name for name, _ in self.components]
 
     def fingerprint(self) -> str:
-        """Short hash of the effective config; part of ``nlp_system`` and the incremental key."""
-        blob = json.dumps(self.config, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+        """Short hash of the effective config and the files it names (``notenlp.fingerprints``)."""
+        from notenlp.fingerprints import fingerprint_config
+
+        return fingerprint_config(self.config)
 
     def __call__(self, doc: Doc) -> Doc:
         for _, component in self.components:

@@ -154,7 +154,7 @@ def registered_champions(settings: Settings) -> dict[str, str]:
     store = _sqlite_file(uri)
     if store is not None and not store.exists():
         return {}
-    from notenlp.models.registry import _client, champion_versions
+    from notenlp.lifecycle.registry import _client, champion_versions
 
     with _probe_limits():
         try:
@@ -171,7 +171,7 @@ def check_models(settings: Settings) -> dict[str, str]:
     """The champions the night will use; ConfigError when expected ones are missing (unless allowed)."""
     if not settings.use_registered_models:
         return {}
-    from notenlp.models.catalog import load_catalog
+    from notenlp.lifecycle.catalog import load_catalog
 
     bound_mlflow_requests()
     found = registered_champions(settings)

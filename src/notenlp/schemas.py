@@ -1,11 +1,24 @@
 """Schemas of the data handed between stages (Parquet under ``staging/<stage>/run_date=...``).
 
-These are the project's data contracts; docs/schemas.md documents every column.
+These are the project's data contracts; docs/tables.md ("Staging") documents them.
 They are Spark DDL strings so that ``mapInPandas`` and readers use them directly,
-and they import nothing heavy.
+and they import nothing heavy. ``columns`` and ``column_types`` read one apart.
 """
 
 from __future__ import annotations
+
+from notenlp.attributes import ASSERTION_FLAGS
+
+
+def column_types(ddl: str) -> list[tuple[str, str]]:
+    """``(name, type)`` of each column of a flat DDL string such as ``ENTITY``."""
+    return [(part.split(None, 1)[0], part.split(None, 1)[1]) for part in ddl.split(", ")]
+
+
+def columns(ddl: str) -> list[str]:
+    """The column names of a flat DDL string, in order."""
+    return [name for name, _ in column_types(ddl)]
+
 
 # Canonical note: every input format (MIMIC-III, MIMIC-IV-Note, OMOP NOTE, JSONL) maps onto it.
 NOTE = ", ".join([
@@ -58,12 +71,7 @@ ENTITY = ", ".join([
     "score double",
     "section string",
     "section_concept_id int",
-    "negated boolean",
-    "possible boolean",
-    "hypothetical boolean",
-    "conditional boolean",
-    "historical boolean",
-    "family boolean",
+    *(f"{flag} boolean" for flag in ASSERTION_FLAGS),
     "term_exists string",  # OMOP convention, notenlp.omop.term_exists
     "term_temporal string",  # notenlp.omop.term_temporal
     "term_modifiers string",  # notenlp.omop.term_modifiers grammar

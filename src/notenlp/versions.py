@@ -1,74 +1,18 @@
-"""What produced a NOTE_NLP row: the ``nlp_system`` string, and a night's effective pipeline config.
-
-``nlp_system`` names the notenlp version, a fingerprint of the annotate pipeline (its config and
-the content of every rule, lexicon and model file it points to), the de-identification rules, and
-the registered model versions in use. The incremental logic keys on it: when it changes, every
-note is processed again.
+"""A night's preparation: warehouse and vocabulary, the effective pipeline config, ``nlp_system``
+(``notenlp.fingerprints``), and the incremental state.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from notenlp import __version__
+from notenlp.fingerprints import deid_choices, nlp_system
 from notenlp.pipeline import load_config
-from notenlp.resources import RESOURCE_DIR, resource_path
 
 log = logging.getLogger(__name__)
-NLP_SYSTEM_MAX = 250
-# Compiled dictionaries under <staging>/_dictionary are named by their vocabulary's content key; DuckDB does
-# not write the same Parquet bytes twice, so that name, not the bytes, identifies one.
-DICTIONARY_DIR = "_dictionary"
-
-
-def _file_for(value: str) -> Path | None:
-    if not isinstance(value, str) or not value or len(value) > 1000:
-        return None
-    for candidate in (Path(value), resource_path(value)):
-        try:
-            if candidate.is_file():
-                return candidate
-        except OSError:
-            return None
-    return None
-
-
-def fingerprint_config(config: dict[str, Any]) -> str:
-    """Hash of a pipeline config plus the bytes of every file its settings point to.
-
-    A setting naming a file enters by its file name and bytes, not its full path, so the same pipeline has
-    the same id whatever folder holds the night's home or the installed package (local mode and a cluster
-    run from another home, a checkout and a wheel all write the same ``nlp_system``).
-    """
-    files: list[Path] = []
-
-    def portable(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: portable(value[key]) for key in sorted(value)}
-        if isinstance(value, list):
-            return [portable(item) for item in value]
-        if (path := _file_for(value)) is not None:
-            if path.parent.name != DICTIONARY_DIR:
-                files.append(path)
-            return path.name
-        return value
-
-    digest = hashlib.sha256(json.dumps(portable(config), sort_keys=True).encode())
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def fingerprint_dir(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def apply_overrides(config: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -78,69 +22,19 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, dict[str, Any]]
     return config
 
 
-def deid_choices(settings) -> str:
-    """The settings that change a note's de-identified text or row dates, so a change reprocesses the notes."""
-    table = settings.date_shift_table
-    table_part = ""
-    if table is not None:
-        digest = hashlib.sha256(table.read_bytes()).hexdigest()[:12] if table.is_file() else fingerprint_dir(table)
-        table_part = f" table {digest}"
-    return f"{settings.deid_mode} dates {settings.date_mode}{table_part}"
-
-
-def nlp_system(annotate_config: dict[str, Any], model_versions: dict[str, str] | None = None, *,
-               deid_settings: str = "") -> str:
-    deid_files = fingerprint_dir(RESOURCE_DIR / 'deid') if (RESOURCE_DIR / 'deid').is_dir() else 'none'
-    parts = [f"notenlp {__version__}", f"pipeline {fingerprint_config(annotate_config)}",
-             f"deid {deid_files}{' ' + deid_settings if deid_settings else ''}"]
-    parts += [f"{name} v{version}" for name, version in sorted((model_versions or {}).items())]
-    text = "; ".join(parts)
-    return text if len(text) <= NLP_SYSTEM_MAX else text[: NLP_SYSTEM_MAX - 13] + "; +" + hashlib.sha256(
-        text.encode()).hexdigest()[:10]
-
-
 def effective_annotate_config(settings, dictionary_path: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The night's pipeline config with registered champion models and the compiled dictionary."""
     config = load_config(settings.annotate_pipeline)
     overrides: dict[str, dict[str, Any]] = {}
     versions: dict[str, str] = {}
     if settings.use_registered_models:
-        from notenlp.models.registry import champion_versions, pipeline_overrides_from_champions
+        from notenlp.lifecycle.registry import champion_versions, pipeline_overrides_from_champions
 
         overrides, versions = pipeline_overrides_from_champions(settings), champion_versions(settings)
     if dictionary_path is not None:
         for name in ("dictionary", "normalize"):
             overrides.setdefault(name, {})["dictionary"] = str(dictionary_path)
     return apply_overrides(config, overrides), versions
-
-
-def compiled_dictionary_for(settings) -> Path:
-    """The normalization dictionary of the warehouse's vocabulary, compiled once per vocabulary content."""
-    import os
-    import tempfile
-
-    from notenlp.vocab.dictionary import compile_dictionary
-    from notenlp.vocab.lookup import vocabulary_key
-    from notenlp.warehouse import connect
-
-    # PostgreSQL: the vocabulary schema, copied once per vocabulary state into a DuckDB file.
-    vocabulary = settings.warehouse
-    if settings.on_postgres:
-        from notenlp.warehouse import postgres
-
-        vocabulary = postgres.vocabulary_snapshot(settings)
-    with connect(vocabulary, read_only=True) as con:
-        key = vocabulary_key(con)
-    out = settings.staging / DICTIONARY_DIR / f"dictionary-{key}.parquet"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log.info("compiling the normalization dictionary from the warehouse vocabulary ...")
-        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            partial = Path(tmp) / out.name
-            stats = compile_dictionary(vocabulary, partial)
-            os.replace(partial, out)
-        log.info("dictionary compiled: %s", stats)
-    return out
 
 
 def prepare_night(night) -> Path | None:
@@ -157,7 +51,11 @@ def prepare_night(night) -> Path | None:
         postgres.ensure_vocabulary(settings)
     else:
         _prepare_duckdb(settings)
-    dictionary_path = compiled_dictionary_for(settings)
+    from notenlp.vocab.lookup import compiled_dictionary_for
+
+    # PostgreSQL: the vocabulary schema, copied once per vocabulary state into a DuckDB file.
+    vocabulary = postgres.vocabulary_snapshot(settings) if settings.on_postgres else settings.warehouse
+    dictionary_path = compiled_dictionary_for(vocabulary, settings.staging)
     config, versions = effective_annotate_config(settings, dictionary_path)
     system = nlp_system(config, versions, deid_settings=deid_choices(settings))
     (night.meta_dir / "annotate_pipeline.json").write_text(json.dumps(config, indent=2), encoding="utf-8")

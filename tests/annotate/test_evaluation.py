@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from notenlp.annotate import bench, evaluate_assertion
+from notenlp.evaluation import annotate_bench as bench
+from notenlp.evaluation import assertion as evaluate_assertion
 from notenlp.corpora import MISSING_MESSAGE, corpus_path
 
 NEGEX_HEADER = "line number\tCondition\tsentence\tnegation\ttemporality\texperiencer\n"

@@ -3,7 +3,7 @@
 import pytest
 
 from notenlp.deid.benchmark import gold_metrics, score_benchmark
-from notenlp.models.catalog import DEID_DEV_GOLD, get_spec
+from notenlp.lifecycle.catalog import DEID_DEV_GOLD, get_spec
 
 
 def test_the_gate_tracks_metrics_the_benchmark_reports(tagger):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from notenlp.config import Settings
-from notenlp.models.registry import list_versions
+from notenlp.lifecycle.registry import list_versions
 
 from .components import import_root
 from .conftest import TOY, gold_records, write_jsonl

@@ -9,10 +9,11 @@ import pytest
 
 from notenlp.cli import main
 from notenlp.config import Settings
-from notenlp.models import lifecycle
-from notenlp.models.evaluate import GoldSet, score_records
-from notenlp.models.registry import (
-    compare, list_versions, nlp_system_string, pipeline_overrides_from_champions, resolve_champion,
+from notenlp.fingerprints import NLP_SYSTEM_MAX, nlp_system
+from notenlp.lifecycle import steps
+from notenlp.lifecycle.evaluate import GoldSet, score_records
+from notenlp.lifecycle.registry import (
+    compare, list_versions, pipeline_overrides_from_champions, resolve_champion,
 )
 from notenlp.pipeline import Pipeline
 
@@ -24,7 +25,7 @@ def test_packaged_model_carries_its_files_and_answers_the_contract(tmp_path):
     import mlflow.pyfunc
     import pandas as pd
 
-    from notenlp.models.pyfunc import ARTIFACT_MARKER, save_pipeline_model
+    from notenlp.lifecycle.pyfunc import ARTIFACT_MARKER, save_pipeline_model
 
     lexicon, negation = write_rules(tmp_path / "rules", {"chest pain": "PROBLEM", "aspirin": "DRUG"}, ["denies"])
     model_dir = save_pipeline_model(toy_config(lexicon, negation), tmp_path / "model")
@@ -50,7 +51,7 @@ def test_packaged_model_carries_its_files_and_answers_the_contract(tmp_path):
 def test_default_file_settings_are_packaged_with_the_model(tmp_path):
     import mlflow.pyfunc
 
-    from notenlp.models.pyfunc import ARTIFACT_MARKER, package_config, save_pipeline_model
+    from notenlp.lifecycle.pyfunc import ARTIFACT_MARKER, package_config, save_pipeline_model
 
     lexicon, _ = write_rules(tmp_path, {"fever": "PROBLEM"}, [])
     config = toy_config(lexicon, lexicon)
@@ -64,7 +65,7 @@ def test_default_file_settings_are_packaged_with_the_model(tmp_path):
 
 
 def test_missing_component_file_is_reported_by_component_and_setting(tmp_path):
-    from notenlp.models.pyfunc import package_config
+    from notenlp.lifecycle.pyfunc import package_config
 
     lexicon, negation = write_rules(tmp_path, {}, [])
     negation.unlink()
@@ -106,10 +107,10 @@ def test_train_evaluate_register_promote_with_a_gate(toy_world, capsys):
     versions = {}
     for label, notes in (("partial", [0, 1]), ("full", [0, 1, 2, 3]), ("degraded", [2, 3])):
         toy_world.train_on(notes)
-        trained = lifecycle.train(TOY, settings=settings)
-        metrics = {**trained["metrics"], **lifecycle.evaluate(TOY, settings=settings)}
-        version = lifecycle.register(TOY, metrics, settings=settings)
-        versions[label] = (version, metrics, lifecycle.promote(TOY, version, settings=settings))
+        trained = steps.train(TOY, settings=settings)
+        metrics = {**trained["metrics"], **steps.evaluate(TOY, settings=settings)}
+        version = steps.register(TOY, metrics, settings=settings)
+        versions[label] = (version, metrics, steps.promote(TOY, version, settings=settings))
 
     version, metrics, decision = versions["partial"]
     assert version == "1" and metrics["train.lexicon_terms"] == 6
@@ -136,15 +137,16 @@ def test_train_evaluate_register_promote_with_a_gate(toy_world, capsys):
     assert len(json.loads(open(overrides["tagger"]["rules"]).read())) == 11
     # The nightly pipeline composes its own config and takes the champion's files through overrides.
     toy_world.train_on([3])  # the working copy changes; the champion does not
-    lifecycle.train(TOY, settings=settings)
+    steps.train(TOY, settings=settings)
     config = toy_config(toy_world.lexicon, toy_world.lexicon.parent / "negation.json")
     from notenlp.jsonl import annotation_record, doc_from_record
 
     doc = Pipeline.from_config(config, overrides=overrides)(doc_from_record({"note_id": 1, "text": "No rash today. Persistent cough."}))
     assert [(e["text"], e["negated"]) for e in annotation_record(doc)["entities"]] == [("rash", True), ("cough", False)]
-    system = nlp_system_string("annotate", "abc123def456", {TOY: champion_version, "notenlp-ner": "12"})
-    assert system == "notenlp 0.1.0 annotate@abc123def456 models ner v12, toy v2"
-    assert len(nlp_system_string("annotate", "x", {f"m{i}" * 20: str(i) for i in range(20)})) == 250
+    # NOTE_NLP.nlp_system names the champion versions the night runs with, within varchar(250).
+    system = nlp_system(config, {TOY: champion_version, "notenlp-ner": "12"})
+    assert system.startswith("notenlp 0.1.0; pipeline ") and system.endswith(f"; notenlp-ner v12; {TOY} v2")
+    assert len(nlp_system(config, {f"m{i}" * 20: str(i) for i in range(20)})) == NLP_SYSTEM_MAX
 
     assert main(["models", "list", TOY]) == 0
     listing = capsys.readouterr().out
@@ -169,8 +171,8 @@ def test_cli_prints_serve_and_ui_commands(toy_world, capsys):
 
 
 def test_a_saved_model_folder_registers_and_resolves(toy_world, tmp_path):
-    from notenlp.models.pyfunc import save_pipeline_model
-    from notenlp.models.registry import model_config, promote_if_better, register
+    from notenlp.lifecycle.pyfunc import save_pipeline_model
+    from notenlp.lifecycle.registry import model_config, promote_if_better, register
 
     settings = Settings.from_env()
     lexicon, negation = write_rules(tmp_path / "saved", {"fever": "PROBLEM"}, ["no"])

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from notenlp.config import Settings
-from notenlp.models.catalog import PIPELINE_MODEL
-from notenlp.models.cli import serve_command
-from notenlp.models.registry import promote_if_better, register
+from notenlp.lifecycle.catalog import PIPELINE_MODEL
+from notenlp.lifecycle.cli import serve_command
+from notenlp.lifecycle.registry import promote_if_better, register
 
 from tests.ports import free_port
 

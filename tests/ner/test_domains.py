@@ -5,7 +5,7 @@ import pytest
 
 from notenlp.ner.crf import fold_domain
 from notenlp.ner.features import FeatureExtractor
-from notenlp.ner.evaluate import corpus_domain
+from notenlp.evaluation.ner import corpus_domain
 from notenlp.ner.model import NerModel
 
 from tests.ner.conftest import synthetic_texts

@@ -4,7 +4,7 @@ import pytest
 
 from notenlp.config import Settings
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
-from notenlp.ner import evaluate
+from notenlp.evaluation import ner as evaluate
 
 
 @pytest.mark.slow

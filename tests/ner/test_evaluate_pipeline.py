@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from notenlp.ner import evaluate
+from notenlp.evaluation import ner as evaluate
 
 TEXT = "IMAGING: CXR showed a right pneumothorax.\nPLAN: Start metformin 500 mg PO BID."
 

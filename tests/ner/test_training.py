@@ -1,8 +1,21 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from notenlp.config import Settings
 from notenlp.ner.corpora import LabelledText
-from notenlp.ner.training import REGISTERED_MODEL, align_boundaries, fill_missing_labels, log_and_register
+from notenlp.ner.training import align_boundaries, fill_missing_labels
+
+RECIPE = Path(__file__).resolve().parents[2] / "models" / "ner" / "train.py"
+
+
+def load_recipe():
+    """models/ner/train.py as a module (recipes are run as files, not imported as a package)."""
+    spec = importlib.util.spec_from_file_location("ner_train_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_fill_missing_labels_adds_only_non_overlapping_mentions_of_the_asked_labels(tiny_model):
@@ -29,7 +42,8 @@ def test_recipe_logs_and_registers_a_pyfunc(tiny_model, tiny_model_path, tmp_pat
 
     monkeypatch.setenv("NOTENLP_HOME", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    run_id = log_and_register(tiny_model_path, tiny_model, {"c1": 0.0}, {"bc5cdr.strict.ALL.f1": 0.5},
+    recipe = load_recipe()
+    run_id = recipe.log_and_register(tiny_model_path, tiny_model, {"c1": 0.0}, {"bc5cdr.strict.ALL.f1": 0.5},
                               {"synthetic": 24}, register=True)
     import mlflow
 
@@ -37,15 +51,14 @@ def test_recipe_logs_and_registers_a_pyfunc(tiny_model, tiny_model_path, tmp_pat
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     assert mlflow.get_run(run_id).data.metrics["bc5cdr.strict.ALL.f1"] == pytest.approx(0.5, rel=1e-9)
-    loaded = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}/1")
+    loaded = mlflow.pyfunc.load_model(f"models:/{recipe.REGISTERED_MODEL}/1")
     text = "Patient was given heparin for headache ."
     found = loaded.predict(pd.DataFrame({"text": [text]}))[0]
     assert [(text[m["start"]:m["end"]], m["label"]) for m in found] == [("heparin", "DRUG"), ("headache", "PROBLEM")]
 
 
 def test_recipe_writes_the_metrics_notenlp_models_train_asks_for(tiny_model_path, tmp_path, monkeypatch):
-    from notenlp.ner import training
-
+    training = load_recipe()
     monkeypatch.setattr(training, "corpora_dir", lambda: tmp_path)
     monkeypatch.setattr(training, "train_all", lambda root, params, demo: (training.NerModel.load(tiny_model_path), {"bc5cdr": 1}))
     monkeypatch.setattr(training, "dev_sets", lambda root: {})

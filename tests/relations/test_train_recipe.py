@@ -2,7 +2,7 @@
 
 import pytest
 
-from notenlp.evaluation.metrics import Score
+from notenlp.metrics import Score
 
 from .test_encoder_probe import load_recipe
 

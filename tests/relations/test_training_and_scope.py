@@ -2,7 +2,7 @@ from pathlib import Path
 
 from notenlp.doc import Doc, Entity, Span
 from notenlp.relations.component import RelationExtractor
-from notenlp.relations.evaluate import ade_dose_scope, in_sentences
+from notenlp.evaluation.relations import ade_dose_scope, in_sentences
 from notenlp.relations.model import RelationClassifier
 from notenlp.relations.training import align_to_found
 

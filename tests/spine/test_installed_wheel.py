@@ -77,7 +77,7 @@ def test_the_wheel_carries_sql_expectations_recipes_and_resources(installed):
 def test_the_installed_package_finds_its_data_inside_itself(installed):
     script = textwrap.dedent("""
         import json, notenlp
-        from notenlp.models.catalog import load_catalog, recipe_path
+        from notenlp.lifecycle.catalog import load_catalog, recipe_path
         from notenlp.quality.suites import EXPECTATIONS_DIR
         from notenlp.resources import RESOURCE_DIR, source_root
         from notenlp.vocab.loader import DDL_PATH

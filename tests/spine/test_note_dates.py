@@ -177,7 +177,7 @@ def test_the_default_is_a_deidentified_warehouse():
 
 
 def test_changing_how_dates_move_changes_nlp_system_so_notes_are_reprocessed(tmp_path):
-    from notenlp.versions import deid_choices, nlp_system
+    from notenlp.fingerprints import deid_choices, nlp_system
 
     table = tmp_path / "shifts.csv"
     table.write_text("person_id,date_shift_days\n1,-100\n", encoding="utf-8")

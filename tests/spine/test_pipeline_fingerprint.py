@@ -1,7 +1,7 @@
 """The pipeline id in ``nlp_system`` names what ran, not where: the same config and file contents under two
 homes (a local night and a cluster night, a checkout and an installed wheel) give the same id."""
 
-from notenlp.versions import DICTIONARY_DIR, fingerprint_config
+from notenlp.fingerprints import DICTIONARY_DIR, fingerprint_config
 
 
 def _config(folder, rules: bytes, dictionary: bytes):

@@ -3,7 +3,8 @@ import argparse
 import duckdb
 import pytest
 
-from notenlp.vocab import bench, cli
+from notenlp.evaluation import vocab_bench as bench
+from notenlp.vocab import cli
 
 
 def test_generated_bench_vocabulary_loads(tmp_path):

@@ -1,7 +1,5 @@
 """Spark NLP Annotation columns <-> ENTITY rows, on a real local Spark session."""
 
-import os
-
 import pytest
 
 from notenlp.interop.sparknlp import (ANNOTATION_SCHEMA, SparkNLPUnavailable, annotations_to_entities,
@@ -11,19 +9,6 @@ from notenlp.schemas import ENTITY
 pytestmark = pytest.mark.slow
 
 TEXT = "Pt denies chest pain. Mother had breast cancer. Takes metformin 500 mg."
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pyspark = pytest.importorskip("pyspark")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[1]").appName("notenlp-interop-test")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1").getOrCreate())
-    yield session
-    session.stop()
-    del pyspark
 
 
 def chunk(begin, end, label, confidence="0.93"):

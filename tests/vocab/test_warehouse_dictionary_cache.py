@@ -32,13 +32,10 @@ def test_other_writes_to_the_warehouse_reuse_the_compiled_dictionary(tmp_path, m
 
 
 def test_the_night_and_the_cli_key_the_dictionary_alike(tmp_path, monkeypatch, tiny_warehouse):
-    from types import SimpleNamespace
-
-    from notenlp.versions import compiled_dictionary_for
+    from notenlp.vocab.lookup import compiled_dictionary_for
 
     monkeypatch.setenv("NOTENLP_CACHE", str(tmp_path / "cache"))
-    night = compiled_dictionary_for(SimpleNamespace(warehouse=tiny_warehouse, staging=tmp_path / "staging",
-                                                    on_postgres=False))
+    night = compiled_dictionary_for(tiny_warehouse, tmp_path / "staging")
     cli = lookup.warehouse_dictionary_path(tiny_warehouse)
     assert night.exists() and cli.exists()
     assert night.name.removeprefix("dictionary-") == cli.name.removeprefix("warehouse-dictionary-")

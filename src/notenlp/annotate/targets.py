@@ -9,10 +9,7 @@ targets' labels (an evaluation on labelled gold) gives them, one per target, in
 from __future__ import annotations
 
 from notenlp.attributes import PROBLEM
-from notenlp.doc import Doc, Entity
-
-TARGET_LABELS = "target_labels"
-TARGET_SCORES = "target_scores"
+from notenlp.doc import TARGET_LABELS, TARGET_SCORES, Doc, Entity
 
 
 def has_targets(doc: Doc) -> bool:

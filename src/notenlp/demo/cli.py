@@ -2,7 +2,7 @@
 
 Writes DIR/NOTEEVENTS.csv.gz (MIMIC-III NOTEEVENTS format, about 1% ISERROR rows),
 DIR/notes.jsonl (JSONL-contract input, ISERROR rows excluded) and DIR/gold.jsonl (PHI spans,
-sections, entities with assertion flags and OMOP concept ids, relations; see DEMO_GOLD.md).
+sections, entities with assertion flags and OMOP concept ids, relations; see docs/demo_gold.md).
 The output depends only on --notes and --seed.
 """
 

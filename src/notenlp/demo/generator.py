@@ -1,4 +1,4 @@
-"""Synthetic MIMIC-style clinical notes with exact gold annotations (see DEMO_GOLD.md).
+"""Synthetic MIMIC-style clinical notes with exact gold annotations (see docs/demo_gold.md).
 
 Notes are assembled from templates (``resources/demo/notes.json``) whose slots are filled from the
 bundled demo OMOP CDM (each note's conditions and drugs are its person's CONDITION_OCCURRENCE and

@@ -18,6 +18,7 @@ from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS
 from notenlp.config import ConfigError
+from notenlp import schemas
 from notenlp.schemas import ENTITY
 
 ANNOTATION_SCHEMA = ("array<struct<annotatorType:string,begin:int,end:int,result:string,"
@@ -43,7 +44,6 @@ LABEL_ALIASES: dict[str, str] = {
     "STRENGTH": "STRENGTH", "DOSAGE": "DOSE", "DOSE": "DOSE", "ROUTE": "ROUTE", "FREQUENCY": "FREQUENCY",
     "DURATION": "DURATION", "FORM": "FORM",
 }
-FLAGS = ASSERTION_FLAGS
 STATUS_BY_FLAG = {"negated": "absent", "possible": "possible", "hypothetical": "hypothetical",
                   "conditional": "conditional", "family": "associated_with_someone_else", "historical": "past"}
 
@@ -180,7 +180,7 @@ def _omop_conventions(*columns):
 
         *flags, section, label = values
         entity = Entity(start=0, end=0, text="", label=label or "", section=section or "",
-                        **{name: bool(value) for name, value in zip(FLAGS, flags)})
+                        **{name: bool(value) for name, value in zip(ASSERTION_FLAGS, flags)})
         return term_exists(entity), term_temporal(entity), term_modifiers(entity)
 
     return conventions(*columns)
@@ -215,7 +215,7 @@ def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str 
     raw_label = F.upper(F.coalesce(F.col("chunk.metadata")["entity"], F.col("chunk.metadata")["ner_label"],
                                    F.lit("")))
     label_map = F.create_map(*[F.lit(x) for pair in LABEL_ALIASES.items() for x in pair])
-    flag = {name: F.lit(False) for name in FLAGS}
+    flag = {name: F.lit(False) for name in ASSERTION_FLAGS}
     for status_name, flags in ASSERTION_FLAGS_BY_STATUS.items():
         for name in flags:
             flag[name] = flag[name] | (status == F.lit(status_name))
@@ -235,7 +235,7 @@ def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str 
         "score": F.coalesce(F.col("chunk.metadata")["confidence"].cast("double"), F.lit(1.0)),
         "section": F.coalesce(F.col("chunk.metadata")["section"], F.lit("")),
         "section_concept_id": F.lit(0),
-        **{name: flag[name] for name in FLAGS},
+        **{name: flag[name] for name in ASSERTION_FLAGS},
         "concept_id": F.coalesce(F.col("chunk.metadata")["concept_id"].cast("int"), F.lit(0)),
         "source_concept_id": F.coalesce(F.col("chunk.metadata")["source_concept_id"].cast("int"), F.lit(0)),
         "vocabulary_id": F.coalesce(F.col("chunk.metadata")["vocabulary_id"], F.lit("")),
@@ -243,12 +243,12 @@ def annotations_to_entities(df, *, note_id_col: str = "note_id", chunk_col: str 
         "concept_name": F.coalesce(F.col("chunk.metadata")["concept_name"], F.lit("")),
         "match_score": F.coalesce(F.col("chunk.metadata")["match_score"].cast("double"), F.lit(0.0)),
     }
-    conventions = _omop_conventions(*[flag[name] for name in FLAGS], columns["section"], columns["label"])
+    conventions = _omop_conventions(*[flag[name] for name in ASSERTION_FLAGS], columns["section"], columns["label"])
     for name in ("term_exists", "term_temporal", "term_modifiers"):
         columns[name] = conventions[name]
-    names = [c.split(" ")[0] for c in ENTITY.split(", ")]
+    names = schemas.columns(ENTITY)
     out = exploded.select(*[columns[name].alias(name) for name in names])
-    return out.select(*[F.col(n).cast(t) for n, t in (c.split(" ") for c in ENTITY.split(", "))])
+    return out.select(*[F.col(n).cast(t) for n, t in schemas.column_types(ENTITY)])
 
 
 def entities_to_annotations(entities_df, *, note_id_col: str = "note_id", chunk_col: str = "ner_chunk",

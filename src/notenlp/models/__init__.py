@@ -1,5 +1,6 @@
-"""Model lifecycle in MLflow: package pipeline configs as pyfunc models, evaluate, register, promote, serve.
+"""Old name of ``notenlp.lifecycle``, kept only while ``notenlp.deid.benchmark`` still imports from it.
 
-Everything here works on pipeline configs (``notenlp.pipeline``) and the files their component
-settings point to, never on one annotator's internals. MLflow is imported lazily.
+debt: #17 -- ``src/notenlp/deid/`` was being changed by other work when the lifecycle package was
+renamed; once ``deid/benchmark.py`` takes ``DEID_GOLD_PREFIX`` from where it now lives, delete this
+package. Nothing else may import it (an import-linter contract in ``pyproject.toml`` checks that).
 """

@@ -17,11 +17,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from notenlp.omop import term_exists, term_modifiers, term_temporal
-from notenlp.schemas import ENTITY, RELATION
+from notenlp.schemas import ENTITY, RELATION, column_types, columns
 
-ENTITY_COLUMNS = [c.split()[0] for c in ENTITY.split(", ")]
-RELATION_COLUMNS = [c.split()[0] for c in RELATION.split(", ")]
-_ENTITY_ONLY = ", ".join(c for c in ENTITY.split(", ") if not c.startswith("note_id "))
+ENTITY_COLUMNS = columns(ENTITY)
+RELATION_COLUMNS = columns(RELATION)
+_ENTITY_ONLY = ", ".join(f"{name} {kind}" for name, kind in column_types(ENTITY) if name != "note_id")
 ANNOTATION_ROW = (
     f"record_type string, note_id bigint, {_ENTITY_ONLY}, head_entity_id int, tail_entity_id int, "
     "relationship string, relation_score double, error string"
@@ -43,9 +43,7 @@ def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:
             "record_type": "entity", "note_id": note_id, "entity_id": e.id, "start": e.start, "end": e.end,
             "lexical_variant": doc.text[e.start:e.end], "snippet": snippet(doc.text, e.start, e.end),
             "label": e.label, "source": e.source, "score": float(e.score), "section": e.section,
-            "section_concept_id": int(e.section_concept_id or 0), "negated": e.negated, "possible": e.possible,
-            "hypothetical": e.hypothetical, "conditional": e.conditional, "historical": e.historical,
-            "family": e.family, "term_exists": term_exists(e), "term_temporal": term_temporal(e),
+            "section_concept_id": int(e.section_concept_id or 0), **e.assertion(), "term_exists": term_exists(e), "term_temporal": term_temporal(e),
             "term_modifiers": term_modifiers(e), "concept_id": int(e.concept_id or 0), "source_concept_id": int(e.source_concept_id or 0),
             "vocabulary_id": e.vocabulary_id, "concept_code": e.concept_code,
             "concept_name": e.concept_name, "match_score": float(e.match_score),
@@ -75,8 +73,7 @@ def _annotate_batches(batches: Iterator[pd.DataFrame], config: dict[str, Any]) -
 def annotate_note(nlp, note_id, person_id, note_date, text: str, targets=None) -> list[dict[str, Any]]:
     """One de-identified note's annotation rows, or its single ``error`` row. ``targets``: entities found
     upstream (Spark NLP's chunks), to which the pipeline adds no NER of its own."""
-    from notenlp.annotate.targets import TARGET_LABELS, TARGET_SCORES
-    from notenlp.doc import Doc, Span
+    from notenlp.doc import TARGET_LABELS, TARGET_SCORES, Doc, Span
 
     try:
         doc = Doc(text=text, note_id=int(note_id), person_id=int(person_id), note_date=str(note_date))

@@ -6,6 +6,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from notenlp.schemas import column_types
+
 
 @lru_cache(maxsize=4)
 def _deidentifier(config_json: str):
@@ -37,7 +39,7 @@ def typed_frame(rows: list[dict[str, Any]], ddl: str):
     """A pandas frame with the column types of a flat Spark DDL, so Arrow never guesses from NaN."""
     import pandas as pd
 
-    columns = [c.split()[:2] for c in ddl.split(", ")]
+    columns = column_types(ddl)
     frame = pd.DataFrame(rows, columns=[name for name, _ in columns])
     for name, spark_type in columns:
         dtype = _PANDAS_TYPES.get(spark_type)

@@ -19,12 +19,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from notenlp.config import ConfigError
-from notenlp.schemas import DEID_NOTE, NOTE, PHI_AUDIT
+from notenlp.schemas import DEID_NOTE, NOTE, PHI_AUDIT, column_types, columns
 
-NOTE_COLUMNS = [c.split()[0] for c in NOTE.split(", ")]
-DEID_COLUMNS = [c.split()[0] for c in DEID_NOTE.split(", ")]
-AUDIT_FIELDS = [c.split()[0] for c in PHI_AUDIT.split(", ")]
-AUDIT_STRUCT = ", ".join(f"{name}: {typ}" for name, typ in (c.split() for c in PHI_AUDIT.split(", ")))
+NOTE_COLUMNS = columns(NOTE)
+DEID_COLUMNS = columns(DEID_NOTE)
+AUDIT_FIELDS = columns(PHI_AUDIT)
+AUDIT_STRUCT = ", ".join(f"{name}: {typ}" for name, typ in column_types(PHI_AUDIT))
 NOTE_ROW_DATES = ("note_date", "note_datetime")  # every date column of the NOTE row
 
 # What the worker returns (to the sealed work folder): the de-identified note, the note's date offset,

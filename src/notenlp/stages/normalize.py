@@ -17,9 +17,9 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from notenlp.schemas import ENTITY
+from notenlp.schemas import ENTITY, columns
 
-ENTITY_COLUMNS = [c.split()[0] for c in ENTITY.split(", ")]
+ENTITY_COLUMNS = columns(ENTITY)
 NORMALIZED_ROW = f"{ENTITY}, error string"
 _CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from notenlp.doc import Doc
 from notenlp import cache
+from notenlp.fingerprints import DICTIONARY_DIR, fingerprint_files
 from notenlp.resources import file_or_resource, resource_path
 from notenlp.vocab import drugs, loader
 from notenlp.vocab.dictionary import PRODUCT_CLASSES, Candidate, Dictionary, compile_dictionary
@@ -52,14 +53,6 @@ def cache_dir() -> Path:
     return cache.cache_dir("vocab")
 
 
-def _fingerprint(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes() if path.stat().st_size < 50_000_000 else str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()[:16]
-
-
 def _compiler_inputs() -> list[Path]:
     here = Path(__file__).resolve().parent
     return [*resource_path("vocab").glob("*.json"), here / "dictionary.py", here / "text.py", here / "drugs.py"]
@@ -68,7 +61,7 @@ def _compiler_inputs() -> list[Path]:
 def demo_dictionary_path() -> Path:
     """The dictionary of the shipped demo vocabulary (+ ICD-10-CM), compiled once into the cache."""
     inputs = [*loader.DEMO_VOCAB_DIR.glob("*.csv.gz"), *_compiler_inputs()]
-    out = cache_dir() / f"demo-dictionary-{_fingerprint(inputs)}.parquet"
+    out = cache_dir() / f"demo-dictionary-{fingerprint_files(inputs)}.parquet"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="notenlp-demo-vocab-") as tmp:
@@ -92,13 +85,13 @@ VOCABULARY_CONTENT_SQL = (
 def vocabulary_key(con) -> str:
     """Key of the dictionary compiled from a warehouse's vocabulary: its content and the compiler's inputs."""
     content = [con.execute(sql).fetchone() for sql in VOCABULARY_CONTENT_SQL]
-    return hashlib.sha256(f"{content}{_fingerprint(_compiler_inputs())}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{content}{fingerprint_files(_compiler_inputs())}".encode()).hexdigest()[:16]
 
 
 def _warehouse_vocabulary_key(warehouse: Path) -> str:
     """``vocabulary_key`` of the warehouse, remembered per file state (path, size, mtime): every night writes
     NOTE_NLP into the warehouse, and keying the dictionary on the file itself recompiled it after each one."""
-    from notenlp.warehouse import connect
+    import duckdb
 
     state = warehouse.resolve().stat()
     file_state = f"{warehouse.resolve()}|{state.st_size}|{state.st_mtime_ns}"
@@ -109,7 +102,7 @@ def _warehouse_vocabulary_key(warehouse: Path) -> str:
         index = {}
     if file_state in index:
         return index[file_state]
-    with connect(warehouse, read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
         key = vocabulary_key(con)
     index = {k: v for k, v in index.items() if not k.startswith(f"{warehouse.resolve()}|")}
     index[file_state] = key
@@ -131,6 +124,25 @@ def warehouse_dictionary_path(warehouse: Path) -> Path:
             partial = Path(tmp) / out.name
             compile_dictionary(warehouse, partial)
             os.replace(partial, out)
+    return out
+
+
+def compiled_dictionary_for(vocabulary: Path, staging: Path) -> Path:
+    """A night's normalization dictionary: the vocabulary of a DuckDB file compiled once per vocabulary content
+    into ``<staging>/_dictionary`` (the file name, which enters ``nlp_system``, is the vocabulary's content key)."""
+    import duckdb
+
+    with duckdb.connect(str(vocabulary), read_only=True) as con:
+        key = vocabulary_key(con)
+    out = Path(staging) / DICTIONARY_DIR / f"dictionary-{key}.parquet"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        log.info("compiling the normalization dictionary from the warehouse vocabulary ...")
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            partial = Path(tmp) / out.name
+            stats = compile_dictionary(vocabulary, partial)
+            os.replace(partial, out)
+        log.info("dictionary compiled: %s", stats)
     return out
 
 

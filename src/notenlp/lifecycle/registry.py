@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 MODELS_EXPERIMENT = "notenlp-models"
 TAG_PREFIX = "notenlp.promotion."
-NLP_SYSTEM_MAX = 250  # NOTE_NLP.nlp_system is varchar(250)
 
 
 @dataclass
@@ -81,7 +80,7 @@ def register(
             mlflow.log_artifacts(str(folder), artifact_path="model")
             version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version
         else:
-            from notenlp.models.pyfunc import log_pipeline_model
+            from notenlp.lifecycle.pyfunc import log_pipeline_model
 
             version = log_pipeline_model(model, registered_model_name=name).registered_model_version
     log.info("registered %s version %s with %d metrics", name, version, len(clean))
@@ -106,7 +105,7 @@ def current_champion(name: str, *, settings: Settings | None = None):
 
 
 def _is_score(metric: str) -> bool:
-    from notenlp.models.catalog import SCORE_SUFFIXES
+    from notenlp.lifecycle.catalog import SCORE_SUFFIXES
 
     return metric.rsplit(".", 1)[-1].endswith(SCORE_SUFFIXES)
 
@@ -244,7 +243,7 @@ def model_config(model_dir: str | Path) -> dict[str, Any]:
     """The pipeline config inside a downloaded ``PipelineModel``, its file settings pointing into the folder."""
     import yaml
 
-    from notenlp.models.pyfunc import CONFIG_ARTIFACT, unpack_config
+    from notenlp.lifecycle.pyfunc import CONFIG_ARTIFACT, unpack_config
 
     model_dir = Path(model_dir)
     spec = yaml.safe_load((model_dir / "MLmodel").read_text(encoding="utf-8"))
@@ -256,7 +255,7 @@ def model_config(model_dir: str | Path) -> dict[str, Any]:
 
 def champion_versions(settings: Settings | None = None, catalog=None) -> dict[str, str]:
     """{model name: champion version} for every catalog model that has a champion."""
-    from notenlp.models.catalog import load_catalog
+    from notenlp.lifecycle.catalog import load_catalog
 
     settings = settings or Settings.from_env()
     found = {}
@@ -274,7 +273,7 @@ def pipeline_overrides_from_champions(settings: Settings | None = None, catalog=
     composition and loads each annotator's files from ``models:/<name>@champion``. Empty when
     ``settings.use_registered_models`` is off or nothing is registered.
     """
-    from notenlp.models.catalog import load_catalog
+    from notenlp.lifecycle.catalog import load_catalog
 
     settings = settings or Settings.from_env()
     if not settings.use_registered_models:
@@ -292,17 +291,3 @@ def pipeline_overrides_from_champions(settings: Settings | None = None, catalog=
                 overrides[component["name"]] = component.get("config", {})
         log.info("pipeline uses %s v%s for %s", spec.name, version, ", ".join(spec.owns))
     return overrides
-
-
-def nlp_system_string(pipeline: str, fingerprint: str = "", models: Mapping[str, str] | None = None,
-                      *, package_version: str | None = None) -> str:
-    """``NOTE_NLP.nlp_system``: package and pipeline version plus each registered model and version (<= 250 chars).
-
-    Example: ``notenlp 0.1.0 annotate@3f2a9c1b7d0e models ner v3, assertion v1``.
-    """
-    from notenlp import __version__
-
-    head = f"notenlp {package_version or __version__} {pipeline}" + (f"@{fingerprint}" if fingerprint else "")
-    parts = [f"{name.removeprefix('notenlp-')} v{version}" for name, version in sorted((models or {}).items())]
-    text = head + (" models " + ", ".join(parts) if parts else "")
-    return text if len(text) <= NLP_SYSTEM_MAX else text[: NLP_SYSTEM_MAX - 3] + "..."

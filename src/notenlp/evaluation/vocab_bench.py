@@ -108,7 +108,7 @@ def generate_athena(folder: Path, concepts: int, synonyms: int) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from notenlp.evaluation.metrics import format_table
+    from notenlp.metrics import format_table
     from notenlp.vocab.dictionary import compile_dictionary
     from notenlp.vocab.loader import load_athena
 

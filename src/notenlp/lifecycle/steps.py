@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from notenlp.config import Settings
-from notenlp.models.catalog import DEID_GOLD_PREFIX, get_spec, recipe_path
+from notenlp.lifecycle.catalog import DEID_GOLD_PREFIX, get_spec, recipe_path
 from notenlp.tracking import log_run
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def train(name: str, *, extra_args: Sequence[str] = (), settings: Settings | Non
 def evaluate(name: str, *, model_uri: str | None = None, gold: Iterable[str] | None = None,
              settings: Settings | None = None) -> dict[str, float]:
     """Score the model's pipeline config (or a logged model, by URI) on its gold sets; logged to MLflow."""
-    from notenlp.models.evaluate import evaluate as score, load_gold_sets
+    from notenlp.lifecycle.evaluate import evaluate as score, load_gold_sets
 
     spec = get_spec(name)
     if model_uri:
@@ -67,7 +67,7 @@ def evaluate(name: str, *, model_uri: str | None = None, gold: Iterable[str] | N
         configure_mlflow(settings)
         predict = mlflow.pyfunc.load_model(model_uri).predict
     else:
-        from notenlp.models.pyfunc import annotate_records
+        from notenlp.lifecycle.pyfunc import annotate_records
         from notenlp.pipeline import Pipeline
 
         pipeline = Pipeline.from_config(spec.config())
@@ -109,7 +109,7 @@ def _deid_benchmark_metrics(spec, gold_names: list[str], model_uri: str | None) 
 def register(name: str, metrics: Mapping[str, float], *, model_dir: str | None = None,
              settings: Settings | None = None) -> str:
     """Register the model (its pipeline config packaged as a pyfunc, or a saved model folder) with its metrics."""
-    from notenlp.models.registry import register as register_version
+    from notenlp.lifecycle.registry import register as register_version
     from notenlp.pipeline import Pipeline
 
     spec = get_spec(name)
@@ -123,7 +123,7 @@ def register(name: str, metrics: Mapping[str, float], *, model_dir: str | None =
 def promote(name: str, version: str, *, margin: float | None = None, force: bool = False,
             settings: Settings | None = None):
     """Apply the promotion gate with the catalog's tracked metrics and margin; returns the Decision."""
-    from notenlp.models.registry import promote_if_better
+    from notenlp.lifecycle.registry import promote_if_better
 
     spec = get_spec(name)
     return promote_if_better(spec.name, version, margin=spec.margin if margin is None else margin,

@@ -22,7 +22,7 @@ from typing import Any
 
 from notenlp.attributes import LABEL_DOMAINS
 from notenlp.doc import Doc, Entity, Section
-from notenlp.evaluation.metrics import format_table
+from notenlp.metrics import format_table
 from notenlp.vocab import drugs
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc, Entity
-from notenlp.evaluation.metrics import format_table, span_scores
+from notenlp.metrics import format_table, span_scores
 from notenlp.ner.corpora import (
     BC5CDR_LABELS, CORPUS_DOMAINS, CORPUS_FILES, CORPUS_LABELS, NCBI_LABELS, NER_LABELS, LabelledText, read_ade,
     read_demo_gold, read_pubtator, split_by_document,

@@ -25,7 +25,7 @@ from typing import Any
 from notenlp.attributes import RELATION_TYPES
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
 from notenlp.doc import Doc
-from notenlp.evaluation.metrics import Score, format_table, span_scores
+from notenlp.metrics import Score, format_table, span_scores
 from notenlp.relations.component import load_rules
 from notenlp.relations.features import ADMISSIBLE, Context, FeatureExtractor, candidate_pairs
 

@@ -13,8 +13,8 @@ import shlex
 import sys
 
 from notenlp.config import Settings
-from notenlp.evaluation.metrics import format_table
-from notenlp.models.catalog import PIPELINE_MODEL, load_catalog
+from notenlp.metrics import format_table
+from notenlp.lifecycle.catalog import PIPELINE_MODEL, load_catalog
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,36 +92,36 @@ def ui_command(port: int, settings: Settings) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from notenlp.models import lifecycle
+    from notenlp.lifecycle import steps
 
     settings = Settings.from_env()
     if args.action == "train":
-        result = lifecycle.train(args.name, extra_args=args.recipe_args, settings=settings)
+        result = steps.train(args.name, extra_args=args.recipe_args, settings=settings)
         print(f"{result['name']}: " + ("trained with " + result["recipe"] if result["trained"] else "no recipe"))
         if result["metrics"]:
             _print_metrics(result["metrics"])
     elif args.action == "evaluate":
-        _print_metrics(lifecycle.evaluate(args.name, model_uri=args.model_uri, gold=args.gold, settings=settings))
+        _print_metrics(steps.evaluate(args.name, model_uri=args.model_uri, gold=args.gold, settings=settings))
     elif args.action == "register":
-        metrics = _metrics_from_args(args) or lifecycle.evaluate(args.name, settings=settings)
-        version = lifecycle.register(args.name, metrics, model_dir=args.model_dir, settings=settings)
+        metrics = _metrics_from_args(args) or steps.evaluate(args.name, settings=settings)
+        version = steps.register(args.name, metrics, model_dir=args.model_dir, settings=settings)
         print(f"registered version {version}")
         if args.promote:
-            decision = lifecycle.promote(args.name, version, settings=settings)
+            decision = steps.promote(args.name, version, settings=settings)
             print(("promoted: " if decision.promoted else "not promoted: ") + decision.reason)
     elif args.action == "promote":
-        from notenlp.models.catalog import get_spec
-        from notenlp.models.registry import latest_version
+        from notenlp.lifecycle.catalog import get_spec
+        from notenlp.lifecycle.registry import latest_version
 
         version = args.version or latest_version(get_spec(args.name).name, settings=settings)
         if version is None:
             print(f"{args.name} has no registered version", file=sys.stderr)
             return 1
-        decision = lifecycle.promote(args.name, version, margin=args.margin, force=args.force, settings=settings)
+        decision = steps.promote(args.name, version, margin=args.margin, force=args.force, settings=settings)
         print(f"{decision.name} v{decision.version} " + ("promoted: " if decision.promoted else "not promoted: ")
               + decision.reason)
     elif args.action == "list":
-        from notenlp.models.registry import list_versions
+        from notenlp.lifecycle.registry import list_versions
 
         rows = list_versions(args.name, settings=settings)
         if args.json:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(rows, ["name", "version", "aliases", "decision", "metrics"]) if rows
                   else "no registered models")
     elif args.action == "serve":
-        from notenlp.models.catalog import get_spec
+        from notenlp.lifecycle.catalog import get_spec
 
         command = serve_command(get_spec(args.name).name, args.alias, args.port)
         if not args.execute:

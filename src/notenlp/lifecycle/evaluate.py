@@ -1,6 +1,6 @@
 """Score any model that answers the JSONL contract against gold records, the same way for every model.
 
-Gold records follow the demo gold contract (``DEMO_GOLD.md``): the input fields plus ``entities``
+Gold records follow the demo gold contract (``docs/demo_gold.md``): the input fields plus ``entities``
 (offsets, label, assertion flags, concept ids) and ``relations`` (entity ids). Gold sets:
 
 - ``demo``: synthetic notes from ``notenlp.demo.generator`` (a seed the nightly demo does not use);
@@ -24,7 +24,7 @@ from typing import Any
 
 from notenlp.attributes import ASSERTION_FLAGS
 from notenlp.corpora import corpus_path
-from notenlp.evaluation.metrics import Score, binary_score, span_scores
+from notenlp.metrics import Score, binary_score, span_scores
 
 log = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from notenlp.relations.component import RelationExtractor, load_rules
-    from notenlp.relations.evaluate import cooccurrence
+    from notenlp.evaluation.relations import cooccurrence
     from notenlp.relations.features import FeatureExtractor
     from notenlp.tracking import log_run
 

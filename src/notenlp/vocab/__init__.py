@@ -1,0 +1,1 @@
+"""OMOP vocabularies: loading them, compiling the normalization dictionary, matching and normalizing mentions."""
