@@ -125,7 +125,8 @@ drug_modifiers as (
             concat(
                 kind, '=', value,
                 case when route_concept_id is not null then concat(chr(59), 'route_concept_id=', route_concept_id) end,
-                case when unit_concept_id is not null then concat(chr(59), kind, '_unit_concept_id=', unit_concept_id) end
+                case when unit_concept_id is not null
+                    then concat(chr(59), kind, '_unit_concept_id=', unit_concept_id) end
             ),
             chr(59) order by position
         ) as pairs
@@ -140,7 +141,8 @@ test_readings as (
         entities.note_nlp_id as note_nlp_key,
         regexp_extract(
             substr(notes.note_text, entities."end" + 1, 48),
-            '^(?:\s*(?:was|is|of|=|:)\s*|\s+|-)(\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?)(:?)(?:\s*(%|[A-Za-z][A-Za-z0-9/^.\[\]]*))?',
+            '^(?:\s*(?:was|is|of|=|:)\s*|\s+|-)(\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?)(:?)'
+                || '(?:\s*(%|[A-Za-z][A-Za-z0-9/^.\[\]]*))?',
             ['value', 'colon', 'unit']
         ) as reading
     from entities
@@ -153,7 +155,8 @@ test_modifiers as (
         test_readings.note_nlp_key,
         concat(
             'value=', test_readings.reading.value,
-            case when units.written is not null then concat(chr(59), 'unit=', rtrim(test_readings.reading.unit, '.')) end,
+            case when units.written is not null
+                then concat(chr(59), 'unit=', rtrim(test_readings.reading.unit, '.')) end,
             case when unit_concepts.concept_id is not null
                 then concat(chr(59), 'unit_concept_id=', unit_concepts.concept_id) end
         ) as pairs

@@ -28,7 +28,9 @@ LOAD_VOCABULARY_TABLES = ("concept", "domain", "relationship")
 # rows are replaced (FACT_RELATIONSHIP has no note_id; both ends of a row are mentions of one note).
 DELETE_NOTE_FACT_RELATIONSHIPS = """
 delete from {schema}fact_relationship
-where domain_concept_id_1 = (select coalesce(max(domain_concept_id), 0) from {vocabulary}domain where domain_id = 'Note')
+where domain_concept_id_1 = (
+        select coalesce(max(domain_concept_id), 0) from {vocabulary}domain where domain_id = 'Note'
+    )
     and domain_concept_id_2 = domain_concept_id_1
     and fact_id_1 in (select note_nlp_id from {schema}note_nlp where note_id in ({notes}))
 """
