@@ -5,6 +5,8 @@
 -- (1, 2, ...) the first time it sees a key and the same id ever after: ids fit 32 bits until
 -- 2^31 distinct mentions and are stable across reruns of the same note and system.
 -- notenlp_note_nlp_key is created with the other operational tables (sql/ddl/notenlp_operational.sql).
+-- $hashed_ids (NOTENLP_NOTE_NLP_IDS=hash, for sites whose note_nlp_id columns are bigint): the 63-bit hash
+-- itself is the note_nlp_id (stable by construction) and no dense id is issued.
 -- medication attributes (strength, dose, route, ...) are not rows of their own (ohdsi convention:
 -- a note_nlp row is a clinical term): their words go into the drug row's term_modifiers, found
 -- through the night's attribute relations, with route and unit concepts of the loaded vocabulary;
@@ -19,7 +21,7 @@ insert into notenlp_note_nlp_key (note_nlp_key, note_nlp_id)
 with entity_keys as (
     select distinct note_nlp_id as note_nlp_key
     from read_parquet($entities)
-    where not list_contains($attribute_labels, label)
+    where not list_contains($attribute_labels, label) and not $hashed_ids
 ),
 
 known_keys as (
@@ -168,7 +170,7 @@ test_modifiers as (
 
 final as (
     select
-        note_nlp_keys.note_nlp_id,
+        case when $hashed_ids then entities.note_nlp_id else note_nlp_keys.note_nlp_id end as note_nlp_id,
         entities.note_id,
         entities.section_concept_id,
         entities.snippet,
@@ -184,10 +186,11 @@ final as (
         left(concat_ws(chr(59), entities.term_modifiers, drug_modifiers.pairs, test_modifiers.pairs), 2000)
             as term_modifiers
     from entities
-    inner join note_nlp_keys on note_nlp_keys.note_nlp_key = entities.note_nlp_id
+    left join note_nlp_keys on note_nlp_keys.note_nlp_key = entities.note_nlp_id
     left join drug_modifiers on drug_modifiers.note_nlp_key = entities.note_nlp_id
     left join test_modifiers on test_modifiers.note_nlp_key = entities.note_nlp_id
     where not list_contains($attribute_labels, entities.label)
+        and ($hashed_ids or note_nlp_keys.note_nlp_id is not null)
 )
 
 select * from final;

@@ -4,7 +4,8 @@
 -- (has_strength, has_route, ...) is not loaded: the attribute is no note_nlp row of its own but a
 -- pair of the drug row's term_modifiers (see insert_note_nlp.sql).
 -- parameters: $notes, $relations (validated relation parquet with note_nlp_id_1/2), $entities,
--- $attribute_labels, $nlp_system, $nlp_date, $nlp_datetime.
+-- $attribute_labels, $hashed_ids (the hashes are the note_nlp ids: see insert_note_nlp.sql), $nlp_system,
+-- $nlp_date, $nlp_datetime.
 delete from note_nlp_relation where note_id in (select note_id from read_parquet($notes));
 
 insert into note_nlp_relation (
@@ -16,7 +17,9 @@ with relations as (
 ),
 
 note_nlp_keys as (
-    select note_nlp_key, note_nlp_id from notenlp_note_nlp_key
+    select note_nlp_key, note_nlp_id from notenlp_note_nlp_key where not $hashed_ids
+    union all
+    select note_nlp_id as note_nlp_key, note_nlp_id from read_parquet($entities) where $hashed_ids
 ),
 
 attribute_keys as (

@@ -105,3 +105,26 @@ def test_route_unit_domain_and_relationship_concepts_come_from_the_loaded_vocabu
     assert sorted(con.execute("select * from fact_relationship").fetchall()) == expected
     assert dict(con.execute("select lexical_variant, note_nlp_id from note_nlp").fetchall()) == ids
     assert con.execute("select count(*) from note_nlp_relation").fetchone() == (1,)
+
+
+def test_hashed_ids_by_configuration_keep_the_63_bit_keys(tmp_path):
+    """NOTENLP_NOTE_NLP_IDS=hash (sites whose columns are bigint): the stage's hashes are the ids, in NOTE_NLP,
+    note_nlp_relation and FACT_RELATIONSHIP alike, and no dense id is issued."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    params = {**_night(con, tmp_path / "n"), "hashed_ids": True}
+    for _ in range(2):  # a rerun keeps the same ids
+        load_note_rows(con, params, has_entities=True, has_relations=True)
+    ids = dict(con.execute("select lexical_variant, note_nlp_id from note_nlp").fetchall())
+    assert ids["Metformin"] == 2**62 + 11 and ids["diabetes"] == 2**62 + 15 and len(ids) == 6
+    assert con.execute("select note_nlp_id_1, note_nlp_id_2 from note_nlp_relation").fetchall() == [
+        (2**62 + 11, 2**62 + 15)]
+    assert con.execute("select count(*), min(fact_id_1) from fact_relationship").fetchone() == (2, 2**62 + 11)
+    assert con.execute("select count(*) from notenlp_note_nlp_key").fetchone() == (0,)
+
+
+def test_an_unknown_id_mode_is_one_config_error():
+    from notenlp.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="NOTENLP_NOTE_NLP_IDS must be one of dense, hash"):
+        Settings(note_nlp_ids="wide")

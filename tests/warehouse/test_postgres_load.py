@@ -100,3 +100,16 @@ def test_vocab_load_fills_the_vocabulary_schema(night, postgres_url, tmp_path, m
         from notenlp.vocab.loader import load_demo
 
         assert concepts == load_demo(duck, icd10cm=False)["concept"] > 0
+
+
+def test_hashed_ids_into_the_official_integer_columns_are_one_config_error(night, postgres_url, tmp_path):
+    from notenlp.config import ConfigError
+
+    settings = Settings(home=tmp_path, warehouse_url=postgres_url, note_nlp_ids="hash")
+    with pytest.raises(ConfigError, match=r"needs bigint columns, but results\.fact_relationship\.fact_id_1, "
+                                          r"results\.fact_relationship\.fact_id_2, results\.note_nlp\.note_nlp_id"):
+        postgres.ensure_schema(settings)
+    with psycopg.connect(postgres_url, autocommit=True) as con:  # a site that widened its columns
+        con.execute("alter table results.note_nlp alter column note_nlp_id type bigint; alter table "
+                    "results.fact_relationship alter column fact_id_1 type bigint, alter column fact_id_2 type bigint")
+    postgres.ensure_schema(settings)

@@ -90,7 +90,7 @@ def _transform(con, night) -> str | None:
         "nlp_system": night.nlp_system, "nlp_date": night.run_date.isoformat(),
         "nlp_datetime": night.started.isoformat(sep=" ", timespec="seconds"),
         "run_date": night.run_date.isoformat(),
-    })
+    }, hashed_ids=night.settings.note_nlp_ids == "hash")
     has_notes = _has_rows(con, notes)
     if has_notes:
         ensure_vocabulary_tables(con, LOAD_VOCABULARY_TABLES)
@@ -121,10 +121,10 @@ def load_note_rows(con, params: dict, *, has_entities: bool, has_relations: bool
         con.execute(f"delete from note_nlp_relation where note_id in ({night_notes})", {"notes": params["notes"]})
 
 
-def etl_params(params: dict) -> dict:
+def etl_params(params: dict, *, hashed_ids: bool = False) -> dict:
     """``params`` plus what the note_nlp SQL reads besides the night's files: the medication attribute labels
-    (in term_modifiers order) and the seed files."""
-    return {**params, "attribute_labels": list(MEDICATION_ATTRIBUTES),
+    (in term_modifiers order), the seed files, and whether the 63-bit hashes are the ids (NOTENLP_NOTE_NLP_IDS)."""
+    return {**params, "attribute_labels": list(MEDICATION_ATTRIBUTES), "hashed_ids": hashed_ids,
             **{name: str(path) for name, path in SEEDS.items()}}
 
 

@@ -85,6 +85,7 @@ def ensure_schema(settings) -> None:
             if not _table_exists(cur, results, name):
                 cur.execute(ddl)
         _widen_ids(cur, results)
+        _check_hashed_ids(cur, settings)
         cur.execute(f"set local search_path to {results}")
         for name in ("note_nlp_relation.sql", "notenlp_operational.sql"):  # same files as DuckDB
             for statement in statements((SQL_DIR / "ddl" / name).read_text(encoding="utf-8")):
@@ -92,6 +93,22 @@ def ensure_schema(settings) -> None:
         for name, ddl in _official_tables("omop_cdm_5.4_vocabulary.sql", vocab).items():
             if not _table_exists(cur, vocab, name):
                 cur.execute(ddl)
+
+
+def _check_hashed_ids(cur, settings) -> None:
+    """NOTENLP_NOTE_NLP_IDS=hash writes 63-bit ids: only into a site's bigint columns (the official DDL's are
+    integer; notenlp never widens them on its own, since the dense default fits them)."""
+    if settings.note_nlp_ids != "hash":
+        return
+    from notenlp.config import ConfigError
+
+    cur.execute("select table_name || '.' || column_name from information_schema.columns where table_schema = %s "
+                "and (table_name, column_name) in (('note_nlp', 'note_nlp_id'), ('fact_relationship', 'fact_id_1'), "
+                "('fact_relationship', 'fact_id_2')) and data_type <> 'bigint'", (settings.results_schema,))
+    narrow = sorted(f"{settings.results_schema}.{r[0]}" for r in cur.fetchall())
+    if narrow:
+        raise ConfigError(f"NOTENLP_NOTE_NLP_IDS=hash needs bigint columns, but {', '.join(narrow)} are integer: "
+                          "keep the default 'dense' ids, or alter those columns")
 
 
 def _widen_ids(cur, schema: str) -> None:
