@@ -112,6 +112,13 @@ def load_note_rows(con, params: dict, *, has_entities: bool, has_relations: bool
     stage_relations(con, params["relations"] if has_relations else None)
     if has_entities:
         run_sql_file(con, "etl/insert_note_nlp.sql", params)
+        unlinked = con.execute(
+            "select count(*) from read_parquet($entities) where list_contains($attribute_labels, label) "
+            "and note_nlp_id not in (select note_nlp_id_2 from night_relations)",
+            {"entities": params["entities"], "attribute_labels": params["attribute_labels"]}).fetchone()[0]
+        if unlinked:  # counted, not loaded: an attribute no relation gives a drug modifies no term
+            log.info("%d medication attributes linked to no drug: not loaded (no NOTE_NLP row of their own)",
+                     unlinked)
     else:
         con.execute(f"delete from note_nlp where note_id in ({night_notes})", {"notes": params["notes"]})
     if has_relations:
