@@ -2,8 +2,8 @@
 -- mentions about the patient) and medications (affirmed, present drug mentions) with the latest
 -- strength, route and frequency the notes give, and the first and last mention dates. a full
 -- rebuild, so a rerun gives the same rows and a problem no longer mentioned disappears.
--- the attributes come from note_nlp_relation (has_strength, has_route, has_frequency -> the
--- attribute's note_nlp row), or from strength=/route=/frequency= in the drug row's term_modifiers.
+-- the attributes come from strength=/route=/frequency= in the drug row's term_modifiers (where the
+-- load puts a drug's attributes, sql/etl/insert_note_nlp.sql).
 delete from patient_summary;
 
 insert into patient_summary (
@@ -16,12 +16,6 @@ with facts as (
 
 note_nlp_rows as (
     select note_nlp_id, lexical_variant, term_modifiers from note_nlp
-),
-
-attribute_relations as (
-    select note_nlp_id_1, note_nlp_id_2, relationship_id
-    from note_nlp_relation
-    where relationship_id in ('has_strength', 'has_route', 'has_frequency')
 ),
 
 active as (
@@ -43,32 +37,13 @@ active as (
         and subject = 'patient'
 ),
 
-related_attributes as (
-    select
-        attribute_relations.note_nlp_id_1 as note_nlp_id,
-        max(note_nlp_rows.lexical_variant) filter (where attribute_relations.relationship_id = 'has_strength')
-            as strength,
-        max(note_nlp_rows.lexical_variant) filter (where attribute_relations.relationship_id = 'has_route')
-            as route,
-        max(note_nlp_rows.lexical_variant) filter (where attribute_relations.relationship_id = 'has_frequency')
-            as frequency
-    from attribute_relations
-    inner join note_nlp_rows on note_nlp_rows.note_nlp_id = attribute_relations.note_nlp_id_2
-    group by attribute_relations.note_nlp_id_1
-),
-
 mentions as (
     select
         active.*,
-        coalesce(related_attributes.strength,
-                 nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)strength=([^\x3b]*)', 2), '')) as strength,
-        coalesce(related_attributes.route,
-                 nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)route=([^\x3b]*)', 2), '')) as route,
-        coalesce(related_attributes.frequency,
-                 nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)frequency=([^\x3b]*)', 2), '')) as frequency
+        nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)strength=([^\x3b]*)', 2), '') as strength,
+        nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)route=([^\x3b]*)', 2), '') as route,
+        nullif(regexp_extract(drug_rows.term_modifiers, '(^|\x3b)frequency=([^\x3b]*)', 2), '') as frequency
     from active
-    left join related_attributes on related_attributes.note_nlp_id = active.note_nlp_id
-        and active.kind = 'medication'
     left join note_nlp_rows as drug_rows on drug_rows.note_nlp_id = active.note_nlp_id
         and active.kind = 'medication'
 ),

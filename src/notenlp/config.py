@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 DATE_MODES = ("shift", "keep")
+# NOTE_NLP ids: "dense" (1, 2, ... from notenlp_note_nlp_key: fits the official DDL's integer) or "hash" (the
+# validate stage's 63-bit hash of note_id, start, end, label: for sites whose note_nlp_id columns are bigint).
+NOTE_NLP_ID_MODES = ("dense", "hash")
 ENGINES = ("python", "sparknlp")
 
 
@@ -78,6 +81,7 @@ class Settings:
     fused_text: bool = True  # run_night: deidentify, annotate and normalize as one pass (stages.table.PASSES)
     engine: str = "python"  # annotate NER: "python" (the component pipeline) or "sparknlp" (a Spark NLP PipelineModel)
     sparknlp_model: str = ""  # folder of a Spark NLP PipelineModel with a ner_chunk output (engine sparknlp)
+    note_nlp_ids: str = "dense"  # NOTE_NLP_ID_MODES: dense 32-bit ids, or the 63-bit hashes where columns are bigint
 
     def __post_init__(self) -> None:
         for name in LOCAL_FOLDERS:
@@ -92,6 +96,9 @@ class Settings:
         self._check_dates()
         self._check_warehouse_url()
         self._check_engine()
+        if self.note_nlp_ids not in NOTE_NLP_ID_MODES:
+            raise ConfigError(f"NOTENLP_NOTE_NLP_IDS must be one of {', '.join(NOTE_NLP_ID_MODES)}, "
+                              f"not {self.note_nlp_ids!r}")
 
     def _check_engine(self) -> None:
         if self.engine not in ENGINES:

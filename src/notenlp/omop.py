@@ -8,11 +8,25 @@ conditional, or about someone other than the patient; ``Y`` otherwise.
 ``subject`` (``patient``/``family``), ``section`` (canonical section name, may be empty),
 ``label`` (entity label). Example:
 ``negated=true;possible=false;hypothetical=false;conditional=false;historical=false;subject=patient;section=review_of_systems;label=PROBLEM``.
+
+At load (``sql/etl/insert_note_nlp.sql``) NOTE_NLP rows follow the OHDSI convention that a row is a clinical
+term and its modifiers live in ``term_modifiers``; more pairs follow ``label``:
+
+* a DRUG row: its medication attributes (linked by the attribute relations) in ``MEDICATION_ATTRIBUTES``
+  order, ``strength=500 mg;dose=1 tab;route=PO;frequency=BID;duration=x 7 days;form=tablet``, each present only
+  when found (the first written, ``;``/``=``/whitespace runs made one space), with
+  ``strength_unit_concept_id`` / ``dose_unit_concept_id`` (UCUM, ``sql/seeds/unit_ucum.csv``) after a strength or
+  dose and ``route_concept_id`` (SNOMED Route, ``sql/seeds/route_snomed.csv``) after a route, where the loaded
+  vocabulary holds the concept. Attributes are no NOTE_NLP rows of their own.
+* a TEST row: the result written right after it, ``value=9.8``, then ``unit=g/dL`` when a known unit follows
+  and ``unit_concept_id`` (UCUM) where the vocabulary holds it.
 """
 
 from __future__ import annotations
 
-from notenlp.attributes import ASSERTION_FLAGS
+import re
+
+from notenlp.attributes import ASSERTION_FLAGS, MEDICATION_ATTRIBUTES
 from notenlp.doc import Entity
 
 # The assertion flags (notenlp.attributes) written as true/false; ``family`` is written as ``subject``.
@@ -40,3 +54,16 @@ def term_modifiers(entity: Entity) -> str:
 
 def parse_term_modifiers(value: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in value.split(";") if "=" in pair)
+
+
+_GRAMMAR_CHARACTERS = re.compile(r"[\s;=]+")
+
+
+def attribute_pairs(attributes: dict[str, str]) -> str:
+    """The ``kind=words`` pairs a drug row's ``term_modifiers`` gains at load for its attributes (label -> words
+    as written), without concept ids: the same text ``insert_note_nlp.sql`` writes, for readers and tests."""
+    pairs = []
+    for label in MEDICATION_ATTRIBUTES:
+        if label in attributes:
+            pairs.append(f"{label.lower()}={_GRAMMAR_CHARACTERS.sub(' ', attributes[label]).strip()}")
+    return ";".join(pairs)

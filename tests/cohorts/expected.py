@@ -86,11 +86,11 @@ def active_medications(gold) -> dict[tuple[int, int], dict[str, str | None]]:
     latest: dict[tuple[int, int], dict] = {}
     for g in gold:
         entities = {e["id"]: e for e in g["entities"]}
-        attributes = defaultdict(dict)
-        for r in g["relations"]:
+        attributes = defaultdict(dict)  # a drug mention's first strength, route, frequency (as the load keeps)
+        for r in sorted(g["relations"], key=lambda r: entities[r["tail"]]["start"]):
             kind = {"has_strength": "strength", "has_route": "route", "has_frequency": "frequency"}.get(r["type"])
             if kind:
-                attributes[r["head"]][kind] = entities[r["tail"]]["text"]
+                attributes[r["head"]].setdefault(kind, " ".join(entities[r["tail"]]["text"].split()))
         for e in g["entities"]:
             if e["label"] != "DRUG" or e["concept_id"] == 0 or exists(e) == "N" or e["historical"]:
                 continue

@@ -1,7 +1,9 @@
 """A DuckDB warehouse holding the demo generator's gold as if the pipeline had found it exactly.
 
 NOTE from the gold notes, NOTE_NLP from the gold entities (assertion columns by the OMOP rules of
-``notenlp.omop``), ``note_nlp_relation`` from the gold relations, and the shipped demo vocabulary: the
+``notenlp.omop``; medication attributes, as the load writes them, in their drug row's ``term_modifiers``
+and not as rows), ``note_nlp_relation`` from the gold relations between two NOTE_NLP rows, and the
+shipped demo vocabulary: the
 SQL under test then sees what a perfect night would load, and expected answers come from the gold in
 Python, not from the SQL's own output.
 """
@@ -14,12 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from notenlp.attributes import MEDICATION_ATTRIBUTES
 from notenlp.demo.generator import write_demo
 from notenlp.nightly import DEMO_NOTES, DEMO_SEED
+from notenlp.omop import attribute_pairs
 from notenlp.vocab.loader import load_demo
 from notenlp.warehouse import ensure_schema
 
-ATTRIBUTE_RELATIONS = {"has_strength", "has_dose", "has_route", "has_frequency", "has_duration", "has_form"}
 
 
 def entity_id(note_id: int, entity: int) -> int:
@@ -42,15 +45,28 @@ def build(path: Path, gold: list[dict]) -> None:
     notes, entities, relations = [], [], []
     for g in gold:
         notes.append((g["note_id"], g["person_id"], g["note_date"], g["text"]))
+        by_id = {e["id"]: e for e in g["entities"]}
+        labels = {e["id"]: e["label"] for e in g["entities"]}
+        attributes: dict[int, dict[str, str]] = {}  # drug -> label -> the first such attribute's words
+        for r in sorted(g["relations"], key=lambda r: by_id[r["tail"]]["start"]):
+            tail = by_id[r["tail"]]
+            if tail["label"] in MEDICATION_ATTRIBUTES:
+                attributes.setdefault(r["head"], {}).setdefault(tail["label"], tail["text"])
         for e in g["entities"]:
+            if e["label"] in MEDICATION_ATTRIBUTES:
+                continue
             flags = ";".join(f"{k}={str(e[k]).lower()}" for k in ("negated", "possible", "hypothetical",
                                                                     "conditional", "historical"))
             modifiers = f"{flags};subject={'family' if e['family'] else 'patient'};section={e['section']};" \
                         f"label={e['label']}"
+            if e["id"] in attributes:
+                modifiers += ";" + attribute_pairs(attributes[e["id"]])
             entities.append((entity_id(g["note_id"], e["id"]), g["note_id"], str(e["start"]), e["text"],
                              e["concept_id"], e["source_concept_id"], exists(e),
                              "past" if e["historical"] else "present", modifiers))
         for k, r in enumerate(g["relations"]):
+            if labels[r["tail"]] in MEDICATION_ATTRIBUTES:
+                continue
             relations.append((entity_id(g["note_id"], 90_000 + k), g["note_id"], entity_id(g["note_id"], r["head"]),
                               entity_id(g["note_id"], r["tail"]), r["type"]))
     # DataFrames, read by DuckDB by name: row-by-row executemany takes minutes for the demo's 17k rows.

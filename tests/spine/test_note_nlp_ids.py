@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from notenlp.warehouse import ensure_schema, run_sql_file
+from notenlp.warehouse import ensure_schema
+from notenlp.warehouse.load import etl_params, load_note_rows
 
 ENTITY_COLUMNS = ("note_nlp_id", "note_id", "section_concept_id", "snippet", "start", "lexical_variant",
                   "concept_id", "source_concept_id", "term_exists", "term_temporal", "term_modifiers")
@@ -13,24 +14,25 @@ ENTITY_COLUMNS = ("note_nlp_id", "note_id", "section_concept_id", "snippet", "st
 def _night(con, folder, notes: list[int], hashes: dict[int, list[int]], relations: list[tuple]) -> dict:
     folder.mkdir()
     paths = {k: str(folder / f"{k}.parquet") for k in ("notes", "entities", "relations")}
-    con.execute(f"copy (select unnest($n)::bigint as note_id) to '{paths['notes']}' (format parquet)",
+    con.execute(f"copy (select unnest($n)::bigint as note_id, 'x' as note_text) to '{paths['notes']}' "
+                "(format parquet)",
                 {"n": notes})
-    rows = [(h, note_id, 0, "s", i, "x", 0, 0, "Y", "present", "label=PROBLEM")
+    rows = [(h, note_id, 0, "s", i, "x", 0, 0, "Y", "present", "label=PROBLEM", "PROBLEM", i + 1)
             for note_id, keys in hashes.items() for i, h in enumerate(keys)]
-    values = ", ".join(f"({h}::bigint, {n}::bigint, {sc}, '{s}', {i}, '{x}', {c}, {sc2}, '{e}', '{t}', '{m}')"
-                       for h, n, sc, s, i, x, c, sc2, e, t, m in rows)
-    con.execute(f"copy (select * from (values {values}) as t({', '.join(ENTITY_COLUMNS)})) "
+    values = ", ".join(f"({h}::bigint, {n}::bigint, {sc}, '{s}', {i}, '{x}', {c}, {sc2}, '{e}', '{t}', '{m}', "
+                       f"'{label}', {end})" for h, n, sc, s, i, x, c, sc2, e, t, m, label, end in rows)
+    con.execute(f"copy (select * from (values {values}) as t({', '.join(ENTITY_COLUMNS)}, label, \"end\")) "
                 f"to '{paths['entities']}' (format parquet)")
     rel = ", ".join(f"({k}::bigint, {n}::bigint, {a}::bigint, {b}::bigint, 'treats', 1.0::double)"
                     for k, (n, a, b) in enumerate(relations, 100 * notes[0]))
     con.execute(f"copy (select * from (values {rel}) as t(note_nlp_relation_id, note_id, note_nlp_id_1, "
                 f"note_nlp_id_2, relationship, score)) to '{paths['relations']}' (format parquet)")
-    return {**paths, "nlp_system": "test", "nlp_date": "2026-12-01", "nlp_datetime": "2026-12-01 01:00:00"}
+    return etl_params({**paths, "nlp_system": "test", "nlp_date": "2026-12-01",
+                       "nlp_datetime": "2026-12-01 01:00:00"})
 
 
 def _load(con, params) -> None:
-    run_sql_file(con, "etl/insert_note_nlp.sql", params)
-    run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
+    load_note_rows(con, params, has_entities=True, has_relations=True)
 
 
 def test_dense_ids_are_stable_across_reruns_and_fit_32_bits(tmp_path):

@@ -41,6 +41,7 @@ def _night_rows(notes, ids, *, term_exists: str = "y"):
             duck.execute(NOTE_NLP.format(id=i, nlp_id=i, term_exists=term_exists))  # dense ids, as the key SQL gives
             duck.execute(f"insert into note_nlp_relation values ({i}, {i}, {i + 100}, 7, 'treats', 0.5, "
                          "'sys', date '2026-01-01', null)")
+            duck.execute(f"insert into fact_relationship values (0, {i}, 0, {i + 100}, 0)")  # demo vocabulary: 0
         return notes
     return transform
 
@@ -48,26 +49,26 @@ def _night_rows(notes, ids, *, term_exists: str = "y"):
 def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as con:
         return {t: con.execute(f"select count(*) from results.{t}").fetchone()[0]
-                for t in ("note", "note_nlp", "note_nlp_relation")}
+                for t in ("note", "note_nlp", "note_nlp_relation", "fact_relationship")}
 
 
 def test_a_refused_night_leaves_the_earlier_rows(night, postgres_url, tmp_path):
     notes = _notes_parquet(tmp_path / "notes.parquet", [1, 2, 3])
     postgres.load_night(night, _night_rows(notes, [1, 2, 3]))
-    assert _counts(postgres_url) == {"note": 3, "note_nlp": 3, "note_nlp_relation": 3}
+    assert _counts(postgres_url) == {"note": 3, "note_nlp": 3, "note_nlp_relation": 3, "fact_relationship": 3}
 
     # DuckDB ignores varchar lengths, PostgreSQL refuses term_exists 'yes' in the official varchar(1), after
     # the night's earlier rows were deleted and its notes copied: all of it is rolled back
     with pytest.raises(psycopg.errors.StringDataRightTruncation):
         postgres.load_night(night, _night_rows(notes, [1, 2], term_exists="yes"))
-    assert _counts(postgres_url) == {"note": 3, "note_nlp": 3, "note_nlp_relation": 3}
+    assert _counts(postgres_url) == {"note": 3, "note_nlp": 3, "note_nlp_relation": 3, "fact_relationship": 3}
 
 
 def test_a_night_loaded_twice_holds_its_rows_once(night, postgres_url, tmp_path):
     notes = _notes_parquet(tmp_path / "notes.parquet", [1, 2])
     for _ in range(2):
         postgres.load_night(night, _night_rows(notes, [1, 2]))
-    assert _counts(postgres_url) == {"note": 2, "note_nlp": 2, "note_nlp_relation": 2}
+    assert _counts(postgres_url) == {"note": 2, "note_nlp": 2, "note_nlp_relation": 2, "fact_relationship": 2}
     with psycopg.connect(postgres_url) as con:
         assert con.execute("select max(note_nlp_id) from results.note_nlp").fetchone()[0] == 2
 
@@ -99,3 +100,16 @@ def test_vocab_load_fills_the_vocabulary_schema(night, postgres_url, tmp_path, m
         from notenlp.vocab.loader import load_demo
 
         assert concepts == load_demo(duck, icd10cm=False)["concept"] > 0
+
+
+def test_hashed_ids_into_the_official_integer_columns_are_one_config_error(night, postgres_url, tmp_path):
+    from notenlp.config import ConfigError
+
+    settings = Settings(home=tmp_path, warehouse_url=postgres_url, note_nlp_ids="hash")
+    with pytest.raises(ConfigError, match=r"needs bigint columns, but results\.fact_relationship\.fact_id_1, "
+                                          r"results\.fact_relationship\.fact_id_2, results\.note_nlp\.note_nlp_id"):
+        postgres.ensure_schema(settings)
+    with psycopg.connect(postgres_url, autocommit=True) as con:  # a site that widened its columns
+        con.execute("alter table results.note_nlp alter column note_nlp_id type bigint; alter table "
+                    "results.fact_relationship alter column fact_id_1 type bigint, alter column fact_id_2 type bigint")
+    postgres.ensure_schema(settings)

@@ -136,7 +136,7 @@ def test_demo_night_into_postgres_equals_duckdb(postgres_url, home, monkeypatch,
 
 def test_official_ddl_files_are_the_cited_tables():
     """The shipped official DDL holds exactly the tables notenlp needs, with the official placeholder."""
-    assert set(_official_tables("omop_cdm_5.4_note.sql", "s")) == {"note", "note_nlp"}
+    assert set(_official_tables("omop_cdm_5.4_note.sql", "s")) == {"note", "note_nlp", "fact_relationship"}
     vocab = _official_tables("omop_cdm_5.4_vocabulary.sql", "s")
     assert set(vocab) == {"concept", "vocabulary", "domain", "concept_class", "concept_relationship",
                           "relationship", "concept_synonym", "concept_ancestor", "drug_strength"}

@@ -1,6 +1,7 @@
 -- omop cdm 5.4 note and note_nlp, postgresql: copied unchanged from the official ohdsi ddl,
 -- github.com/OHDSI/CommonDataModel inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql
--- (commit 2ccb8939d8e65403be3917d05b1a892c14d339a8), only the tables notenlp reads or writes.
+-- (commit 2ccb8939d8e65403be3917d05b1a892c14d339a8), only the tables notenlp reads or writes (note,
+-- note_nlp, fact_relationship: the relations between two note_nlp rows).
 -- @cdmDatabaseSchema is the official placeholder: notenlp.warehouse.postgres puts the results schema
 -- there (the site's own cdm schema already holds its note table; notenlp only reads it).
 -- the ids are integer as in the official ddl; widen_note_ids.sql makes notenlp's hashed ids fit.
@@ -38,3 +39,10 @@ CREATE TABLE @cdmDatabaseSchema.note_nlp (
 			term_exists varchar(1) NULL,
 			term_temporal varchar(50) NULL,
 			term_modifiers varchar(2000) NULL );
+--HINT DISTRIBUTE ON RANDOM
+CREATE TABLE @cdmDatabaseSchema.fact_relationship (
+			domain_concept_id_1 integer NOT NULL,
+			fact_id_1 integer NOT NULL,
+			domain_concept_id_2 integer NOT NULL,
+			fact_id_2 integer NOT NULL,
+			relationship_concept_id integer NOT NULL );

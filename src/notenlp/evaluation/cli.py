@@ -11,6 +11,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "assertion": ("notenlp.evaluation.assertion", "negation, temporality, experiencer (NegEx TSV, demo gold)"),
     "ner": ("notenlp.evaluation.ner", "strict and lenient mention F1 per label (BC5CDR, NCBI, ADE, demo gold)"),
     "normalize": ("notenlp.evaluation.normalize", "top-1 concept accuracy on the demo gold"),
+    "phrasings": ("notenlp.evaluation.phrasings", "top-1 concept accuracy on real phrasings (NCBI, BC5CDR), dev and aside"),
     "relations": ("notenlp.evaluation.relations", "relation precision/recall/F1 (ADE corpus v2, demo gold)"),
 }
 

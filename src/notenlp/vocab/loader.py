@@ -74,6 +74,14 @@ def ensure_concept_table(con) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS concept ({cols})")
 
 
+def ensure_vocabulary_tables(con, tables) -> None:
+    """Empty CDM vocabulary ``tables`` where they are missing (see ``ensure_concept_table``)."""
+    columns = ddl_tables()
+    for table in tables:
+        cols = ", ".join(f"{name} {ctype}" for name, ctype in columns[table])
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+
+
 def _athena_file(athena_dir: Path, table: str) -> Path | None:
     for candidate in (f"{table.upper()}.csv", f"{table.upper()}.csv.gz", f"{table}.csv", f"{table}.csv.gz"):
         path = athena_dir / candidate

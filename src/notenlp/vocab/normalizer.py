@@ -4,7 +4,8 @@ For an entity with label L, only concepts of the domains ``LABEL_DOMAINS[L]`` qu
 PROBLEM never becomes a drug. Steps, first hit wins: exact key (with the strength/form written
 after a drug), abbreviation (case and context rules), a combination product (``amoxicillin-clavulanate``),
 the drug name at the start of the mention, bag of words (any word order), spelling
-correction of each word, the longest dictionary term inside the mention, then character
+correction of each word, the words rewritten into the forms names use (``vocab.derivations``: 'cardiac
+failure', 'hypoxic', 'type II'), the longest dictionary term inside the mention, then character
 trigram similarity. Each step has a lower score; below ``min_score`` the entity keeps no concept.
 """
 
@@ -20,6 +21,7 @@ from notenlp.doc import Doc
 from notenlp.resources import resource_path
 from notenlp.vocab.dictionary import DOMAINS
 from notenlp.vocab import drugs, text
+from notenlp.vocab.derivations import Derivations
 from notenlp.vocab.lookup import Lookup, Resolved, load_dictionary, propagate_products
 from notenlp.vocab.matcher import apply_concept
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 _COMBINATION_SPLIT = re.compile(r"\s*(?:-|/|\+|\band\b|\bwith\b)\s*")
 BAG_SCORE = 0.9
 CORRECTED_SCORE = 0.85
+DERIVED_SCORE = 0.85  # the words rewritten as vocabulary names write them (vocab.derivations)
 INNER_SCORE = 0.8  # a term inside the mention with at most INNER_FREE_WORDS words around it
 INNER_FREE_WORDS = 2
 TRIGRAM_MIN_DICE = 0.5
@@ -50,6 +53,7 @@ class Normalizer:
         self._ratios: dict[tuple[str, str], float] = {}  # (key, similar key) -> difflib ratio
         self._qualifiers = frozenset(json.loads(resource_path("vocab", "qualifiers.json").read_text(encoding="utf-8"))
                                      ["words"])
+        self._derivations = Derivations(self._known_tokens, self._qualifiers)
 
     def __call__(self, doc: Doc) -> Doc:
         for entity in doc.entities:
@@ -82,7 +86,7 @@ class Normalizer:
             context = (text.TOKEN_RE.findall(doc.text, max(0, start - 60), start)[-8:]
                        + after[:8])
         for step in (self._exact, self._abbreviation, self._combination, self._drug_in_mention, self._bag,
-                     self._corrected, self._inner, self._similar):
+                     self._corrected, self._derived, self._inner, self._similar):
             resolved = step(mention, key, raw, norms, after, context, allowed, doc, start)
             if resolved is not None and resolved.label == label and resolved.score >= self.min_score:
                 return resolved
@@ -148,6 +152,16 @@ class Normalizer:
         if resolved is not None:
             resolved.score = min(resolved.score, CORRECTED_SCORE)
         return resolved
+
+    def _derived(self, mention, key, raw, norms, after, context, allowed, doc, start):
+        """'cardiac failure', 'hypoxic', 'type II', 'Alzheimer dementia': words rewritten as names write them."""
+        for tokens in self._derivations.rewrites(norms):
+            resolved = self.lookup.resolve_key(" ".join(tokens), after, allowed) or \
+                self._bag(None, None, None, tokens, None, None, allowed, None, None)
+            if resolved is not None:
+                resolved.score = min(resolved.score, DERIVED_SCORE)
+                return resolved
+        return None
 
     def _inner(self, mention, key, raw, norms, after, context, allowed, doc, start):
         best = None

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 SQL_DIR = data_dir("sql")
 # vocabulary.sql belongs to notenlp.vocab.loader, which replaces those tables as a whole.
-DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "notenlp_operational.sql")
+DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "fact_relationship.sql", "notenlp_operational.sql")
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 

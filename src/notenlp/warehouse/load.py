@@ -10,12 +10,30 @@ import json
 import logging
 from pathlib import Path
 
-from notenlp.vocab.loader import ensure_concept_table
+from notenlp.attributes import MEDICATION_ATTRIBUTES
+from notenlp.vocab.loader import ensure_vocabulary_tables
 from notenlp.warehouse import SQL_DIR, connect, ensure_schema, run_sql_file
 
 log = logging.getLogger(__name__)
 
 NOTE_CLASSES = SQL_DIR / "seeds" / "note_class_loinc.csv"
+SEEDS = {
+    "route_seed": SQL_DIR / "seeds" / "route_snomed.csv",
+    "unit_seed": SQL_DIR / "seeds" / "unit_ucum.csv",
+    "relation_seed": SQL_DIR / "seeds" / "fact_relationship_concepts.csv",
+}
+# The vocabulary tables the load SQL reads (empty ones are made when no vocabulary is loaded).
+LOAD_VOCABULARY_TABLES = ("concept", "domain", "relationship")
+# The FACT_RELATIONSHIP rows between two NOTE_NLP rows of the night's notes: removed before those NOTE_NLP
+# rows are replaced (FACT_RELATIONSHIP has no note_id; both ends of a row are mentions of one note).
+DELETE_NOTE_FACT_RELATIONSHIPS = """
+delete from {schema}fact_relationship
+where domain_concept_id_1 = (
+        select coalesce(max(domain_concept_id), 0) from {vocabulary}domain where domain_id = 'Note'
+    )
+    and domain_concept_id_2 = domain_concept_id_1
+    and fact_id_1 in (select note_nlp_id from {schema}note_nlp where note_id in ({notes}))
+"""
 
 
 def _glob(path: Path) -> str:
@@ -67,30 +85,64 @@ def _transform(con, night) -> str | None:
     notes = night.part("validate", "note")
     entities = night.part("validate", "note_nlp")
     relations = night.part("validate", "note_nlp_relation")
-    params = {
+    params = etl_params({
         "notes": _glob(notes), "entities": _glob(entities), "relations": _glob(relations),
         "nlp_system": night.nlp_system, "nlp_date": night.run_date.isoformat(),
         "nlp_datetime": night.started.isoformat(sep=" ", timespec="seconds"),
         "run_date": night.run_date.isoformat(),
-    }
+    }, hashed_ids=night.settings.note_nlp_ids == "hash")
     has_notes = _has_rows(con, notes)
     if has_notes:
-        ensure_concept_table(con)
+        ensure_vocabulary_tables(con, LOAD_VOCABULARY_TABLES)
         run_sql_file(con, "etl/insert_note.sql", {"deid_notes": params["notes"], "note_classes": str(NOTE_CLASSES)})
-        if _has_rows(con, entities):
-            run_sql_file(con, "etl/insert_note_nlp.sql", params)
-        else:
-            con.execute("delete from note_nlp where note_id in (select note_id from read_parquet($notes))",
-                        {"notes": params["notes"]})
-        if _has_rows(con, relations):
-            run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
-        else:  # a note whose relations are gone tonight keeps none of its earlier ones
-            con.execute("delete from note_nlp_relation where note_id in (select note_id from read_parquet($notes))",
-                        {"notes": params["notes"]})
+        load_note_rows(con, params, has_entities=_has_rows(con, entities), has_relations=_has_rows(con, relations))
         run_sql_file(con, "etl/insert_notenlp_note_state.sql", params)
     _load_quarantine(con, night)
     _load_phi_summary(con, night)
     return params["notes"] if has_notes else None
+
+
+def load_note_rows(con, params: dict, *, has_entities: bool, has_relations: bool) -> None:
+    """Replace the NOTE_NLP, note_nlp_relation and FACT_RELATIONSHIP rows of the night's notes (``params``:
+    ``etl_params`` of the night's Parquet globs) on DuckDB connection ``con``, inside the caller's transaction."""
+    ensure_vocabulary_tables(con, LOAD_VOCABULARY_TABLES)
+    night_notes = "select note_id from read_parquet($notes)"
+    con.execute(DELETE_NOTE_FACT_RELATIONSHIPS.format(schema="", vocabulary="", notes=night_notes),
+                {"notes": params["notes"]})
+    stage_relations(con, params["relations"] if has_relations else None)
+    if has_entities:
+        run_sql_file(con, "etl/insert_note_nlp.sql", params)
+        unlinked = con.execute(
+            "select count(*) from read_parquet($entities) where list_contains($attribute_labels, label) "
+            "and note_nlp_id not in (select note_nlp_id_2 from night_relations)",
+            {"entities": params["entities"], "attribute_labels": params["attribute_labels"]}).fetchone()[0]
+        if unlinked:  # counted, not loaded: an attribute no relation gives a drug modifies no term
+            log.info("%d medication attributes linked to no drug: not loaded (no NOTE_NLP row of their own)",
+                     unlinked)
+    else:
+        con.execute(f"delete from note_nlp where note_id in ({night_notes})", {"notes": params["notes"]})
+    if has_relations:
+        run_sql_file(con, "etl/insert_note_nlp_relation.sql", params)
+        run_sql_file(con, "etl/insert_fact_relationship.sql", params)
+    else:  # a note whose relations are gone tonight keeps none of its earlier ones
+        con.execute(f"delete from note_nlp_relation where note_id in ({night_notes})", {"notes": params["notes"]})
+
+
+def etl_params(params: dict, *, hashed_ids: bool = False) -> dict:
+    """``params`` plus what the note_nlp SQL reads besides the night's files: the medication attribute labels
+    (in term_modifiers order), the seed files, and whether the 63-bit hashes are the ids (NOTENLP_NOTE_NLP_IDS)."""
+    return {**params, "attribute_labels": list(MEDICATION_ATTRIBUTES), "hashed_ids": hashed_ids,
+            **{name: str(path) for name, path in SEEDS.items()}}
+
+
+def stage_relations(con, relations: str | None) -> None:
+    """The night's validated relations (a Parquet glob, None when the night has none) as the temporary table
+    ``night_relations`` that insert_note_nlp.sql reads for the drugs' attributes."""
+    con.execute("create or replace temporary table night_relations "
+                "(note_id bigint, note_nlp_id_1 bigint, note_nlp_id_2 bigint, relationship varchar)")
+    if relations is not None:
+        con.execute("insert into night_relations select note_id, note_nlp_id_1, note_nlp_id_2, relationship "
+                    "from read_parquet($p)", {"p": relations})
 
 
 def _load_quarantine(con, night) -> None:

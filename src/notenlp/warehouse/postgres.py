@@ -30,8 +30,8 @@ PG_DDL = SQL_DIR / "ddl" / "postgresql"
 # The official DDL's schema placeholder (OHDSI CommonDataModel renders it with SqlRender).
 PLACEHOLDER = "@cdmDatabaseSchema"
 # Tables load_night writes, in the order they are loaded; all live in the results schema.
-RESULT_TABLES = ("note", "note_nlp", "note_nlp_relation", "notenlp_note_state", "notenlp_quarantine",
-                 "notenlp_phi_summary")
+RESULT_TABLES = ("note", "note_nlp", "note_nlp_relation", "fact_relationship", "notenlp_note_state",
+                 "notenlp_quarantine", "notenlp_phi_summary")
 # notenlp's 63-bit ids in the results schema's CDM tables (widen_note_ids.sql).
 WIDE_IDS = {"note": ("note_id", "person_id", "visit_occurrence_id"), "note_nlp": ("note_id",)}
 # DuckDB types of the official NOTE columns, for reading the site's NOTE into Parquet.
@@ -85,6 +85,7 @@ def ensure_schema(settings) -> None:
             if not _table_exists(cur, results, name):
                 cur.execute(ddl)
         _widen_ids(cur, results)
+        _check_hashed_ids(cur, settings)
         cur.execute(f"set local search_path to {results}")
         for name in ("note_nlp_relation.sql", "notenlp_operational.sql"):  # same files as DuckDB
             for statement in statements((SQL_DIR / "ddl" / name).read_text(encoding="utf-8")):
@@ -92,6 +93,22 @@ def ensure_schema(settings) -> None:
         for name, ddl in _official_tables("omop_cdm_5.4_vocabulary.sql", vocab).items():
             if not _table_exists(cur, vocab, name):
                 cur.execute(ddl)
+
+
+def _check_hashed_ids(cur, settings) -> None:
+    """NOTENLP_NOTE_NLP_IDS=hash writes 63-bit ids: only into a site's bigint columns (the official DDL's are
+    integer; notenlp never widens them on its own, since the dense default fits them)."""
+    if settings.note_nlp_ids != "hash":
+        return
+    from notenlp.config import ConfigError
+
+    cur.execute("select table_name || '.' || column_name from information_schema.columns where table_schema = %s "
+                "and (table_name, column_name) in (('note_nlp', 'note_nlp_id'), ('fact_relationship', 'fact_id_1'), "
+                "('fact_relationship', 'fact_id_2')) and data_type <> 'bigint'", (settings.results_schema,))
+    narrow = sorted(f"{settings.results_schema}.{r[0]}" for r in cur.fetchall())
+    if narrow:
+        raise ConfigError(f"NOTENLP_NOTE_NLP_IDS=hash needs bigint columns, but {', '.join(narrow)} are integer: "
+                          "keep the default 'dense' ids, or alter those columns")
 
 
 def _widen_ids(cur, schema: str) -> None:
@@ -265,14 +282,26 @@ def export_cdm_notes(settings, out: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ load
+# The vocabulary rows the night's insert SQL reads (columns, filter): LOINC note classes, UCUM units and routes
+# (insert_note.sql, insert_note_nlp.sql), the Note domain and the relationships (insert_fact_relationship.sql).
+_LOAD_VOCABULARY_ROWS = {
+    "concept": ({"concept_id": "integer", "concept_code": "varchar", "vocabulary_id": "varchar",
+                 "domain_id": "varchar", "standard_concept": "varchar", "invalid_reason": "varchar"},
+                "vocabulary_id in ('LOINC', 'UCUM') or domain_id = 'Route'"),
+    "domain": ({"domain_id": "varchar", "domain_concept_id": "integer"}, "domain_id = 'Note'"),
+    "relationship": ({"relationship_id": "varchar", "relationship_concept_id": "integer"}, "true"),
+}
+
+
 @contextmanager
 def _scratch(night):
-    """An in-memory DuckDB with the warehouse's tables and the vocabulary's LOINC concepts, in which the
+    """An in-memory DuckDB with the warehouse's tables and the vocabulary rows the load reads, in which the
     night's insert SQL runs exactly as it does against the DuckDB warehouse."""
     import duckdb
 
-    from notenlp.vocab.loader import ensure_concept_table
+    from notenlp.vocab.loader import ensure_concept_table, ensure_vocabulary_tables
     from notenlp.warehouse import ensure_schema as ensure_duckdb_schema
+    from notenlp.warehouse.load import LOAD_VOCABULARY_TABLES
 
     work = night.work_dir("load")
     work.mkdir(parents=True, exist_ok=True)
@@ -281,12 +310,12 @@ def _scratch(night):
         duck.execute("set enable_progress_bar = false")
         ensure_duckdb_schema(duck)
         ensure_concept_table(duck)
-        columns = {"concept_id": "integer", "concept_code": "varchar", "vocabulary_id": "varchar",
-                   "invalid_reason": "varchar"}
+        ensure_vocabulary_tables(duck, LOAD_VOCABULARY_TABLES)
         with connect(night.settings) as con, con.cursor() as cur:
-            csv = copy_out(cur, f"select {_quoted(columns)} from {night.settings.vocabulary_schema}.concept "
-                                "where vocabulary_id = 'LOINC'", work / "loinc.csv")
-        duck.execute(f"insert into concept by name select * from {read_copied(csv, columns)}")
+            for table, (columns, where) in _LOAD_VOCABULARY_ROWS.items():
+                csv = copy_out(cur, f"select {_quoted(columns)} from {night.settings.vocabulary_schema}.{table} "
+                                    f"where {where}", work / f"{table}.csv")
+                duck.execute(f"insert into {table} by name select * from {read_copied(csv, columns)}")
         yield duck, work
     finally:
         duck.close()
@@ -327,6 +356,8 @@ def _known_note_nlp_keys(night, duck, work: Path) -> int:
 def load_night(night, transform) -> None:
     """``transform(duck)`` fills the scratch tables from the night's Parquet (``load._transform``); then one
     PostgreSQL transaction deletes the night's earlier rows and COPYs the scratch rows in."""
+    from notenlp.warehouse.load import DELETE_NOTE_FACT_RELATIONSHIPS
+
     settings = night.settings
     results = settings.results_schema
     with _scratch(night) as (duck, work):
@@ -339,6 +370,9 @@ def load_night(night, transform) -> None:
                 cur.execute("create temp table night_notes (note_id bigint primary key) on commit drop")
                 copy_in(cur, duck, f"select distinct note_id from read_parquet('{notes}')", "night_notes",
                         ["note_id"], work)
+                cur.execute(DELETE_NOTE_FACT_RELATIONSHIPS.format(
+                    schema=f"{results}.", vocabulary=f"{settings.vocabulary_schema}.",
+                    notes="select note_id from night_notes"))
                 for table in ("note", "note_nlp", "note_nlp_relation", "notenlp_note_state"):
                     cur.execute(f"delete from {results}.{table} where note_id in (select note_id from night_notes)")
             for table in ("notenlp_quarantine", "notenlp_phi_summary"):
