@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     import duckdb
 
     from notenlp.corpora import MISSING_MESSAGE, corpus_path
-    from notenlp.evaluation.metrics import format_table
+    from notenlp.metrics import format_table
     from notenlp.vocab import loader
     from notenlp.evaluation.normalize import exact_string_index
     from notenlp.vocab.normalizer import Normalizer

@@ -22,6 +22,19 @@ SQL_DIR = data_dir("sql")
 DDL_FILES = ("note.sql", "note_nlp.sql", "note_nlp_relation.sql", "fact_relationship.sql", "notenlp_operational.sql")
 _PARAM = re.compile(r"\$([a-z_]+)")
 
+# The vocabulary tables the load SQL reads (empty ones are made when no vocabulary is loaded).
+LOAD_VOCABULARY_TABLES = ("concept", "domain", "relationship")
+# The FACT_RELATIONSHIP rows between two NOTE_NLP rows of the night's notes: removed before those NOTE_NLP
+# rows are replaced (FACT_RELATIONSHIP has no note_id; both ends of a row are mentions of one note).
+DELETE_NOTE_FACT_RELATIONSHIPS = """
+delete from {schema}fact_relationship
+where domain_concept_id_1 = (
+        select coalesce(max(domain_concept_id), 0) from {vocabulary}domain where domain_id = 'Note'
+    )
+    and domain_concept_id_2 = domain_concept_id_1
+    and fact_id_1 in (select note_nlp_id from {schema}note_nlp where note_id in ({notes}))
+"""
+
 
 def connect(path: str | Path, *, read_only: bool = False):
     import duckdb

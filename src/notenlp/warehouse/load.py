@@ -12,7 +12,14 @@ from pathlib import Path
 
 from notenlp.attributes import MEDICATION_ATTRIBUTES
 from notenlp.vocab.loader import ensure_vocabulary_tables
-from notenlp.warehouse import SQL_DIR, connect, ensure_schema, run_sql_file
+from notenlp.warehouse import (
+    DELETE_NOTE_FACT_RELATIONSHIPS,
+    LOAD_VOCABULARY_TABLES,
+    SQL_DIR,
+    connect,
+    ensure_schema,
+    run_sql_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +29,6 @@ SEEDS = {
     "unit_seed": SQL_DIR / "seeds" / "unit_ucum.csv",
     "relation_seed": SQL_DIR / "seeds" / "fact_relationship_concepts.csv",
 }
-# The vocabulary tables the load SQL reads (empty ones are made when no vocabulary is loaded).
-LOAD_VOCABULARY_TABLES = ("concept", "domain", "relationship")
-# The FACT_RELATIONSHIP rows between two NOTE_NLP rows of the night's notes: removed before those NOTE_NLP
-# rows are replaced (FACT_RELATIONSHIP has no note_id; both ends of a row are mentions of one note).
-DELETE_NOTE_FACT_RELATIONSHIPS = """
-delete from {schema}fact_relationship
-where domain_concept_id_1 = (
-        select coalesce(max(domain_concept_id), 0) from {vocabulary}domain where domain_id = 'Note'
-    )
-    and domain_concept_id_2 = domain_concept_id_1
-    and fact_id_1 in (select note_nlp_id from {schema}note_nlp where note_id in ({notes}))
-"""
 
 
 def _glob(path: Path) -> str:

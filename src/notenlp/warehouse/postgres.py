@@ -301,7 +301,7 @@ def _scratch(night):
 
     from notenlp.vocab.loader import ensure_concept_table, ensure_vocabulary_tables
     from notenlp.warehouse import ensure_schema as ensure_duckdb_schema
-    from notenlp.warehouse.load import LOAD_VOCABULARY_TABLES
+    from notenlp.warehouse import LOAD_VOCABULARY_TABLES
 
     work = night.work_dir("load")
     work.mkdir(parents=True, exist_ok=True)
@@ -356,7 +356,7 @@ def _known_note_nlp_keys(night, duck, work: Path) -> int:
 def load_night(night, transform) -> None:
     """``transform(duck)`` fills the scratch tables from the night's Parquet (``load._transform``); then one
     PostgreSQL transaction deletes the night's earlier rows and COPYs the scratch rows in."""
-    from notenlp.warehouse.load import DELETE_NOTE_FACT_RELATIONSHIPS
+    from notenlp.warehouse import DELETE_NOTE_FACT_RELATIONSHIPS
 
     settings = night.settings
     results = settings.results_schema
