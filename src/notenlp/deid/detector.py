@@ -9,6 +9,7 @@ import re
 
 from notenlp.deid.features import TOKEN_RE, cached_word_key, token_features, tokenize, word_key
 from notenlp.deid.model import DEFAULT_MODEL, load_model
+from notenlp.deid.name_context import NameContext
 from notenlp.deid.name_rules import NameRules
 from notenlp.deid.place_rules import PlaceRules
 from notenlp.deid.resources import WHOLE, load_context, load_lexicons, load_patterns
@@ -31,7 +32,7 @@ def _phrases(entries: list[str]) -> dict[int, frozenset[tuple[str, ...]]]:
     return {n: frozenset(v) for n, v in by_len.items()}
 
 
-class Detector(NameRules, PlaceRules):
+class Detector(NameRules, NameContext, PlaceRules):
     """Finds PHI spans in a note's text (``detect``)."""
 
     def __init__(self, *, model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5,
@@ -337,6 +338,7 @@ class Detector(NameRules, PlaceRules):
         self._hospital_abbreviations(tokens, words, keys, taken, add, cue_at)
         cued_names(strong_only=False)
         self._names_by_evidence(tokens, words, keys, taken, add)
+        self._names_in_context(tokens, words, keys, taken, add)
         model_candidates = []
         for i in cap_idx:
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
@@ -372,6 +374,7 @@ class Detector(NameRules, PlaceRules):
                     label = self.model.labels[best]
                     add(i, i, label, f"{label}.MODEL", "model", float(row[best]))
         self._repeated_names(spans, token_spans, tokens, words, keys, taken, add)
+        self._names_beside_names(spans, token_spans, tokens, words, keys, taken, add)
         self._extend_names(spans, token_spans, tokens, words, keys, taken)
         return spans
 

@@ -1,0 +1,80 @@
+"""Names told by the words around them rather than by the word's own list (issue #21): a word no vocabulary
+knows, or a Census name that is no everyday word, beside a name already found, inside a bracket after a
+service or person word, or just before a word that follows names. A mixin of ``detector.Detector``."""
+
+from __future__ import annotations
+
+# Between two parts of one name or two names of a list: "tadhg jonas", "okonkwo, tadhg", "pearl and chidi",
+# "keane/steel"
+_NAME_JOINERS = frozenset({",", "and", "&", "/"})
+_INFLECTIONS = ("ed", "ing", "ly", "tion", "ment", "ness", "ity", "ous", "ive", "ic", "al")
+
+
+class NameContext:
+    """Context rules for names; ``detector.Detector`` holds the lexicons and cue tables they read."""
+
+    def name_shaped(self, word: str, key: str) -> bool:
+        """A word no vocabulary knows (hyphenated names too: "abernathy-cole"), or a Census name that is no
+        everyday, clinical or cue word: the shape of a name, which context must confirm."""
+        lex = self.lex
+        if len(key) < 3 or not word[0].isalpha() or key in self.never_names or key in lex.stop_words:
+            return False
+        parts = key.split("-")
+        if len(parts) > 2 or not all(p.isalpha() and len(p) >= 2 for p in parts):
+            return False
+        if key.endswith(_INFLECTIONS) and not (key in lex.first_names or key in lex.last_names):
+            return False
+        if len(parts) == 2:
+            return all(self.name_shaped(p, p) or p in lex.last_names for p in parts)
+        if key in lex.first_names or key in lex.last_names:
+            return not lex.is_common_word(key) and not lex.is_frequent_word(key) and key not in lex.abbreviations
+        return not lex.is_known_word(key)
+
+    def _names_beside_names(self, spans, token_spans, tokens, words, keys, taken, add) -> None:
+        """Grow names over name-shaped neighbours on the same line, repeatedly: "tadhg jonas" after "jonas" was
+        found, "PT: OKONKWO, TADHG", "family (pearl and chidi)", "ted glass/glass aware"."""
+        n = len(words)
+
+        def same_line(a: int, b: int) -> bool:
+            return tokens[b][0] - tokens[a][1] <= 2
+
+        def neighbour(i: int, step: int) -> int:
+            k = i + step
+            if 0 <= k < n and words[k] in _NAME_JOINERS and 0 <= k + step < n and same_line(min(k, k + step),
+                                                                                            max(k, k + step)):
+                if words[k] == "," and words[i].isupper() != words[k + step].isupper():
+                    return -1  # "..., Serina Lampkin": a list of words, not "LAST, FIRST"
+                k += step
+            if not (0 <= k < n) or taken[k] or not same_line(min(i, k), max(i, k)):
+                return -1
+            return k if self.name_shaped(words[k], keys[k]) and words[k][0].isupper() == words[i][0].isupper() \
+                else -1
+
+        found = [(i, j) for span, (i, j) in zip(spans, token_spans) if span.type == "NAME" and span.source != "model"]
+        for _ in range(3):
+            grown = []
+            for i, j in found:
+                for k in (neighbour(j, 1), neighbour(i, -1)):
+                    if k >= 0 and not taken[k]:
+                        add(k, k, "NAME", "NAME.BESIDE", "rule")
+                        grown.append((k, k))
+            if not grown:
+                break
+            found = grown
+
+    def _names_in_context(self, tokens, words, keys, taken, add) -> None:
+        """A name-shaped word in a bracket after a service, role or person word ("renal (ndukwe)", "male (aoife)",
+        "covering md (okonkwo)"), or before a word that follows names ("aoife will be in", "OKONKWO AWARE")."""
+        n = len(words)
+        bracket_cues = self.bracket_name_cues | self.lex.shorthand | self.credentials
+        followers = self.name_followers | self.post_name_cues
+        for i in range(n):
+            if taken[i] or not words[i][0].isalpha() or not self.name_shaped(words[i], keys[i]):
+                continue
+            unknown = not (keys[i] in self.lex.first_names or keys[i] in self.lex.last_names)
+            if i >= 2 and words[i - 1] == "(" and keys[i - 2] in bracket_cues and i + 1 < n \
+                    and words[i + 1] in (")", "/", ",", "and", "&"):
+                add(i, i, "NAME", "NAME.CUED", "rule")
+            elif unknown and i + 1 < n and keys[i + 1] in followers and tokens[i + 1][0] - tokens[i][1] == 1 \
+                    and (i == 0 or not words[i - 1][0].isalpha() or keys[i - 1] in self.strong_cue_ends):
+                add(i, i, "NAME", "NAME.CUED", "rule")
