@@ -11,6 +11,7 @@ from notenlp.deid.features import TOKEN_RE, cached_word_key, token_features, tok
 from notenlp.deid.model import DEFAULT_MODEL, load_model
 from notenlp.deid.name_context import NameContext
 from notenlp.deid.name_rules import NameRules
+from notenlp.deid.place_context import PlaceContext
 from notenlp.deid.place_rules import PlaceRules
 from notenlp.deid.resources import WHOLE, load_context, load_lexicons, load_patterns
 from notenlp.doc import PhiSpan
@@ -32,7 +33,7 @@ def _phrases(entries: list[str]) -> dict[int, frozenset[tuple[str, ...]]]:
     return {n: frozenset(v) for n, v in by_len.items()}
 
 
-class Detector(NameRules, NameContext, PlaceRules):
+class Detector(NameRules, NameContext, PlaceRules, PlaceContext):
     """Finds PHI spans in a note's text (``detect``)."""
 
     def __init__(self, *, model: str | None = DEFAULT_MODEL, model_threshold: float = 0.5,
@@ -333,6 +334,8 @@ class Detector(NameRules, NameContext, PlaceRules):
         cued_names(strong_only=True)
         self._cued_any_case(words, keys, taken, add, cue_at)
         self._facilities(words, keys, taken, cap_idx, is_cap, add)
+        self._cued_wards(tokens, words, keys, taken, add, cue_at)
+        self._cued_facilities(tokens, words, keys, taken, add, cue_at)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         self._places_any_case(tokens, words, keys, taken, add, cue_at)
         self._hospital_abbreviations(tokens, words, keys, taken, add, cue_at)

@@ -4,6 +4,8 @@ service or person word, or just before a word that follows names. A mixin of ``d
 
 from __future__ import annotations
 
+from notenlp.doc import PhiSpan
+
 # Between two parts of one name or two names of a list: "tadhg jonas", "okonkwo, tadhg", "pearl and chidi",
 # "keane/steel"
 _NAME_JOINERS = frozenset({",", "and", "&", "/"})
@@ -50,14 +52,27 @@ class NameContext:
             return k if self.name_shaped(words[k], keys[k]) and words[k][0].isupper() == words[i][0].isupper() \
                 else -1
 
-        found = [(i, j) for span, (i, j) in zip(spans, token_spans) if span.type == "NAME" and span.source != "model"]
+        found = [index for index, span in enumerate(spans) if span.type == "NAME" and span.source != "model"]
         for _ in range(3):
             grown = []
-            for i, j in found:
-                for k in (neighbour(j, 1), neighbour(i, -1)):
-                    if k >= 0 and not taken[k]:
+            for index in found:
+                for step in (1, -1):
+                    i, j = token_spans[index]
+                    k = neighbour(j if step == 1 else i, step)
+                    if k < 0 or taken[k]:
+                        continue
+                    if abs(k - (j if step == 1 else i)) == 1 and spans[index].source != "placeholder":
+                        # "margaret okafor": one name, one span
+                        start, end = min(i, k), max(j, k)
+                        span = spans[index]
+                        spans[index] = PhiSpan(tokens[start][0], tokens[end][1], span.type, span.subtype,
+                                               span.source, span.score)
+                        token_spans[index] = (start, end)
+                        taken[k] = True
+                        grown.append(index)
+                    else:
                         add(k, k, "NAME", "NAME.BESIDE", "rule")
-                        grown.append((k, k))
+                        grown.append(len(spans) - 1)
             if not grown:
                 break
             found = grown

@@ -88,7 +88,8 @@ class NameRules:
                 word, key = words[i], keys[i]
                 if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
                         and key not in self.never_names and key not in self.lex.first_names:
-                    if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0:
+                    if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
+                            and not (i + 2 < n and words[i + 2] in ("/", "-")):  # not "MWH 9/4": a date
                         add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")  # "CAME UP FROM FARR 10": a ward
                     else:
                         add(i, i, "LOCATION", "LOCATION.FACILITY", "rule")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from notenlp.deid.place_context import FACILITY_SHAPE
+
 _BED_MOVE_WORDS = frozenset({"when", "at", "prior", "pending", "today", "tonight", "tmrw", "tomorrow", "overnight"})
 
 
@@ -142,6 +144,15 @@ class PlaceRules:
                 or key in lex.states or key in lex.countries or key in lex.first_names
                 or key in self.credentials or lex.word_zipf.get(key, 0.0) >= 3.0)
 
+    def hospital_shaped(self, key: str) -> bool:
+        """A hospital abbreviation's shape ("smh", "ummc", "ajh") that no clinical list holds: frequent as a token
+        on the web ("smh") or not, it is a hospital after a facility cue or before a hospital context word."""
+        lex = self.lex
+        return (FACILITY_SHAPE.fullmatch(key) is not None and key not in lex.shorthand and key not in lex.abbreviations
+                and key not in lex.clinical_words and key not in lex.medical_words and key not in lex.stop_words
+                and key not in lex.states and key not in self.never_names and key not in self.credentials
+                and lex.word_zipf.get(key, 0.0) < 4.0)
+
     def _hospital_abbreviations(self, tokens, words, keys, taken, add, cue_at) -> None:
         """"from RGH ED", "seen at osh (jmh)", "nvmc records requested": a short abbreviation no clinical
         vocabulary knows, after a facility cue or before a hospital context word (ED, MICU, records, films).
@@ -159,11 +170,12 @@ class PlaceRules:
             if not (w.isascii() and w.isalpha()):
                 continue
             key = keys[i]
-            if not w.isupper() and not (w.islower() and len(w) >= 3 and not any(c in "aeiou" for c in key)):
-                continue  # lower case: only the shape of an abbreviation ("rgh", "bmc"), not of a word
+            shaped = self.hospital_shaped(key)
+            if not w.isupper() and not (w.islower() and len(w) >= 3 and (shaped or not any(c in "aeiou" for c in key))):
+                continue  # lower case: only the shape of an abbreviation ("rgh", "ummc"), not of a word
             if i + 1 < n and words[i + 1] == "(" and tokens[i + 1][0] == tokens[i][1]:
                 continue  # "GABA(A)"
-            if self.clinical_abbreviation(key):
+            if self.clinical_abbreviation(key) and not shaped:
                 continue
             j = i - 1 if i > 1 and words[i - 1] == "(" else i
             after_cue = cue_at(j, self.facility_cues) >= 0
