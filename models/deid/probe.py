@@ -5,7 +5,7 @@ and Census names at frequency ranks below the benchmark's pools plus a few names
 fitted to the dev templates' words shows as a miss here. It is tuning material, not a held-out figure: the
 kept-aside parts stay the measure.
 
-Usage: python models/deid/probe.py [--notes 400] [--seed 77] [--errors 40]
+Usage: python models/deid/probe.py [--probe a|b] [--notes 400] [--seed 77] [--errors 40]
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from notenlp.deid.evaluate import gold_record, recall_by_planted, score_system, 
 from notenlp.deid.resources import load_lexicons
 from notenlp.evaluation import nursing_notes as nn
 
-PROBE = Path(__file__).with_name("probe_templates.json")
+PROBES = {"a": Path(__file__).with_name("probe_templates.json"), "b": Path(__file__).with_name("probe_b_templates.json")}
 
 
-def probe_notes(n: int, seed: int) -> list[dict]:
-    spec = json.loads(PROBE.read_text(encoding="utf-8"))
+def probe_notes(n: int, seed: int, probe: str = "a") -> list[dict]:
+    spec = json.loads(PROBES[probe].read_text(encoding="utf-8"))
     spec["clinical_lines"] = nn.load_templates()["parts"]["dev"]["clinical_lines"]
     lex = load_lexicons()
     first = tuple(x.title() for x in nn._census("first_names.txt", 2400)[1200:])
@@ -48,8 +48,10 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=400)
     parser.add_argument("--seed", type=int, default=77)
     parser.add_argument("--errors", type=int, default=40)
+    parser.add_argument("--probe", choices=sorted(PROBES), default="a",
+                        help="a: the tuning probe; b: written later, read for how the rules carry")
     args = parser.parse_args()
-    notes = probe_notes(args.notes, args.seed)
+    notes = probe_notes(args.notes, args.seed, args.probe)
     deid = Deidentifier(mode="tag", secret_hex="00" * 32)
     predicted = []
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 import re
 
 # Words that open a generic phrase, not a name ("outside hospital", "another facility")
-_GENERIC = frozenset({"outside", "other", "another", "local", "previous", "prior", "referring", "receiving", "same",
+_TOWN_CUES = frozenset({"in", "from", "near", "outside", "around", "to", "of"})
+_GENERIC = frozenset({"academic", "teaching", "tertiary", "quaternary", "community", "university", "county", "state",
+                      "regional", "general", "federal", "private", "public", "urban", "rural", "veterans", "military",
+                      "district", "city", "major", "large", "small", "single", "several", "participating",
+                      "affiliated", "trauma", "level", "medical", "cancer", "care", "health", "mental", "specialty",
+                      "surgical", "primary", "day", "outside", "comprehensive", "national", "international",
+                      "outside", "other", "another", "local", "previous", "prior", "referring", "receiving", "same",
                       "this", "that", "his", "her", "their", "our", "your", "a", "an", "the", "any", "nearest",
                       "home", "new", "short", "long", "term", "acute", "chronic", "sub", "subacute", "skilled",
                       "nursing", "rehab", "rehabilitation", "psych", "psychiatric", "inpatient", "outpatient"})
-_HOME_HEADS = frozenset({"home", "house", "homes"})  # a facility's head only after a cue of several words
+_HOME_HEADS = frozenset({"home", "house", "homes", "nursing", "health", "living", "manor", "gardens", "commons",
+                         "pavilion", "residence", "lodge", "estates"})  # a facility's head only after a cue of several words
 _RUN_BREAKS = frozenset({"vs", "versus", "or", "w", "with", "then", "when", "once", "until", "per", "for", "to",
                          "from", "on", "by"})
 _RUN_CONNECTORS = frozenset({"of", "at", "and", "&", "'s", "-", ".", "in"})
@@ -21,6 +28,11 @@ _NOT_WARDS = frozenset({"bed", "beds", "room", "rm", "pod", "floor", "unit", "wa
                         "step", "day", "days", "hour", "hours", "hr", "hrs", "page", "line", "lines", "tube", "size",
                         "number", "no", "dose", "doses", "x", "q", "bolus", "gauge", "french", "fr", "cm", "mm",
                         "percent", "the", "a", "an", "about", "approx", "over", "under", "than"})
+# Heads of one word that make a place's name without a cue ("salem hospital"), unlike "center", "children('s)"
+_STRONG_HEADS = frozenset({"hospital", "clinic", "infirmary", "rehab", "rehabilitation", "hospice", "manor", "snf",
+                           "ltac", "ltach", "vamc", "seniorlife", "healthcare"})
+_MOVE_AFTER = frozenset({"later", "at", "when", "once", "via", "today", "tonight", "tomorrow", "tmrw", "pending",
+                         "this", "in", "after", "by", "overnight"})
 _UNIT_AFTER = re.compile(r"(?:%|mg|ml|cc|mcg|units?|min|hrs?|x\b|/|\.\d|mm|cm|kg|l\b|lpm|meq|mmol|gtts?)")
 FACILITY_SHAPE = re.compile(r"[a-z]{1,4}(?:h|mc|hc|mh|gh|rh|vh)")  # "smh", "ummc", "ajh": hospital abbreviations
 
@@ -89,13 +101,83 @@ class PlaceContext:
         for i in range(2, n - 1):
             if taken[i] or not words[i + 1].isdigit() or len(words[i + 1]) > 2 or not words[i][0].isalpha():
                 continue
-            key = keys[i]
-            # (concept and clinical words may be ward names: "white 10", "gray 4")
-            if len(key) < 2 or key in _NOT_WARDS or key in lex.stop_words or key in lex.shorthand \
-                    or key in self.ratio_cues or key in self.never_names - self.directions:
+            moving = i + 2 < n and keys[i + 2] in _MOVE_AFTER
+            for start in (i, i - 1):  # "gray 4", "clinical center 8"
+                if start < 2 or any(taken[start:i + 1]) or not all(self._ward_word(keys[k]) for k in range(start, i + 1)):
+                    break
+                if any(start - k >= 0 and tuple(keys[start - k:start]) in self.ward_cues[k] for k in self.ward_cues
+                       if k > 1) or moving and keys[start - 1] in ("to", "from"):
+                    if not _UNIT_AFTER.match("".join(words[i + 2:i + 3]).lower()) and tokens[i + 1][0] - tokens[i][1] == 1:
+                        add(start, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
+                    break
+
+    def _ward_word(self, key: str) -> bool:
+        # (concept and clinical words may be ward names: "white 10", "gray 4", "clinical center 8")
+        lex = self.lex
+        return not (len(key) < 2 or not key[0].isalpha() or key in _NOT_WARDS or key in lex.stop_words
+                    or key in lex.shorthand or key in self.ratio_cues or key in self.never_names - self.directions)
+
+    def _cued_towns(self, tokens, words, keys, taken, add) -> None:
+        """"lives with son in methuen", "FAMILY DRIVING UP FROM NORWOOD": a town of the gazetteer, in any case,
+        just after a place word ("in", "from", "near", ...), unless it is also an everyday or clinical word."""
+        lex = self.lex
+        n = len(words)
+        for i in range(1, n):
+            if taken[i] or keys[i - 1] not in _TOWN_CUES or not words[i][0].isalpha() or keys[i] not in self.place_starts:
                 continue
-            if not any(i - k >= 0 and tuple(keys[i - k:i]) in self.ward_cues[k] for k in self.ward_cues if k > 1):
+            for length in (3, 2, 1):
+                if i + length > n or any(taken[i:i + length]):
+                    continue
+                phrase = " ".join(keys[i:i + length])
+                if phrase not in lex.cities and phrase not in lex.states:
+                    continue
+                if length == 1 and (lex.is_common_word(phrase) or phrase in lex.abbreviations or lex.is_name_word(phrase)
+                                    or phrase in self.never_names or len(phrase) < 4):
+                    break
+                add(i, i + length - 1, "LOCATION", "LOCATION.CITY", "rule")
+                break
+
+    def _headed_places(self, tokens, words, keys, taken, add) -> None:
+        """"courtyard nursing care center", "SALEM HOSPITAL", "seacoast nursing home": one to three name words
+        before a place head, in any case, with no cue: the words must be no stop, clinical, shorthand or generic
+        word, and one of them no everyday word of the clinic (concept words, frequent English words)."""
+        lex = self.lex
+        n = len(words)
+        heads = self.location_heads
+        head_lengths = sorted(heads, reverse=True)
+        for i in range(1, n):
+            if keys[i] not in self.location_head_starts or taken[i]:
                 continue
-            if _UNIT_AFTER.match("".join(words[i + 2:i + 3]).lower()) or tokens[i + 1][0] - tokens[i][1] > 1:
+            length = next((h for h in head_lengths if i + h <= n and tuple(keys[i:i + h]) in heads[h]), 0)
+            if not length or keys[i] in self.organization_heads or length == 1 and keys[i] not in _STRONG_HEADS:
+                continue  # "leukemic children", "trauma center": a lone weak head needs a cue
+            start = i
+            while start - 1 >= 0 and i - start < 3 and not taken[start - 1] and self._name_word(
+                    words[start - 1], keys[start - 1], inner=True) and tokens[start][0] - tokens[start - 1][1] <= 1:
+                start -= 1
+            while start < i and not self._name_word(words[start], keys[start]):
+                start += 1  # "nursing care center" opens with a clinical word: no name
+            if start == i or not any(self._place_evidence(keys[k]) for k in range(start, i)):
                 continue
-            add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")
+            end = i + length - 1
+            # "... center of stoneham", "... at marina bay": a town after the head belongs to the name
+            if end + 2 < n and keys[end + 1] in ("of", "at") and keys[end + 2] in lex.cities and not taken[end + 2]:
+                end += 2
+            add(start, end, "LOCATION", "LOCATION.FACILITY", "rule")
+
+    def _name_word(self, word: str, key: str, inner: bool = False) -> bool:
+        """A word that may open a place's name (``inner``: stand inside one: "courtyard nursing care center")."""
+        lex = self.lex
+        if not word[0].isalpha() or len(key) < 2 or key in lex.stop_words or key in lex.shorthand \
+                or key in self.never_names or key in self.medical_heads:
+            return False
+        return inner or (key not in _GENERIC and key not in lex.clinical_words and key not in self.directions - {"new"})
+
+    def _place_evidence(self, key: str) -> bool:
+        """A word that names rather than describes: a town, a Census name, or a word that is neither clinical
+        nor frequent English."""
+        lex = self.lex
+        if key in lex.cities or ((key in lex.first_names or key in lex.last_names) and not lex.is_name_word(key)):
+            return True
+        return (key not in lex.medical_words and key not in lex.abbreviations and key not in lex.eponyms
+                and lex.word_zipf.get(key, 0.0) < 4.0)

@@ -171,7 +171,8 @@ class PlaceRules:
                 continue
             key = keys[i]
             shaped = self.hospital_shaped(key)
-            if not w.isupper() and not (w.islower() and len(w) >= 3 and (shaped or not any(c in "aeiou" for c in key))):
+            if not w.isupper() and not (w.islower() and (len(w) >= 3 or shaped and i + 1 < n and keys[i + 1] in context_after)
+                                        and (shaped or not any(c in "aeiou" for c in key))):
                 continue  # lower case: only the shape of an abbreviation ("rgh", "ummc"), not of a word
             if i + 1 < n and words[i + 1] == "(" and tokens[i + 1][0] == tokens[i][1]:
                 continue  # "GABA(A)"
