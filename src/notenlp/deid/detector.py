@@ -349,7 +349,7 @@ class Detector(NameRules, NameContext, PlaceRules, PlaceContext):
             if taken[i] or not is_cap(i) or not is_title_case(i) or len(words[i]) < 3:
                 continue
             key = keys[i]
-            if followed_by_medical_head(i) or key in lex.eponyms or key in lex.shorthand:
+            if followed_by_medical_head(i) or key in lex.eponyms or key in lex.shorthand or key in self.ratio_cues:
                 continue
             common = lex.is_common_word(key)
             sentence_start = i == 0 or words[i - 1] in _SENTENCE_BREAKS
