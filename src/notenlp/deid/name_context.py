@@ -4,11 +4,21 @@ service or person word, or just before a word that follows names. A mixin of ``d
 
 from __future__ import annotations
 
+import re
+
 from notenlp.doc import PhiSpan
 
 # Between two parts of one name or two names of a list: "tadhg jonas", "okonkwo, tadhg", "pearl and chidi",
 # "keane/steel"
 _NAME_JOINERS = frozenset({",", "and", "&", "/"})
+# One-word cues before a word no vocabulary knows, where the name then ends ("with yevgenia re:", "from obinna at")
+_LOOSE_CUES = frozenset({"with", "from", "per", "paged", "called", "notified", "told", "informed", "asked", "thanked",
+                         "met"})
+_SPOKEN = re.compile(r"[aeiouy]")  # a name has a vowel; "lcws", "sjs" are shorthand
+_POSSESSORS = frozenset({"pt's", "pts", "pt", "patient's", "his", "her", "their", "the"})
+_NAME_CREDENTIALS = frozenset({"rn", "np", "md", "crnp", "lpn", "rrt", "pa", "do", "cna", "msw", "lcsw"})
+_NAME_END_WORDS = frozenset({"re", "at", "on", "by", "about", "regarding", "rn", "np", "md", "today", "tonight",
+                             "this", "in"})
 _INFLECTIONS = ("ed", "ing", "ly", "tion", "ment", "ness", "ity", "ous", "ive", "ic", "al")
 
 
@@ -77,6 +87,12 @@ class NameContext:
                 break
             found = grown
 
+    def _ends_name(self, i: int, words, keys) -> bool:
+        """The note goes on as after a name: punctuation, a line end, a follower or "re", "at"."""
+        nxt = i + 1
+        return (nxt >= len(words) or words[nxt] in (",", ";", ")", "\n") or keys[nxt] in _NAME_END_WORDS
+                or keys[nxt] in self.name_followers)
+
     def _names_in_context(self, tokens, words, keys, taken, add) -> None:
         """A name-shaped word in a bracket after a service, role or person word ("renal (ndukwe)", "male (aoife)",
         "covering md (okonkwo)"), or before a word that follows names ("aoife will be in", "OKONKWO AWARE")."""
@@ -91,5 +107,12 @@ class NameContext:
                     and words[i + 1] in (")", "/", ",", "and", "&"):
                 add(i, i, "NAME", "NAME.CUED", "rule")
             elif unknown and i + 1 < n and keys[i + 1] in followers and tokens[i + 1][0] - tokens[i][1] == 1 \
-                    and (i == 0 or not words[i - 1][0].isalpha() or keys[i - 1] in self.strong_cue_ends):
+                    and (i == 0 or not words[i - 1][0].isalpha() or keys[i - 1] in self.strong_cue_ends
+                         or keys[i - 1] in ("and", "&")):  # "thandiwe and siddharth visited"
                 add(i, i, "NAME", "NAME.CUED", "rule")
+            elif unknown and i > 0 and keys[i - 1] in _LOOSE_CUES and self._ends_name(i, words, keys) \
+                    and _SPOKEN.search(keys[i]) and len(keys[i]) >= 4:
+                add(i, i, "NAME", "NAME.CUED", "rule")  # "talked at length with yevgenia re: dnr"
+            elif i + 2 < n and words[i + 1] == "," and (keys[i + 2] in _NAME_CREDENTIALS or (
+                    keys[i + 2] in self.strong_cue_ends or keys[i + 2] in _POSSESSORS) and unknown):
+                add(i, i, "NAME", "NAME.CUED", "rule")  # "kwabena, rn", "SAOIRSE, PT'S BROTHER"

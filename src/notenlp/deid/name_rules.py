@@ -36,12 +36,15 @@ class NameRules:
         if in_names:
             return True
         # An unknown word: a name unless it looks like an inflected (mistyped) word.
-        return strong and len(word) >= 3 and key.isalpha() and not lex.is_known_word(key) \
-            and not key.endswith(("ed", "ing", "ly", "tion", "ment"))
+        return strong and len(word) >= 3 and self.unknown_word(key)
 
     def unknown_word(self, key: str) -> bool:
         """A word no vocabulary knows and that does not look like an inflected (mistyped) word: a name's shape
         when a cue stands by ("okonkwo", "ndukwe")."""
+        if "-" in key:  # "adeyemi-clarke": each part unknown or a surname
+            parts = key.split("-")
+            return len(parts) == 2 and all(self.unknown_word(p) or p in self.lex.last_names and len(p) >= 3
+                                           and not self.lex.is_common_word(p) for p in parts)
         return (len(key) >= 3 and key.isalpha() and not self.lex.is_known_word(key) and key not in self.never_names
                 and not key.endswith(("ed", "ing", "ly", "tion", "ment")))
 
