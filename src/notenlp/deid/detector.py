@@ -77,6 +77,7 @@ class Detector(NameRules, NameContext, PlaceRules, PlaceContext):
         self.strong_cue_ends = frozenset(p[-1] for ps in self.name_cues.values() for p in ps)
         self._unknown_names: dict[str, bool] = {}  # per-key caches of _names_by_evidence's tests
         self._census_keys: dict[str, bool] = {}
+        self._name_shape_cache: dict[str, bool] = {}  # name_context.name_shaped, per key
         self.any_case_cue_ends = self.facility_cue_ends | self.strong_cue_ends | self.lower_case_titles
         # Words of the cues themselves ("son", "wife", "dr") are never the name that follows a cue.
         self.never_names = self.lex.shorthand | self.titles | self.credential_titles | self.credentials | frozenset(

@@ -28,6 +28,13 @@ class NameContext:
     def name_shaped(self, word: str, key: str) -> bool:
         """A word no vocabulary knows (hyphenated names too: "abernathy-cole"), or a Census name that is no
         everyday, clinical or cue word: the shape of a name, which context must confirm."""
+        hit = self._name_shape_cache.get(key)
+        if hit is None:
+            hit = self._name_shape_cache[key] = self._name_shaped(key)
+        return hit and word[0].isalpha()
+
+    def _name_shaped(self, key: str) -> bool:
+        word = key
         lex = self.lex
         if len(key) < 3 or not word[0].isalpha() or key in self.never_names or key in lex.stop_words:
             return False
@@ -37,7 +44,7 @@ class NameContext:
         if key.endswith(_INFLECTIONS) and not (key in lex.first_names or key in lex.last_names):
             return False
         if len(parts) == 2:
-            return all(self.name_shaped(p, p) or p in lex.last_names for p in parts)
+            return all(self._name_shaped(p) or p in lex.last_names for p in parts)
         if key in lex.first_names or key in lex.last_names:
             return not lex.is_common_word(key) and not lex.is_frequent_word(key) and key not in lex.abbreviations
         return not lex.is_known_word(key)
@@ -99,7 +106,10 @@ class NameContext:
         n = len(words)
         bracket_cues = self.bracket_name_cues | self.lex.shorthand | self.credentials
         followers = self.name_followers | self.post_name_cues
-        for i in range(n):
+        # cheap context look-ups first: most words stand in none of these places
+        candidates = [i for i in range(n) if i + 1 < n and (keys[i + 1] in followers or words[i + 1] == ",")
+                      or i > 0 and (words[i - 1] == "(" or keys[i - 1] in _LOOSE_CUES)]
+        for i in candidates:
             if taken[i] or not words[i][0].isalpha() or not self.name_shaped(words[i], keys[i]):
                 continue
             unknown = not (keys[i] in self.lex.first_names or keys[i] in self.lex.last_names)

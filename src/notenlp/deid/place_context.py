@@ -98,8 +98,8 @@ class PlaceContext:
         word that is no clinical word and a one- or two-digit number after a ward cue of several words."""
         n = len(words)
         lex = self.lex
-        for i in range(2, n - 1):
-            if taken[i] or not words[i + 1].isdigit() or len(words[i + 1]) > 2 or not words[i][0].isalpha():
+        for i in [k for k in range(2, n - 1) if len(words[k + 1]) <= 2 and words[k + 1].isdigit()]:
+            if taken[i] or not words[i][0].isalpha():
                 continue
             moving = i + 2 < n and keys[i + 2] in _MOVE_AFTER
             for start in (i, i - 1):  # "gray 4", "clinical center 8"
