@@ -75,7 +75,8 @@ class NameRules:
                         end = i + 1
                     add(i, end, "NAME", "NAME.TITLED", "rule")
                 continue
-            if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0:
+            if cue_key in self.strong_cue_ends and cue_at(j, self.name_cues) >= 0 \
+                    or j < i and cue_at(i, self.name_cues) >= 0:  # a cue that ends in its colon: "pt: okonkwo"
                 if self.cued_name_word(words[i], keys[i], strong=True):
                     end = i
                     if i + 1 < n and ordinary(i + 1) and not taken[i + 1] and same_case(i, i + 1) and (
@@ -90,7 +91,8 @@ class NameRules:
             if cue_key in self.facility_cue_ends and cue_at(j, self.facility_cues) >= 0:
                 word, key = words[i], keys[i]
                 if word.isupper() and 3 <= len(word) <= 6 and key.isalpha() and not self.lex.is_known_word(key) \
-                        and key not in self.never_names and key not in self.lex.first_names:
+                        and key not in self.never_names and key not in self.lex.first_names \
+                        and not (i + 1 < n and keys[i + 1] in self.location_head_starts):  # "SALEM HOSPITAL": whole
                     if i + 1 < n and words[i + 1].isdigit() and len(words[i + 1]) <= 2 and cue_at(i, self.ward_cues) >= 0 \
                             and not (i + 2 < n and words[i + 2] in ("/", "-")):  # not "MWH 9/4": a date
                         add(i, i + 1, "LOCATION", "LOCATION.UNIT", "rule")  # "CAME UP FROM FARR 10": a ward
