@@ -339,6 +339,7 @@ class Detector(NameRules, NameContext, PlaceRules, PlaceContext):
         self._cued_facilities(tokens, words, keys, taken, add, cue_at)
         self._headed_places(tokens, words, keys, taken, add)
         self._cued_towns(tokens, words, keys, taken, add)
+        self._street_numbers(tokens, words, keys, taken, add)
         self._places(tokens, words, keys, taken, cap_idx, is_cap, name_ok, add, cue_at)
         self._places_any_case(tokens, words, keys, taken, add, cue_at)
         self._hospital_abbreviations(tokens, words, keys, taken, add, cue_at)

@@ -181,3 +181,23 @@ class PlaceContext:
             return True
         return (key not in lex.medical_words and key not in lex.abbreviations and key not in lex.eponyms
                 and lex.word_zipf.get(key, 0.0) < 4.0)
+
+    def _street_numbers(self, tokens, words, keys, taken, add) -> None:
+        """"28245 Puruntie 82", "5720 Skoanveien 226 ... Apt. 117": a house number of three to six digits, one to
+        three capitalised words of which one no vocabulary knows, and a number of one to three digits (European
+        street addresses; "1 Year Post-discharge Through 2008" is none)."""
+        n = len(words)
+        lex = self.lex
+        for i in [k for k in range(n - 2) if words[k].isdigit() and 3 <= len(words[k]) <= 6 and words[k + 1][0].isupper()]:
+            if taken[i]:
+                continue
+            k = i + 1
+            while k < n and k - i <= 3 and words[k][0].isupper() and words[k][0].isalpha() \
+                    and tokens[k][0] - tokens[k - 1][1] <= 2:
+                k += 1
+            if k == i + 1 or k >= n or not words[k].isdigit() or len(words[k]) > 3 or tokens[k][0] - tokens[k - 1][1] > 1:
+                continue
+            if any(taken[i:k + 1]) or re.fullmatch(r"(?:19|20)\d\d", words[k]) or not any(
+                    keys[j].isalpha() and len(keys[j]) > 3 and not lex.is_known_word(keys[j]) for j in range(i + 1, k)):
+                continue  # "... Through 2008": a year, not a house number
+            add(i, k, "LOCATION", "LOCATION.STREET", "rule")
