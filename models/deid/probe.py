@@ -20,7 +20,8 @@ from notenlp.deid.evaluate import gold_record, recall_by_planted, score_system, 
 from notenlp.deid.resources import load_lexicons
 from notenlp.evaluation import nursing_notes as nn
 
-PROBES = {"a": Path(__file__).with_name("probe_templates.json"), "b": Path(__file__).with_name("probe_b_templates.json")}
+PROBES = {part: Path(__file__).with_name(name) for part, name in (
+    ("a", "probe_templates.json"), ("b", "probe_b_templates.json"), ("c", "probe_c_templates.json"))}
 
 
 def probe_notes(n: int, seed: int, probe: str = "a") -> list[dict]:
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=77)
     parser.add_argument("--errors", type=int, default=40)
     parser.add_argument("--probe", choices=sorted(PROBES), default="a",
-                        help="a: the tuning probe; b: written later, read for how the rules carry")
+                        help="a, b: tuning probes; c: written last, read once before vs after")
     args = parser.parse_args()
     notes = probe_notes(args.notes, args.seed, args.probe)
     deid = Deidentifier(mode="tag", secret_hex="00" * 32)
