@@ -31,6 +31,10 @@ from tests.deid.test_detection import found
     ("picc 6-27 (rue)", "6-27", "DATE"),
     ("sister lives in 508 area", "508", "PHONE"),
     ("page ortho at 9585", "9585", "PHONE"),
+    ("hx ptca 92, pacemaker 98", "98", "DATE"),
+    ("last admit may 1 for chf", "may 1", "DATE"),
+    ("pt is 95, widowed", "95", "AGE"),
+    ("28245 Puruntie 82 Apt. 595", "28245 Puruntie 82", "LOCATION"),
 ])
 def test_phi_found_by_context(tagger, text, phi, phi_type):
     assert found(tagger, text).get(phi) == phi_type
@@ -46,6 +50,8 @@ def test_phi_found_by_context(tagger, text, phi, phi_type):
     "transferred to icu 2 days ago",
     "Strength 3/5 ble, grips equal",
     "pain 5-7/10 with turning",
+    "pt may 2 tabs of oxycodone",
+    "1 Year Post-discharge Through 2008",
 ])
 def test_look_alikes_left_alone(tagger, text):
     assert tagger.detect(text) == []
