@@ -15,6 +15,13 @@ _NAME_JOINERS = frozenset({",", "and", "&", "/"})
 _LOOSE_CUES = frozenset({"with", "from", "per", "paged", "called", "notified", "told", "informed", "asked", "thanked",
                          "met"})
 _SPOKEN = re.compile(r"[aeiouy]")  # a name has a vowel; "lcws", "sjs" are shorthand
+_PLAIN_PREPOSITIONS = frozenset({"with", "from"})
+_PATIENT_WORDS = frozenset({"pt", "patient", "pts"})
+# How a note goes on after a patient's or visitor's name ("CHIDI VERY ANXIOUS", "aoife tearful"): words for an
+# unknown word only, never for a known one
+_STATE_WORDS = frozenset({"very", "tearful", "anxious", "confused", "agitated", "sleeping", "resting", "restless",
+                          "oriented", "alert", "calm", "crying", "complaining", "c/o", "denies", "refusing",
+                          "visited", "visiting", "phoned", "left", "arrived", "tolerated", "tolerating"})
 _POSSESSORS = frozenset({"pt's", "pts", "pt", "patient's", "his", "her", "their", "the"})
 _NAME_CREDENTIALS = frozenset({"rn", "np", "md", "crnp", "lpn", "rrt", "pa", "do", "cna", "msw", "lcsw"})
 _NAME_END_WORDS = frozenset({"re", "at", "on", "by", "about", "regarding", "rn", "np", "md", "today", "tonight",
@@ -94,21 +101,23 @@ class NameContext:
                 break
             found = grown
 
-    def _ends_name(self, i: int, words, keys) -> bool:
-        """The note goes on as after a name: punctuation, a line end, a follower or "re", "at"."""
+    def _ends_name(self, i: int, words, keys, spoken_only: bool = False) -> bool:
+        """The note goes on as after a name: punctuation, a line end, a follower or "re", "at" (``spoken_only``:
+        only the words, since "with aenmia," is a misspelt word and "with yevgenia re:" a name)."""
         nxt = i + 1
-        return (nxt >= len(words) or words[nxt] in (",", ";", ")", "\n") or keys[nxt] in _NAME_END_WORDS
-                or keys[nxt] in self.name_followers)
+        if nxt < len(words) and (keys[nxt] in _NAME_END_WORDS or keys[nxt] in self.name_followers):
+            return True
+        return not spoken_only and (nxt >= len(words) or words[nxt] in (",", ";", ")", "\n"))
 
     def _names_in_context(self, tokens, words, keys, taken, add) -> None:
         """A name-shaped word in a bracket after a service, role or person word ("renal (ndukwe)", "male (aoife)",
         "covering md (okonkwo)"), or before a word that follows names ("aoife will be in", "OKONKWO AWARE")."""
         n = len(words)
         bracket_cues = self.bracket_name_cues | self.lex.shorthand | self.credentials
-        followers = self.name_followers | self.post_name_cues
+        followers = self.name_followers | self.post_name_cues | _STATE_WORDS
         # cheap context look-ups first: most words stand in none of these places
         candidates = [i for i in range(n) if i + 1 < n and (keys[i + 1] in followers or words[i + 1] == ",")
-                      or i > 0 and (words[i - 1] == "(" or keys[i - 1] in _LOOSE_CUES)]
+                      or i > 0 and (words[i - 1] == "(" or keys[i - 1] in _LOOSE_CUES or keys[i - 1] in _PATIENT_WORDS)]
         for i in candidates:
             if taken[i] or not words[i][0].isalpha() or not self.name_shaped(words[i], keys[i]):
                 continue
@@ -120,7 +129,10 @@ class NameContext:
                     and (i == 0 or not words[i - 1][0].isalpha() or keys[i - 1] in self.strong_cue_ends
                          or keys[i - 1] in ("and", "&")):  # "thandiwe and siddharth visited"
                 add(i, i, "NAME", "NAME.CUED", "rule")
-            elif unknown and i > 0 and keys[i - 1] in _LOOSE_CUES and self._ends_name(i, words, keys) \
+            elif unknown and i > 0 and keys[i - 1] in _PATIENT_WORDS and _SPOKEN.search(keys[i]) and len(keys[i]) >= 4:
+                add(i, i, "NAME", "NAME.CUED", "rule")  # "pt kwabena tearful at times"
+            elif unknown and i > 0 and keys[i - 1] in _LOOSE_CUES and self._ends_name(
+                    i, words, keys, spoken_only=keys[i - 1] in _PLAIN_PREPOSITIONS) \
                     and _SPOKEN.search(keys[i]) and len(keys[i]) >= 4:
                 add(i, i, "NAME", "NAME.CUED", "rule")  # "talked at length with yevgenia re: dnr"
             elif i + 2 < n and words[i + 1] == "," and (keys[i + 2] in _NAME_CREDENTIALS or (
