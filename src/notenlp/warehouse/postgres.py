@@ -256,6 +256,16 @@ def export_note_state(settings, nlp_system: str, run_date, out: Path) -> int:
     return export_to_parquet(settings, rendered, {"note_id": "bigint", "text_hash": "varchar"}, out)
 
 
+def last_night_system(settings) -> tuple | None:
+    """(run date, nlp_system) of the latest night in the incremental state, or None before any night."""
+    results = settings.results_schema
+    with connect(settings) as con, con.cursor() as cur:
+        if not _table_exists(cur, results, "notenlp_note_state"):
+            return None
+        cur.execute(f"select run_date, nlp_system from {results}.notenlp_note_state order by run_date desc limit 1")
+        return cur.fetchone()
+
+
 def export_cdm_notes(settings, out: Path) -> Path:
     """The site's NOTE table (identified text: ``out`` must be in the sealed area) as Parquet for ingest."""
     n = export_to_parquet(settings, f"select {_quoted(CDM_NOTE_COLUMNS)} from {settings.cdm_schema}.note",
