@@ -102,12 +102,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"notenlp nightly {args.run_date}: {failure}", file=sys.stderr)
         return 1
     report = None
-    if args.report and settings.on_postgres:
-        log.info("the data-quality report reads the DuckDB warehouse only; not written for PostgreSQL")
-    elif args.report:
-        from notenlp.quality.report import write_report
+    if args.report:
+        from notenlp.quality.report import write_night_report
 
-        report = write_report(settings.warehouse, args.run_date, settings.home / "reports")
+        report = write_night_report(settings, args.run_date, settings.home / "reports")
     elapsed = time.perf_counter() - t0
     loaded = {r.stage: r for r in logs}
     print()
@@ -121,10 +119,12 @@ def run(args: argparse.Namespace) -> int:
         from notenlp.config import redacted_url
 
         print(f"warehouse: {redacted_url(settings.warehouse_url)} schema {settings.results_schema}")
-        return 0 if "load" in loaded else 1
-    print(f"warehouse: {Path(settings.warehouse).resolve()}")
+    else:
+        print(f"warehouse: {Path(settings.warehouse).resolve()}")
     if report:
         print(f"report:    {Path(report).resolve()}")
+    if settings.on_postgres:
+        return 0 if "load" in loaded else 1
     print("query it:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('warehouse/notenlp.duckdb', "
           "read_only=True).sql('select term_exists, count(*) from note_nlp group by 1'))\"")
     return 0 if "load" in loaded else 1

@@ -126,6 +126,8 @@ def models_in(nlp_system: str) -> set[str]:
 
 def last_night_models(settings: Settings) -> tuple[str, set[str]] | None:
     """(run date, registered models) of the warehouse's last processed night, or None (no warehouse, no night)."""
+    if settings.on_postgres:
+        return _last_postgres_night_models(settings)
     warehouse = Path(settings.warehouse)
     if not warehouse.exists():
         return None
@@ -140,6 +142,20 @@ def last_night_models(settings: Settings) -> tuple[str, set[str]] | None:
     except duckdb.Error as exc:  # e.g. another program holds its write lock
         raise ConfigError(f"warehouse {warehouse} cannot be read ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0]})") from exc
+    return (str(row[0]), models_in(row[1])) if row else None
+
+
+def _last_postgres_night_models(settings: Settings) -> tuple[str, set[str]] | None:
+    import psycopg
+
+    from notenlp.config import redacted_url
+    from notenlp.warehouse import postgres
+
+    try:
+        row = postgres.last_night_system(settings)
+    except psycopg.Error as exc:  # the class only: a server's message may quote the URL
+        raise ConfigError(f"PostgreSQL warehouse {redacted_url(settings.warehouse_url)} cannot be read "
+                          f"({type(exc).__name__})") from exc
     return (str(row[0]), models_in(row[1])) if row else None
 
 

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from notenlp.config import Settings
+from notenlp.config import Settings, redacted_url
 
 log = logging.getLogger(__name__)
+_exported: str | None = None  # the MLFLOW_TRACKING_URI this process set (mlflow.set_tracking_uri exports it)
 
 
 def configure_mlflow(settings: Settings | None = None):
     """Point MLflow at the configured tracking URI; returns the mlflow module."""
     import mlflow
 
+    global _exported
     settings = settings or Settings.from_env()
-    # Settings only: mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so reading that variable
-    # would carry one store's URI into the next configuration of this process.
+    # Settings only (NOTENLP_MLFLOW_TRACKING_URI): mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so
+    # reading that variable would carry one store's URI into the next configuration of this process. A value
+    # this process did not set is someone's choice that is not followed: said once, before it is overwritten.
     uri = settings.mlflow_tracking_uri
+    outside = os.environ.get("MLFLOW_TRACKING_URI")
+    if outside and outside not in (uri, _exported):
+        log.warning("MLFLOW_TRACKING_URI (%s) is not read by notenlp; using %s: set NOTENLP_MLFLOW_TRACKING_URI "
+                    "to choose the store", redacted_url(outside), redacted_url(uri))
+    _exported = uri
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)

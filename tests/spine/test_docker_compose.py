@@ -33,3 +33,19 @@ def test_docker_validates_the_compose_file():
         pytest.skip("no docker compose client (apt-get install docker-compose) to validate docker/compose.yaml")
     done = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_mlflow_server_admits_the_host_name_the_services_call_it_by():
+    """MLflow's host check admits only localhost and IP addresses by default: a request to http://mlflow:5000
+    from another container is refused unless the server allows that name (MLflow's own matching rule)."""
+    from urllib.parse import urlparse
+
+    from mlflow.server.security_utils import get_default_allowed_hosts, is_allowed_host_header
+
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    called = {urlparse(s["environment"]["NOTENLP_MLFLOW_TRACKING_URI"]).netloc for s in services.values()
+              if "NOTENLP_MLFLOW_TRACKING_URI" in (s.get("environment") or {})}
+    allowed = [arg.split("=", 1)[1] for arg in services["mlflow"]["command"] if arg.startswith("--allowed-hosts=")]
+    assert called == {"mlflow:5000"} and len(allowed) == 1
+    assert not is_allowed_host_header(get_default_allowed_hosts(), "mlflow:5000")  # why the option is there
+    assert all(is_allowed_host_header(allowed[0].split(","), host) for host in (*called, "127.0.0.1:5000"))

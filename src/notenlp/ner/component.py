@@ -27,9 +27,13 @@ class ModelNER:
     alone.
     """
 
-    def __init__(self, *, model_path: str | None = None, labels: list[str] | None = None, min_score: float = 0.0,
+    def __init__(self, *, model_path: str = DEFAULT_MODEL, labels: list[str] | None = None, min_score: float = 0.0,
                  domain: str | None = None):
-        """``domain``: the annotation convention to tag by (see :class:`NerModel`); default the model's."""
+        """``domain``: the annotation convention to tag by (see :class:`NerModel`); default the model's.
+
+        ``model_path`` defaults to the shipped file in the signature itself, where model packaging
+        (``notenlp.models.pyfunc.file_setting_defaults``) reads it: so a registered NER model carries its weights
+        and a champion downloaded from a tracking server runs them, not the host's installed file."""
         path = file_or_resource(model_path or DEFAULT_MODEL)
         self.model = NerModel.load(path, domain)
         self.labels = set(labels) if labels is not None else set(self.model.labels)

@@ -1,4 +1,5 @@
-"""``notenlp report``: one self-contained HTML data-quality page per night, from the DuckDB warehouse.
+"""``notenlp report``: one self-contained HTML data-quality page per night, from the warehouse (DuckDB, or
+PostgreSQL with ``NOTENLP_WAREHOUSE_URL``: the nights shown are copied into DuckDB and the same SQL runs).
 
 The page has no external assets: plots are inline SVG drawn with matplotlib, styles are inline.
 It shows counts and rates only (concept names come from CONCEPT); no note text, no PHI values.
@@ -33,6 +34,16 @@ from notenlp.quality.nightly_metrics import (
 log = logging.getLogger(__name__)
 TOP_CONCEPTS = 20
 MODIFIER_FLAGS = ("negated", "possible", "hypothetical", "conditional", "historical")
+# What the page reads, by warehouse table: the columns (None: all) of the nights it shows. A PostgreSQL
+# warehouse copies just these into DuckDB (notenlp.warehouse.postgres.nights_in_duckdb).
+REPORT_READS: dict[str, tuple[str, ...] | None] = {
+    "note_nlp": ("note_id", "note_nlp_concept_id", "nlp_system", "nlp_date", "term_exists", "term_temporal",
+                 "term_modifiers"),
+    "concept": ("concept_id", "concept_name", "domain_id", "vocabulary_id", "standard_concept", "invalid_reason"),
+    "notenlp_run_log": None,
+    "notenlp_quarantine": None,
+    "notenlp_phi_summary": None,
+}
 RED = "#c62828"
 BLUE = "#1f5f99"
 
@@ -52,8 +63,8 @@ tr.drift td{color:#c62828;font-weight:600;background:#fdecea}.flag{color:#c62828
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default: Settings.warehouse, "
-                        "NOTENLP_WAREHOUSE or <home>/warehouse/notenlp.duckdb)")
+    parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default: the PostgreSQL warehouse when "
+                        "NOTENLP_WAREHOUSE_URL is set, else NOTENLP_WAREHOUSE or <home>/warehouse/notenlp.duckdb)")
     parser.add_argument("--run-date", type=date.fromisoformat,
                         help="the night to report, YYYY-MM-DD (default: the latest night in the warehouse)")
     parser.add_argument("--out", type=Path,
@@ -63,11 +74,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from notenlp.config import Settings
 
-    warehouse = Path(args.warehouse or Settings.from_env().warehouse)
+    settings = Settings.from_env()
+    out = args.out or Path("reports")
+    if settings.on_postgres and not args.warehouse:
+        try:
+            path = write_postgres_report(settings, args.run_date, out)
+        except ValueError as exc:  # no night yet
+            log.error("%s: run `notenlp nightly` first", exc)
+            return 1
+        print(path)
+        return 0
+    warehouse = Path(args.warehouse or settings.warehouse)
     if not warehouse.exists():
         log.error("no warehouse at %s: run `notenlp nightly` first", warehouse)
         return 1
-    path = write_report(warehouse, args.run_date, args.out or Path("reports"))
+    path = write_report(warehouse, args.run_date, out)
     print(path)
     return 0
 
@@ -82,13 +103,42 @@ def write_report(warehouse: str | Path, run_date: date | str | None, out: str | 
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        if run_date is None:
-            known = run_dates(con)
-            if not known:
-                raise ValueError(f"the warehouse {warehouse} holds no night yet")
-            run_date = known[-1]
-        run_date = date.fromisoformat(run_date) if isinstance(run_date, str) else run_date
+        run_date = _night(run_dates(con), run_date, warehouse)
         page = render(con, run_date)
+    return _write(page, run_date, out)
+
+
+def write_postgres_report(settings, run_date: date | str | None, out: str | Path) -> Path:
+    """The same page from a PostgreSQL warehouse (``NOTENLP_WAREHOUSE_URL``): the rows of the night and of the
+    nights its drift compares with are copied into an in-memory DuckDB, where ``render`` runs unchanged."""
+    from notenlp.config import redacted_url
+    from notenlp.warehouse import postgres
+
+    known = postgres.night_dates(settings)
+    run_date = _night(known, run_date, f"{redacted_url(settings.warehouse_url)} schema {settings.results_schema}")
+    shown = [d for d in known if d <= run_date][-(DRIFT_NIGHTS + 1):]
+    with postgres.nights_in_duckdb(settings, REPORT_READS, shown) as con:
+        page = render(con, run_date)
+    return _write(page, run_date, out)
+
+
+def write_night_report(settings, run_date: date, out: str | Path) -> Path:
+    """The night's report from whichever warehouse ``settings`` names."""
+    if settings.on_postgres:
+        return write_postgres_report(settings, run_date, out)
+    return write_report(settings.warehouse, run_date, out)
+
+
+def _night(known: list[date], run_date: date | str | None, where: object) -> date:
+    """The night to report: ``run_date``, or the latest ``known`` one."""
+    if run_date is None:
+        if not known:
+            raise ValueError(f"the warehouse {where} holds no night yet")
+        return known[-1]
+    return date.fromisoformat(run_date) if isinstance(run_date, str) else run_date
+
+
+def _write(page: str, run_date: date, out: str | Path) -> Path:
     path = report_path(Path(out), run_date)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
@@ -123,7 +173,7 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozen
 
 def _svg(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})  # same rows, same bytes
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -131,7 +181,9 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def _figure(width: float = 5.2, height: float = 2.8):
+def _pyplot():
+    """pyplot with the page's style, set before every figure (the drift grid is drawn first: a style set only
+    by ``_figure`` made a process's first page differ from its later ones)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,7 +191,11 @@ def _figure(width: float = 5.2, height: float = 2.8):
 
     plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
                          "axes.spines.right": False, "svg.hashsalt": "notenlp"})
-    return plt.subplots(figsize=(width, height))
+    return plt
+
+
+def _figure(width: float = 5.2, height: float = 2.8):
+    return _pyplot().subplots(figsize=(width, height))
 
 
 def _bar_svg(labels: list[str], values: list[float], title: str, color: str = BLUE, horizontal: bool = False) -> str:
@@ -161,12 +217,7 @@ def _drift_svg(rows: list[Drift], run_date: date) -> str:
         return ""
     ncols = 3
     nrows = math.ceil(len(shown) / ncols)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(10.5, 2.0 * nrows), squeeze=False)
+    fig, axes = _pyplot().subplots(nrows, ncols, figsize=(10.5, 2.0 * nrows), squeeze=False)
     for ax, r in zip(axes.flat, shown):
         xs = [d.strftime("%m-%d") for d, _ in r.history] + [run_date.strftime("%m-%d")]
         ys = [v for _, v in r.history] + [r.value]

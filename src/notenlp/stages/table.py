@@ -244,8 +244,6 @@ def _refresh_cohorts(spark, night, params):
 
 
 def _report(spark, night, params):
-    from notenlp.quality.report import write_report
+    from notenlp.quality.report import write_night_report
 
-    if night.settings.on_postgres:  # the report reads the DuckDB warehouse only
-        return {"report": None}
-    return {"report": str(write_report(night.settings.warehouse, night.run_date, night.settings.home / "reports"))}
+    return {"report": str(write_night_report(night.settings, night.run_date, night.settings.home / "reports"))}

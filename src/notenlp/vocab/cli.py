@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         return _load(args, warehouse)
     if args.action == "compile":
         return _compile(args, settings, warehouse)
+    if settings.on_postgres:
+        return _info_postgres(args, settings)
     return _info(args, warehouse)
 
 
@@ -75,7 +77,16 @@ def _compile(args: argparse.Namespace, settings: Settings, warehouse: Path) -> i
     from notenlp.vocab import loader
     from notenlp.vocab.dictionary import compile_dictionary
 
-    if not loader.has_vocabulary(warehouse):
+    if settings.on_postgres:
+        # The dictionary compiler reads DuckDB: the vocabulary schema's copy the night compiles from too
+        # (made once per vocabulary state under staging/_vocabulary).
+        from notenlp.warehouse import postgres
+
+        if not postgres.has_vocabulary(settings):
+            print(f"no vocabulary in PostgreSQL schema {settings.vocabulary_schema}: run `notenlp vocab load` first")
+            return 1
+        warehouse = postgres.vocabulary_snapshot(settings)
+    elif not loader.has_vocabulary(warehouse):
         print(f"no vocabulary in {warehouse}: run `notenlp vocab load` first")
         return 1
     out = args.out or Path(settings.home) / "artifacts" / "vocab" / "dictionary.parquet"
@@ -94,29 +105,58 @@ def _log_artifact(settings: Settings, path: Path, stats: dict[str, int]) -> None
     mlflow = configure_mlflow(settings)
     experiment_id = ensure_experiment("vocab-dictionary", settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name="compile") as run:
-        mlflow.log_params({"warehouse": str(settings.warehouse), "artifact": path.name})
+        mlflow.log_params({"warehouse": _warehouse_name(settings), "artifact": path.name})
         mlflow.log_metrics({k: float(v) for k, v in stats.items()})
         mlflow.log_artifact(str(path), artifact_path="dictionary")
         print(f"  logged to MLflow run {run.info.run_id} (experiment vocab-dictionary)")
 
 
+def _warehouse_name(settings: Settings) -> str:
+    if settings.on_postgres:
+        from notenlp.config import redacted_url
+
+        return f"{redacted_url(settings.warehouse_url)} schema {settings.vocabulary_schema}"
+    return str(settings.warehouse)
+
+
+def _print_info(query, top: int, prefix: str = "") -> None:
+    """Rows per vocabulary table and concepts per vocabulary; ``query(sql)`` returns the rows (the same SQL runs
+    on DuckDB and PostgreSQL; ``prefix`` is the schema)."""
+    from notenlp.vocab.loader import ATHENA_TABLES
+
+    for table in ATHENA_TABLES:
+        print(f"  {table:24s} {query(f'select count(*) from {prefix}{table}')[0][0]:>12,d}")
+    rows = query("select vocabulary_id, count(*) as n, count(*) filter (where standard_concept = 'S') as standard "
+                 f"from {prefix}concept group by 1 order by n desc, 1 limit {int(top)}")
+    print("  vocabulary_id            concepts     standard")
+    for vocabulary_id, n, standard in rows:
+        print(f"  {vocabulary_id:20s} {n:>12,d} {standard:>12,d}")
+
+
 def _info(args: argparse.Namespace, warehouse: Path) -> int:
     import duckdb
 
-    from notenlp.vocab.loader import ATHENA_TABLES, has_vocabulary
+    from notenlp.vocab.loader import has_vocabulary
 
     if not has_vocabulary(warehouse):
         print(f"no vocabulary in {warehouse}")
         return 1
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        for table in ATHENA_TABLES:
-            print(f"  {table:24s} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>12,d}")
-        rows = con.execute("SELECT vocabulary_id, count(*) AS n, count(*) FILTER (standard_concept = 'S') AS standard "
-                           "FROM concept GROUP BY 1 ORDER BY n DESC LIMIT ?", [args.top]).fetchall()
-        print("  vocabulary_id            concepts     standard")
-        for vocabulary_id, n, standard in rows:
-            print(f"  {vocabulary_id:20s} {n:>12,d} {standard:>12,d}")
-    finally:
-        con.close()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        _print_info(lambda sql: con.execute(sql).fetchall(), args.top)
+    return 0
+
+
+def _info_postgres(args: argparse.Namespace, settings: Settings) -> int:
+    """The same counts, asked of the vocabulary schema itself (nothing is copied)."""
+    from notenlp.warehouse import postgres
+
+    if not postgres.has_vocabulary(settings):
+        print(f"no vocabulary in {_warehouse_name(settings)}")
+        return 1
+    with postgres.connect(settings) as con, con.cursor() as cur:
+        def query(sql: str) -> list[tuple]:
+            cur.execute(sql)
+            return cur.fetchall()
+
+        _print_info(query, args.top, f"{settings.vocabulary_schema}.")
     return 0

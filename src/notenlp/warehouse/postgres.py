@@ -273,12 +273,90 @@ def export_note_state(settings, nlp_system: str, run_date, out: Path) -> int:
     return export_to_parquet(settings, rendered, {"note_id": "bigint", "text_hash": "varchar"}, out)
 
 
+def last_night_system(settings) -> tuple | None:
+    """(run date, nlp_system) of the latest night in the incremental state, or None before any night."""
+    results = settings.results_schema
+    with connect(settings) as con, con.cursor() as cur:
+        if not _table_exists(cur, results, "notenlp_note_state"):
+            return None
+        cur.execute(f"select run_date, nlp_system from {results}.notenlp_note_state order by run_date desc limit 1")
+        return cur.fetchone()
+
+
 def export_cdm_notes(settings, out: Path) -> Path:
     """The site's NOTE table (identified text: ``out`` must be in the sealed area) as Parquet for ingest."""
     n = export_to_parquet(settings, f"select {_quoted(CDM_NOTE_COLUMNS)} from {settings.cdm_schema}.note",
                           CDM_NOTE_COLUMNS, out / "note.parquet")
     log.info("read %d notes from %s.note", n, settings.cdm_schema)
     return out
+
+
+# ------------------------------------------------------------------------------------ nights, for reading
+# The column that dates a results table's rows (a night's NOTE_NLP rows carry it as nlp_date).
+NIGHT_COLUMN = {"note_nlp": "nlp_date", "note_nlp_relation": "nlp_date"}
+
+
+def night_dates(settings) -> list:
+    """Every night the results schema holds (from the run log and NOTE_NLP), oldest first; [] before any."""
+    results = settings.results_schema
+    with connect(settings) as con, con.cursor() as cur:
+        if not all(_table_exists(cur, results, t) for t in ("notenlp_run_log", "note_nlp")):
+            return []
+        cur.execute(f"select run_date from {results}.notenlp_run_log union "
+                    f"select nlp_date from {results}.note_nlp order by 1")
+        return [row[0] for row in cur.fetchall()]
+
+
+def _duckdb_types() -> dict[str, dict[str, str]]:
+    """{table: {column: DuckDB type}} of the DuckDB warehouse's tables and CONCEPT (one definition: sql/ddl)."""
+    import duckdb
+
+    from notenlp.vocab.loader import ensure_concept_table
+    from notenlp.warehouse import ensure_schema as ensure_duckdb_schema
+
+    with duckdb.connect() as duck:
+        ensure_duckdb_schema(duck)
+        ensure_concept_table(duck)
+        rows = duck.execute("select table_name, column_name, data_type from information_schema.columns "
+                            "order by table_name, ordinal_position").fetchall()
+    types: dict[str, dict[str, str]] = {}
+    for table, column, ctype in rows:
+        types.setdefault(table, {})[column] = ctype
+    return types
+
+
+@contextmanager
+def nights_in_duckdb(settings, reads: dict[str, tuple[str, ...] | None], nights):
+    """An in-memory DuckDB holding, of each results table in ``reads``, the rows of ``nights`` (the named
+    columns, or all when None), and of ``concept`` (when read) the concepts those NOTE_NLP rows name, with
+    the DuckDB warehouse's types: so SQL written for the DuckDB warehouse (the data-quality report) runs
+    unchanged on a PostgreSQL warehouse, reading only the nights it shows."""
+    import duckdb
+    import psycopg.sql as pgsql
+
+    types = _duckdb_types()
+    results, vocab = settings.results_schema, settings.vocabulary_schema
+    duck = duckdb.connect()
+    try:
+        duck.execute("set enable_progress_bar = false")
+        with connect(settings) as con, con.cursor() as cur, tempfile.TemporaryDirectory() as tmp:
+            dates = pgsql.SQL(", ").join(pgsql.Literal(d) for d in nights).as_string(con) if nights else "null"
+            for table, wanted in reads.items():
+                columns = {c: types[table][c] for c in (wanted or types[table])}
+                schema = vocab if table == "concept" else results
+                if not _table_exists(cur, schema, table):  # the report says which table is missing
+                    continue
+                if table == "concept":
+                    where = (f"concept_id in (select note_nlp_concept_id from {results}.note_nlp "
+                             f"where nlp_date in ({dates}))")
+                else:
+                    where = f"{NIGHT_COLUMN.get(table, 'run_date')} in ({dates})"
+                csv = copy_out(cur, f"select {_quoted(columns)} from {schema}.{table} where {where}",
+                               Path(tmp) / "rows.csv")
+                duck.execute(f"create table {table} as select * from {read_copied(csv, columns)}")
+        yield duck
+    finally:
+        duck.close()
 
 
 # ------------------------------------------------------------------------------------------------ load
