@@ -28,7 +28,7 @@ import psycopg
 import pytest
 
 from notenlp.config import Settings
-from notenlp.models.catalog import load_catalog
+from notenlp.lifecycle.catalog import load_catalog
 from tests.ports import free_port
 
 BIN = Path(sys.executable).parent
@@ -159,7 +159,7 @@ def test_a_night_uses_the_champions_of_a_shared_mlflow_server(postgres_url, back
         # a later process resolves the same champions from its cache: the registry is asked, no file is served
         before = len(log_path.read_text(encoding="utf-8", errors="replace"))
         resolved = subprocess.run(
-            [sys.executable, "-c", "from notenlp.models.registry import pipeline_overrides_from_champions as o; "
+            [sys.executable, "-c", "from notenlp.lifecycle.registry import pipeline_overrides_from_champions as o; "
              "import json; print(json.dumps(o()))"], env=env, cwd=home, capture_output=True, text=True, timeout=300)
         assert resolved.returncode == 0, resolved.stderr[-3000:]
         overrides = json.loads(resolved.stdout.strip().splitlines()[-1])

@@ -32,7 +32,7 @@ class ModelNER:
         """``domain``: the annotation convention to tag by (see :class:`NerModel`); default the model's.
 
         ``model_path`` defaults to the shipped file in the signature itself, where model packaging
-        (``notenlp.models.pyfunc.file_setting_defaults``) reads it: so a registered NER model carries its weights
+        (``notenlp.lifecycle.pyfunc.file_setting_defaults``) reads it: so a registered NER model carries its weights
         and a champion downloaded from a tracking server runs them, not the host's installed file."""
         path = file_or_resource(model_path or DEFAULT_MODEL)
         self.model = NerModel.load(path, domain)
