@@ -7,9 +7,12 @@ strings per token. Viterbi paths and tag marginals are then computed from those 
 the model's transition weights by :func:`viterbi_marginals`, compiled with Numba.
 
 Loading Numba and its compiled function costs ~0.6 CPU s; the pure-Python decode ~10-16 us a token
-(~4 ms more per BC5CDR abstract than Numba). A process decodes its first ``PYTHON_DECODE_TOKENS``
-tokens (~15 abstracts) in Python (same operations in the same order, so the same floats) and only
-then loads Numba: a run of a few notes never pays for it, a long run pays under ~0.1 s more.
+(~4 ms more per BC5CDR abstract than Numba). The same function compiled ahead of time
+(:mod:`notenlp.compiled`, a plain extension module in the on-disk cache) loads in under a millisecond
+without Numba: when it is cached, a process decodes with it from its first token. Otherwise a process
+decodes its first ``PYTHON_DECODE_TOKENS`` tokens (~15 abstracts) in Python (same operations in the
+same order, so the same floats) and only then compiles the module once (or, where it cannot be built,
+loads Numba's jitted function): a run of a few notes never pays for it.
 
 Handing the scores to CRFsuite instead costs more than the decoding itself: its tagger takes
 one Python dict of attributes per token, and building and converting those (~500 a note)
@@ -30,7 +33,10 @@ from notenlp.ner.features import (DOMAIN_MARK, PAIR_AFTER, PAIR_BEFORE, WINDOW_O
 
 _CACHE_LIMIT = 300_000
 PYTHON_DECODE_TOKENS = 5_000
-_decode_budget = {"python_tokens": PYTHON_DECODE_TOKENS, "compiled": None}
+# "ahead": the cached ahead-of-time module's function, False when it is not cached, None before the first look
+_decode_budget = {"python_tokens": PYTHON_DECODE_TOKENS, "compiled": None, "ahead": None}
+AHEAD_NAME = "viterbi_marginals"
+AHEAD_SIGNATURE = "Tuple((i8[::1], f8[::1]))(f8[:,::1], f8[:,::1], i8[::1], b1)"
 
 
 class CompiledCRF:
@@ -253,10 +259,16 @@ def viterbi_marginals(scores: np.ndarray, transitions: np.ndarray, lengths: np.n
     budget = _decode_budget
     compiled = budget["compiled"]
     if compiled is None:
-        if budget["python_tokens"] >= len(scores):
+        if budget["ahead"] is None:
+            budget["ahead"] = ahead_of_time_viterbi_marginals(build=False) or False
+        if budget["ahead"]:
+            compiled = budget["compiled"] = budget["ahead"]
+        elif budget["python_tokens"] >= len(scores):
             budget["python_tokens"] -= len(scores)
             return viterbi_marginals_python(scores, transitions, lengths, with_marginals)
-        compiled = budget["compiled"] = compiled_viterbi_marginals()
+        else:
+            compiled = budget["compiled"] = (ahead_of_time_viterbi_marginals(build=True)
+                                             or compiled_viterbi_marginals())
     return compiled(scores, transitions, lengths, with_marginals)
 
 
@@ -264,6 +276,28 @@ def compiled_viterbi_marginals():
     from numba import njit
 
     return njit(cache=True, nogil=True)(_viterbi_marginals)
+
+
+def ahead_of_time_viterbi_marginals(*, build: bool):
+    """``_viterbi_marginals`` compiled ahead of time, from the cache (``build``: compiled into it when missing);
+    None when it is not there (or cannot be built)."""
+    from notenlp import compiled
+
+    function = (compiled.build if build else compiled.load)(AHEAD_NAME, _viterbi_marginals, AHEAD_SIGNATURE)
+    if function is None:
+        return None
+
+    def checked(scores: np.ndarray, transitions: np.ndarray, lengths: np.ndarray,
+                with_marginals: bool) -> tuple[np.ndarray, np.ndarray]:
+        # The module trusts its signature's types (another dtype would crash it); other arrays go to Numba's
+        # jitted function, which computes in their own types, as before.
+        if (scores.dtype != np.float64 or transitions.dtype != np.float64 or lengths.dtype != np.int64
+                or scores.ndim != 2 or transitions.ndim != 2 or lengths.ndim != 1):
+            return compiled_viterbi_marginals()(scores, transitions, lengths, with_marginals)
+        return function(np.ascontiguousarray(scores), np.ascontiguousarray(transitions),
+                        np.ascontiguousarray(lengths), bool(with_marginals))
+
+    return checked
 
 
 def viterbi_marginals_python(scores: np.ndarray, transitions: np.ndarray, lengths: np.ndarray,
