@@ -66,8 +66,29 @@ class Lexicons:
                 or lower in self.eponyms or lower in self.shorthand)
 
 
+# Resource folders besides the lexicon directory itself that the lexicons are built from (``_abbreviations``,
+# ``_concept_words``): every file in them is part of the cache key (a test checks a build reads no other file).
+LEXICON_SOURCE_FOLDERS = ("vocab", "demo_vocab")
+
+
+def lexicon_inputs(directory: str = "deid") -> list[Path]:
+    """Every file the lexicons of ``directory`` may be built from."""
+    roots = [resource_path(directory), *(resource_path(folder) for folder in LEXICON_SOURCE_FOLDERS)]
+    return sorted(path for root in roots for path in root.rglob("*") if path.is_file())
+
+
 @lru_cache(maxsize=4)
 def load_lexicons(directory: str = "deid") -> Lexicons:
+    """The lexicons, read from the on-disk cache (:mod:`notenlp.cache`) under a hash of every input file and of
+    this module: unpickling them costs about half of parsing the word lists, frequencies and Census ranks."""
+    from notenlp import cache
+
+    key = cache.content_key(cache.source_bytes(__name__), directory,
+                            *(part for path in lexicon_inputs(directory) for part in (str(path), path.read_bytes())))
+    return cache.cached("deid-lexicons", f"lexicons-{key}", lambda: build_lexicons(directory))
+
+
+def build_lexicons(directory: str = "deid") -> Lexicons:
     root = resource_path(directory)
     lex = root / "lexicons"
     first = _words(lex / "first_names.txt")
