@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from notenlp import regex_cache
 from notenlp.resources import resource_path
 
 
@@ -207,7 +208,8 @@ def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = fr
             continue
         source = expand_macros(pattern["regex"], spec.get("macros", {}))
         first = pattern.get("first")
-        regex = re.compile(anchor_on_first_char(source, first)) if first else re.compile(source, re.IGNORECASE)
+        regex = (regex_cache.compile(anchor_on_first_char(source, first)) if first
+                 else regex_cache.compile(source, re.IGNORECASE))
         span_group = "span" if "span" in regex.groupindex else None
         before = pattern.get("before")
         patterns.append(Pattern(regex, pattern["type"], pattern["subtype"], span_group,
