@@ -22,7 +22,7 @@ cost ~0.9 ms a note. A NumPy Viterbi vectorised across sentences was slower stil
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import math
 
@@ -40,20 +40,26 @@ AHEAD_SIGNATURE = "Tuple((i8[::1], f8[::1]))(f8[:,::1], f8[:,::1], i8[::1], b1)"
 
 
 class CompiledCRF:
-    def __init__(self, model_bytes: bytes, extractor: FeatureExtractor, domain: str | None = None):
+    def __init__(self, model_bytes: bytes | Callable[[], bytes], extractor: FeatureExtractor, domain: str | None = None,
+                 *, model_key: str | None = None):
         """``domain``: whose domain-conjoined weights (``<domain>@<attribute>``) are added to the
         shared ones, folded into one table so that tagging costs the same as without domains.
 
         The weight tables depend only on the model, the extractor's pairs and gazetteer labels, the domain
         and this code; building them (parsing CRFsuite's dump of ~250k lines) took ~2 s of every process
-        start, so they are kept in the on-disk cache (:mod:`notenlp.cache`) under a hash of all of those."""
+        start, so they are kept in the on-disk cache (:mod:`notenlp.cache`) under a hash of all of those.
+        ``model_key``: a content hash of a file that holds the model (its zip), to key the tables by instead of
+        the model's bytes; ``model_bytes`` may then be a function that reads them, called only to build the
+        tables (unzipping and hashing the ~9 MB model cost ~0.06 CPU s of a start)."""
         from notenlp import cache
 
         self.extractor = extractor
-        key = cache.content_key(model_bytes, domain or "", repr(extractor.pairs),
+        model = f"file:{model_key}" if model_key is not None else model_bytes
+        key = cache.content_key(model, domain or "", repr(extractor.pairs),
                                 repr(sorted(set(extractor.gazetteer.values()))),
                                 cache.source_bytes(__name__, "notenlp.ner.features"))
-        self.__dict__.update(cache.cached("ner", f"crf-tables-{key}", lambda: self._build_tables(model_bytes, domain)))
+        read = model_bytes if callable(model_bytes) else lambda: model_bytes
+        self.__dict__.update(cache.cached("ner", f"crf-tables-{key}", lambda: self._build_tables(read(), domain)))
         size = len(self.tags)
         self._word_id: dict[str, int] = {}
         # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
