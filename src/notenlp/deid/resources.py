@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from notenlp import regex_cache
 from notenlp.resources import resource_path
 
 
@@ -201,6 +200,7 @@ def expand_macros(regex: str, macros: dict[str, str]) -> str:
 @lru_cache(maxsize=8)
 def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = frozenset()) -> tuple[Pattern, ...]:
     """Every enabled pattern, compiled, in file order (the order breaks ties between equal spans)."""
+    from notenlp import regex_cache  # here: importing this module (as Presidio's baseline does) stays as cheap
     spec = json.loads(resource_path(*name.split("/")).read_text(encoding="utf-8"))
     patterns = []
     for pattern in spec["patterns"]:
