@@ -93,8 +93,9 @@ def build(name: str, function: Callable, signature: str) -> Callable | None:
             compiler.compile()
             os.replace(Path(tmp) / compiler.output_file, _module_path(name, key))
     except Exception as exc:  # noqa: BLE001 - any failure leaves the jitted function in use
-        log.warning("could not compile %s ahead of time (%s: %s); using the jitted function", name,
-                    type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+        log.warning("could not compile %s ahead of time (%s: %s); using the jitted function (not tried again: "
+                    "delete %s to retry)", name, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+                    folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / FAILED_MARKER).write_text(f"{type(exc).__name__}\n", encoding="utf-8")
