@@ -54,11 +54,12 @@ def file_state(path: str | Path) -> str:
     return f"{resolved}|{state.st_size}|{state.st_mtime_ns}"
 
 
-def cached(kind: str, key: str, build: Callable[[], T]) -> T:
+def cached(kind: str, key: str, build: Callable[[], T], *, keep: int | None = None) -> T:
     """``build()``'s value, read from the cache entry ``kind/key`` when present, else built and stored.
 
     The entry is written atomically (parallel workers never read half a file); an unwritable cache only
-    logs a warning.
+    logs a warning. ``keep``: how many entries of this kind are kept, the most recently written
+    (default ``KEEP_ENTRIES``).
     """
     path = cache_dir(kind) / f"{key}.pickle"
     try:
@@ -75,19 +76,19 @@ def cached(kind: str, key: str, build: Callable[[], T]) -> T:
                                          delete=False) as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
-        _prune(path.parent)
+        _prune(path.parent, KEEP_ENTRIES if keep is None else keep)
     except OSError as exc:
         log.warning("could not write cache entry %s/%s (%s)", kind, path.name, exc.strerror or type(exc).__name__)
     return value
 
 
-def _prune(folder: Path) -> None:
-    """Drop all but the ``KEEP_ENTRIES`` most recently written entries of one kind."""
+def _prune(folder: Path, keep: int) -> None:
+    """Drop all but the ``keep`` most recently written entries of one kind."""
     written = []
     for entry in folder.glob("*.pickle"):
         try:
             written.append((entry.stat().st_mtime_ns, entry))
         except OSError:  # another process pruned it meanwhile
             continue
-    for _, old in sorted(written, reverse=True)[KEEP_ENTRIES:]:
+    for _, old in sorted(written, reverse=True)[keep:]:
         old.unlink(missing_ok=True)

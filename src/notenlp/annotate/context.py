@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from notenlp import regex_cache
 from notenlp.annotate.phrases import normalize_phrase, phrase_regex
 from notenlp.annotate.start_chars import start_lookahead
 from notenlp.doc import Doc, Entity, Span
@@ -91,8 +92,8 @@ class ConTextRules:
             self.by_phrase[key] = tuple(rules)
         self.pattern_rules = [(rule,) for _, rule in pattern_rules]  # each a trigger's rules
         # Phrases are matched case-sensitively against lower-cased text: several times faster than IGNORECASE.
-        self.phrase_regex = re.compile(phrase_regex(self.by_phrase))
-        self.phrase_regex_any_case = re.compile(self.phrase_regex.pattern, re.IGNORECASE)
+        self.phrase_regex = regex_cache.compile(phrase_regex(self.by_phrase))
+        self.phrase_regex_any_case = regex_cache.compile(self.phrase_regex.pattern, re.IGNORECASE)
         # Regex terms run on the lower-cased text too, except those that look at case ("(?-i:...)", headers in capitals).
         # One shared word-boundary guard in front of all alternatives: mid-word positions then fail at once; then
         # the characters a term can start with, so a word that starts otherwise fails before each alternative's group
@@ -106,7 +107,7 @@ class ConTextRules:
                 alternatives, flags = "|".join(group), re.IGNORECASE if cased else 0
                 starts = start_lookahead(alternatives, flags)
                 self.pattern_regexes.append(
-                    (re.compile(rf"(?<!\w){starts}(?:{alternatives})(?!\w)", flags), cased))
+                    (regex_cache.compile(rf"(?<!\w){starts}(?:{alternatives})(?!\w)", flags), cased))
 
     def triggers(self, text: str, start: int, end: int, lowered: str | None = None) -> list[Trigger]:
         """Triggers, pseudo-triggers and terminators in ``text[start:end]``; the longest wins where they overlap.

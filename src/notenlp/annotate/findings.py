@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from notenlp import regex_cache
 from notenlp.annotate.phrases import phrase_regex
 from notenlp.annotate.start_chars import StartCharRegex
 from notenlp.annotate.targets import has_targets
@@ -86,7 +87,7 @@ class FindingRules:
         phrases = [*data["terms"], *data["site_and_type_modifiers"]]
         words = {word for phrase in phrases for word in _WORD.findall(phrase.lower())}
         return cls(
-            terms=re.compile(phrase_regex(data["terms"], space=SEPARATOR)),
+            terms=regex_cache.compile(phrase_regex(data["terms"], space=SEPARATOR)),
             case_sensitive_terms=StartCharRegex(phrase_regex(data["case_sensitive_terms"], space=SEPARATOR,
                                                              casefold=False)),
             modifier_before=re.compile(rf"(?:{modifiers}){SEPARATOR}$", re.IGNORECASE),

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from notenlp import regex_cache
 from notenlp.annotate.phrases import phrase_regex
 from notenlp.annotate.section_concepts import loinc_concept_ids
 from notenlp.doc import Doc, Section
@@ -55,7 +56,7 @@ class SectionDetector:
         bare = phrase_regex([h.upper() for h in headers if len(h) >= min_bare_header_chars], space=r"[ \t]+",
                             casefold=False)
         list_number = r"(?:\d{1,2}[.)][ \t]*)?"
-        self.pattern = re.compile(
+        self.pattern = regex_cache.compile(
             rf"(?m:^[ \t]*{list_number}(?P<colon>(?i:{alternatives}))[ \t]*:)"
             rf"|(?m:^[ \t]*(?P<bare>{bare})[ \t]*$)"
             rf"|(?:(?<=\S)[ \t]{{2,}}|(?<=[.;])[ \t]+)(?P<inline>{capitals})[ \t]*:"
@@ -63,8 +64,8 @@ class SectionDetector:
         # A header starts at a line start or at the blanks before an inline header. Searched as it is, the
         # pattern is tried at every position of the note; these guards start with a newline or a blank, so the
         # regex engine skips to those and tries the pattern there (after the newline; at the blank).
-        self.after_newline = re.compile(rf"\n(?=(?:{self.pattern.pattern}))")
-        self.at_blank = re.compile(rf"[ \t](?<=(?=(?:{self.pattern.pattern}))[ \t])")
+        self.after_newline = regex_cache.compile(rf"\n(?=(?:{self.pattern.pattern}))")
+        self.at_blank = regex_cache.compile(rf"[ \t](?<=(?=(?:{self.pattern.pattern}))[ \t])")
 
     def __call__(self, doc: Doc) -> Doc:
         doc.sections = self.detect(doc.text)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from notenlp import regex_cache
 from notenlp.annotate.phrases import phrase_regex
 from notenlp.doc import Doc, Span
 from notenlp.resources import resource_path
@@ -43,7 +44,7 @@ def header_pattern(sections_rules: str) -> re.Pattern[str]:
 
     alternatives = phrase_regex([h for s in load_section_rules(sections_rules) for h in s["headers"]], space=r"[ \t]+")
     caps_header = r"[A-Z][A-Z0-9/&,'()\- ]{2,60}"  # any capitals header, known or not
-    return re.compile(rf"[ \t]*(?:(?i:{alternatives})|{caps_header})[ \t]*:[ \t]*(?=\S)")
+    return regex_cache.compile(rf"[ \t]*(?:(?i:{alternatives})|{caps_header})[ \t]*:[ \t]*(?=\S)")
 
 
 class SentenceSplitter:

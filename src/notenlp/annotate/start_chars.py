@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from re import _constants as sre  # the parsed form of a pattern: no public API exposes it
 from re import _parser as sre_parse
 
+from notenlp import regex_cache
+
 _CATEGORY_CLASSES = {
     sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D", sre.CATEGORY_SPACE: r"\s",
     sre.CATEGORY_NOT_SPACE: r"\S", sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W",
@@ -33,12 +35,12 @@ class StartCharRegex:
     """``re.compile(pattern, flags)`` (``self.regex``) with a faster ``finditer`` that yields the same matches."""
 
     def __init__(self, pattern: str, flags: int = 0):
-        self.regex = re.compile(pattern, flags)
+        self.regex = regex_cache.compile(pattern, flags)
         first = first_char_class(pattern, flags)
         # The guard consumes one possible first character; its lookbehind steps back over it to try the
         # whole pattern from there (a lookahead inside a lookbehind is not bound by the lookbehind's
         # width). Case-sensitive, so the engine skips on the class even under IGNORECASE.
-        self.guard = None if first is None else re.compile(rf"(?-i:{first})(?<=(?=(?:{pattern}))(?s:.))", flags)
+        self.guard = None if first is None else regex_cache.compile(rf"(?-i:{first})(?<=(?=(?:{pattern}))(?s:.))", flags)
 
     def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
         if self.guard is None:

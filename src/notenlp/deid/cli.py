@@ -7,6 +7,7 @@ offsets into the input text. Progress is logged as counts only, never note text.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -38,7 +39,16 @@ def run(args: argparse.Namespace) -> int:
         secret = args.secret_file.read_text(encoding="utf-8").strip()
     else:
         secret = load_or_create_secret(settings.sealed)
-    deidentifier = Deidentifier(mode=mode, secret_hex=secret, detect_times=args.detect_times)
+    # The lexicons are ~0.5 M objects that live as long as the process: a full collection while they load walks
+    # them all and frees nothing, and later collections need not walk them either.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        deidentifier = Deidentifier(mode=mode, secret_hex=secret, detect_times=args.detect_times)
+    finally:
+        if collecting:
+            gc.enable()
+    gc.freeze()
     from notenlp.jsonl import write_records
 
     count = write_records(args.output, _records(deidentifier, args.input, args.audit_db))

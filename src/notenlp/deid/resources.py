@@ -66,8 +66,29 @@ class Lexicons:
                 or lower in self.eponyms or lower in self.shorthand)
 
 
+# Resource folders besides the lexicon directory itself that the lexicons are built from (``_abbreviations``,
+# ``_concept_words``): every file in them is part of the cache key (a test checks a build reads no other file).
+LEXICON_SOURCE_FOLDERS = ("vocab", "demo_vocab")
+
+
+def lexicon_inputs(directory: str = "deid") -> list[Path]:
+    """Every file the lexicons of ``directory`` may be built from."""
+    roots = [resource_path(directory), *(resource_path(folder) for folder in LEXICON_SOURCE_FOLDERS)]
+    return sorted(path for root in roots for path in root.rglob("*") if path.is_file())
+
+
 @lru_cache(maxsize=4)
 def load_lexicons(directory: str = "deid") -> Lexicons:
+    """The lexicons, read from the on-disk cache (:mod:`notenlp.cache`) under a hash of every input file and of
+    this module: unpickling them costs about half of parsing the word lists, frequencies and Census ranks."""
+    from notenlp import cache
+
+    key = cache.content_key(cache.source_bytes(__name__), directory,
+                            *(part for path in lexicon_inputs(directory) for part in (str(path), path.read_bytes())))
+    return cache.cached("deid-lexicons", f"lexicons-{key}", lambda: build_lexicons(directory))
+
+
+def build_lexicons(directory: str = "deid") -> Lexicons:
     root = resource_path(directory)
     lex = root / "lexicons"
     first = _words(lex / "first_names.txt")
@@ -179,6 +200,7 @@ def expand_macros(regex: str, macros: dict[str, str]) -> str:
 @lru_cache(maxsize=8)
 def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = frozenset()) -> tuple[Pattern, ...]:
     """Every enabled pattern, compiled, in file order (the order breaks ties between equal spans)."""
+    from notenlp import regex_cache  # here: importing this module (as Presidio's baseline does) stays as cheap
     spec = json.loads(resource_path(*name.split("/")).read_text(encoding="utf-8"))
     patterns = []
     for pattern in spec["patterns"]:
@@ -186,7 +208,8 @@ def load_patterns(name: str = "deid/patterns.json", options: frozenset[str] = fr
             continue
         source = expand_macros(pattern["regex"], spec.get("macros", {}))
         first = pattern.get("first")
-        regex = re.compile(anchor_on_first_char(source, first)) if first else re.compile(source, re.IGNORECASE)
+        regex = (regex_cache.compile(anchor_on_first_char(source, first)) if first
+                 else regex_cache.compile(source, re.IGNORECASE))
         span_group = "span" if "span" in regex.groupindex else None
         before = pattern.get("before")
         patterns.append(Pattern(regex, pattern["type"], pattern["subtype"], span_group,

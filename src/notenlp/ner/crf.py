@@ -7,9 +7,12 @@ strings per token. Viterbi paths and tag marginals are then computed from those 
 the model's transition weights by :func:`viterbi_marginals`, compiled with Numba.
 
 Loading Numba and its compiled function costs ~0.6 CPU s; the pure-Python decode ~10-16 us a token
-(~4 ms more per BC5CDR abstract than Numba). A process decodes its first ``PYTHON_DECODE_TOKENS``
-tokens (~15 abstracts) in Python (same operations in the same order, so the same floats) and only
-then loads Numba: a run of a few notes never pays for it, a long run pays under ~0.1 s more.
+(~4 ms more per BC5CDR abstract than Numba). The same function compiled ahead of time
+(:mod:`notenlp.compiled`, a plain extension module in the on-disk cache) loads in under a millisecond
+without Numba: when it is cached, a process decodes with it from its first token. Otherwise a process
+decodes its first ``PYTHON_DECODE_TOKENS`` tokens (~15 abstracts) in Python (same operations in the
+same order, so the same floats) and only then compiles the module once (or, where it cannot be built,
+loads Numba's jitted function): a run of a few notes never pays for it.
 
 Handing the scores to CRFsuite instead costs more than the decoding itself: its tagger takes
 one Python dict of attributes per token, and building and converting those (~500 a note)
@@ -19,7 +22,7 @@ cost ~0.9 ms a note. A NumPy Viterbi vectorised across sentences was slower stil
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import math
 
@@ -30,24 +33,33 @@ from notenlp.ner.features import (DOMAIN_MARK, PAIR_AFTER, PAIR_BEFORE, WINDOW_O
 
 _CACHE_LIMIT = 300_000
 PYTHON_DECODE_TOKENS = 5_000
-_decode_budget = {"python_tokens": PYTHON_DECODE_TOKENS, "compiled": None}
+# "ahead": the cached ahead-of-time module's function, False when it is not cached, None before the first look
+_decode_budget = {"python_tokens": PYTHON_DECODE_TOKENS, "compiled": None, "ahead": None}
+AHEAD_NAME = "viterbi_marginals"
+AHEAD_SIGNATURE = "Tuple((i8[::1], f8[::1]))(f8[:,::1], f8[:,::1], i8[::1], b1)"
 
 
 class CompiledCRF:
-    def __init__(self, model_bytes: bytes, extractor: FeatureExtractor, domain: str | None = None):
+    def __init__(self, model_bytes: bytes | Callable[[], bytes], extractor: FeatureExtractor, domain: str | None = None,
+                 *, model_key: str | None = None):
         """``domain``: whose domain-conjoined weights (``<domain>@<attribute>``) are added to the
         shared ones, folded into one table so that tagging costs the same as without domains.
 
         The weight tables depend only on the model, the extractor's pairs and gazetteer labels, the domain
         and this code; building them (parsing CRFsuite's dump of ~250k lines) took ~2 s of every process
-        start, so they are kept in the on-disk cache (:mod:`notenlp.cache`) under a hash of all of those."""
+        start, so they are kept in the on-disk cache (:mod:`notenlp.cache`) under a hash of all of those.
+        ``model_key``: a content hash of a file that holds the model (its zip), to key the tables by instead of
+        the model's bytes; ``model_bytes`` may then be a function that reads them, called only to build the
+        tables (unzipping and hashing the ~9 MB model cost ~0.06 CPU s of a start)."""
         from notenlp import cache
 
         self.extractor = extractor
-        key = cache.content_key(model_bytes, domain or "", repr(extractor.pairs),
+        model = f"file:{model_key}" if model_key is not None else model_bytes
+        key = cache.content_key(model, domain or "", repr(extractor.pairs),
                                 repr(sorted(set(extractor.gazetteer.values()))),
                                 cache.source_bytes(__name__, "notenlp.ner.features"))
-        self.__dict__.update(cache.cached("ner", f"crf-tables-{key}", lambda: self._build_tables(model_bytes, domain)))
+        read = model_bytes if callable(model_bytes) else lambda: model_bytes
+        self.__dict__.update(cache.cached("ner", f"crf-tables-{key}", lambda: self._build_tables(read(), domain)))
         size = len(self.tags)
         self._word_id: dict[str, int] = {}
         # Row 0 stays zero: the "word" beyond a sentence's edge, so that window sums need no masks.
@@ -253,10 +265,16 @@ def viterbi_marginals(scores: np.ndarray, transitions: np.ndarray, lengths: np.n
     budget = _decode_budget
     compiled = budget["compiled"]
     if compiled is None:
-        if budget["python_tokens"] >= len(scores):
+        if budget["ahead"] is None:
+            budget["ahead"] = ahead_of_time_viterbi_marginals(build=False) or False
+        if budget["ahead"]:
+            compiled = budget["compiled"] = budget["ahead"]
+        elif budget["python_tokens"] >= len(scores):
             budget["python_tokens"] -= len(scores)
             return viterbi_marginals_python(scores, transitions, lengths, with_marginals)
-        compiled = budget["compiled"] = compiled_viterbi_marginals()
+        else:
+            compiled = budget["compiled"] = (ahead_of_time_viterbi_marginals(build=True)
+                                             or compiled_viterbi_marginals())
     return compiled(scores, transitions, lengths, with_marginals)
 
 
@@ -264,6 +282,28 @@ def compiled_viterbi_marginals():
     from numba import njit
 
     return njit(cache=True, nogil=True)(_viterbi_marginals)
+
+
+def ahead_of_time_viterbi_marginals(*, build: bool):
+    """``_viterbi_marginals`` compiled ahead of time, from the cache (``build``: compiled into it when missing);
+    None when it is not there (or cannot be built)."""
+    from notenlp import compiled
+
+    function = (compiled.build if build else compiled.load)(AHEAD_NAME, _viterbi_marginals, AHEAD_SIGNATURE)
+    if function is None:
+        return None
+
+    def checked(scores: np.ndarray, transitions: np.ndarray, lengths: np.ndarray,
+                with_marginals: bool) -> tuple[np.ndarray, np.ndarray]:
+        # The module trusts its signature's types (another dtype would crash it); other arrays go to Numba's
+        # jitted function, which computes in their own types, as before.
+        if (scores.dtype != np.float64 or transitions.dtype != np.float64 or lengths.dtype != np.int64
+                or scores.ndim != 2 or transitions.ndim != 2 or lengths.ndim != 1):
+            return compiled_viterbi_marginals()(scores, transitions, lengths, with_marginals)
+        return function(np.ascontiguousarray(scores), np.ascontiguousarray(transitions),
+                        np.ascontiguousarray(lengths), bool(with_marginals))
+
+    return checked
 
 
 def viterbi_marginals_python(scores: np.ndarray, transitions: np.ndarray, lengths: np.ndarray,

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,20 +79,31 @@ def mention_tokens(words: Sequence[str], tags: Sequence[str]) -> list[tuple[tupl
 class NerModel:
     """Tags text with PROBLEM/DRUG/TEST/PROCEDURE mentions. Load once per process; not thread-safe."""
 
-    def __init__(self, meta: dict[str, Any], crf_bytes: bytes, domain: str | None = None):
+    def __init__(self, meta: dict[str, Any], crf_bytes: bytes | Callable[[], bytes], domain: str | None = None, *,
+                 file_key: str | None = None):
         """``domain``: the annotation convention to tag by, one of ``meta["domains"]`` or several
-        joined by "+" (their mean); default ``meta["default_domain"]``, "" for the shared weights only."""
+        joined by "+" (their mean); default ``meta["default_domain"]``, "" for the shared weights only.
+        ``file_key``: content hash of the model file ``crf_bytes`` (then a function that reads them, only when
+        needed) comes from; see :class:`CompiledCRF`."""
         self.meta = meta
         self.labels: list[str] = meta["labels"]
         self.domain = meta.get("default_domain") if domain is None else domain
         if self.domain and not set(self.domain.split("+")) <= set(meta.get("domains", ())):
             raise ValueError(f"NER model has no domain {self.domain!r} (it has {meta.get('domains', [])})")
         gazetteer = {tuple(k.split(" ")): v for k, v in meta["gazetteer"].items()}
-        self._crf_bytes = crf_bytes
+        self._crf_source = crf_bytes
+        self._file_key = file_key
         morphology = MorphologyScorer(meta["morphology"]).band if meta.get("morphology") else None
         extractor = FeatureExtractor(meta["suffix_groups"], gazetteer, meta.get("clusters"), meta.get("lexicon"),
                                      morphology, meta.get("pairs"), meta.get("drug_names", ()))
-        self.crf = CompiledCRF(crf_bytes, extractor, self.domain or None)
+        self.crf = CompiledCRF(crf_bytes, extractor, self.domain or None, model_key=file_key)
+
+    @property
+    def _crf_bytes(self) -> bytes:
+        """The CRFsuite model (read from the model file on first use when it was loaded from one)."""
+        if callable(self._crf_source):
+            self._crf_source = self._crf_source()
+        return self._crf_source
 
     # -- training ---------------------------------------------------------------------------------
     @classmethod
@@ -173,12 +184,25 @@ class NerModel:
 
     @classmethod
     def load(cls, path: str | Path, domain: str | None = None) -> "NerModel":
-        with zipfile.ZipFile(path) as archive:
-            return cls(cls.read_meta(path), archive.read("model.crfsuite"), domain)
+        """The model saved at ``path``; its CRFsuite part is unzipped only when its weight tables are not cached."""
+        import io
+
+        from notenlp import cache
+
+        file_key = cache.content_key(Path(path).read_bytes())
+
+        def crf_bytes() -> bytes:
+            data = Path(path).read_bytes()
+            if cache.content_key(data) != file_key:  # the tables must come from the file the key names
+                raise RuntimeError(f"NER model file {Path(path).name} changed after it was loaded; load it again")
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return archive.read("model.crfsuite")
+
+        return cls(cls.read_meta(path), crf_bytes, domain, file_key=file_key)
 
     def with_domain(self, domain: str | None) -> "NerModel":
         """The same model tagging by another domain's weights."""
-        return NerModel(self.meta, self._crf_bytes, domain)
+        return NerModel(self.meta, self._crf_source, domain, file_key=self._file_key)
 
     @staticmethod
     def read_meta(path: str | Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from notenlp import regex_cache
 from notenlp.annotate.start_chars import start_lookahead
 from notenlp.annotate.targets import has_targets
 from notenlp.attributes import DRUG
@@ -55,7 +56,7 @@ def load_mention_rules(rules: str | Path = DEFAULT_RULES) -> list[MentionRule]:
         lead = start_lookahead(source)
         compiled.append(MentionRule(
             label=rule["label"],
-            regex=re.compile(rf"(?<![\w.\-/]){lead}(?:{source})(?![\w\-])"),
+            regex=regex_cache.compile(rf"(?<![\w.\-/]){lead}(?:{source})(?![\w\-])"),
             case_sensitive=bool(rule.get("case_sensitive")),
             replaces=frozenset(rule.get("replaces", ())),
             coexists_with=frozenset(rule.get("coexists_with", ())),

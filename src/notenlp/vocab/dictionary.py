@@ -25,12 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-import multiprocessing
 import marshal
 import os
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -351,6 +349,9 @@ def _key_in_python(con, query: str, count: int, workers: int | None) -> None:
             for chunk in chunks():
                 insert(_python_keys(chunk))
             return
+        import multiprocessing  # here, not at the top: a process that only loads the dictionary never needs them
+        from concurrent.futures import ProcessPoolExecutor
+
         pending: deque = deque()
         done = 0
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
