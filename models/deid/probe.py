@@ -16,7 +16,7 @@ from pathlib import Path
 from random import Random
 
 from notenlp.deid.deidentifier import Deidentifier
-from notenlp.deid.evaluate import gold_record, recall_by_planted, score_system, token_errors
+from notenlp.evaluation.deid import gold_record, recall_by_planted, score_system, token_errors
 from notenlp.deid.resources import load_lexicons
 from notenlp.evaluation import nursing_notes as nn
 

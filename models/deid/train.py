@@ -11,7 +11,7 @@ Training data (never the scored test parts):
   and never the kept-aside part.
 
 After training, the whole de-identifier with the new model is scored on the benchmark's dev part
-(``notenlp.deid.benchmark``: PHI token recall, precision, F2, damage rate); the figures are logged with the
+(``notenlp.evaluation.deid_benchmark``: PHI token recall, precision, F2, damage rate); the figures are logged with the
 MLflow run and written to ``$NOTENLP_TRAIN_METRICS`` when the model lifecycle runs the recipe, so that
 ``notenlp-deid`` is registered and gated on them like the other models.
 
@@ -238,7 +238,7 @@ def main() -> int:
 
 def benchmark_metrics(model_file: Path, n_notes: int) -> dict[str, float]:
     """The de-identifier with the new model, scored on the realistic benchmark's dev part."""
-    from notenlp.deid.benchmark import score_benchmark
+    from notenlp.evaluation.deid_benchmark import score_benchmark
 
     scored = Deidentifier(mode="tag", model=str(model_file.resolve()))
     return {f"{DEID_DEV_GOLD}.{k}": v for k, v in score_benchmark(scored, "dev", n_notes).items()}

@@ -7,7 +7,7 @@ import argparse
 from notenlp.evaluation.targets import add_target_parsers, run_target
 
 TARGETS: dict[str, tuple[str, str]] = {
-    "deid": ("notenlp.deid.bench", "notes/s of de-identification beside Presidio's recognizers"),
+    "deid": ("notenlp.evaluation.deid_bench", "notes/s of de-identification beside Presidio's recognizers"),
     "annotate": ("notenlp.evaluation.annotate_bench", "notes/s of the annotate pipeline beside an equivalent medspaCy pipeline"),
     "vocab": ("notenlp.evaluation.vocab_bench", "load and compile time of a full-size generated vocabulary"),
     "relations": ("notenlp.evaluation.relations_bench", "notes/s of relation extraction beside co-occurrence pairing"),

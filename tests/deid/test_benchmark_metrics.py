@@ -2,7 +2,7 @@
 
 import pytest
 
-from notenlp.deid.benchmark import gold_metrics, score_benchmark
+from notenlp.evaluation.deid_benchmark import gold_metrics, score_benchmark
 from notenlp.lifecycle.catalog import DEID_DEV_GOLD, get_spec
 
 

@@ -5,8 +5,8 @@ import argparse
 import pytest
 
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
-from notenlp.deid import evaluate
-from notenlp.deid.evaluate import load_gold, score_system
+from notenlp.evaluation import deid as evaluate
+from notenlp.evaluation.deid import load_gold, score_system
 
 
 @pytest.mark.corpora
@@ -50,7 +50,7 @@ def test_presidio_gold_maps_types(tmp_path):
 
 
 def test_original_offsets_of_deidentified_text(surrogater):
-    from notenlp.deid.evaluate import original_offset, replacement_edits
+    from notenlp.evaluation.deid import original_offset, replacement_edits
     from notenlp.doc import Doc
 
     text = "Seen by Dr. Smith on 3/4/2101 for chest pain, Smith called."

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from notenlp.corpora import MISSING_MESSAGE, corpora_dir
-from notenlp.deid import evaluate
+from notenlp.evaluation import deid as evaluate
 from notenlp.evaluation import nursing_aside3 as a3
 from notenlp.evaluation import nursing_notes as nn
 

@@ -7,7 +7,7 @@ import argparse
 from notenlp.evaluation.targets import add_target_parsers, run_target
 
 TARGETS: dict[str, tuple[str, str]] = {
-    "deid": ("notenlp.deid.evaluate", "PHI recall/precision/F2 per type, token and entity level"),
+    "deid": ("notenlp.evaluation.deid", "PHI recall/precision/F2 per type, token and entity level"),
     "assertion": ("notenlp.evaluation.assertion", "negation, temporality, experiencer (NegEx TSV, demo gold)"),
     "ner": ("notenlp.evaluation.ner", "strict and lenient mention F1 per label (BC5CDR, NCBI, ADE, demo gold)"),
     "normalize": ("notenlp.evaluation.normalize", "top-1 concept accuracy on the demo gold"),

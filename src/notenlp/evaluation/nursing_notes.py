@@ -215,7 +215,7 @@ def _all_background() -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     negex = corpus_path("negex", "negex_dev.tsv")
     if negex is not None:
-        from notenlp.annotate.evaluate_assertion import read_negex
+        from notenlp.evaluation.assertion import read_negex
 
         out += [("negex", s) for s in dict.fromkeys(case.text.strip() for case in read_negex(negex)[0]) if s]
     ade = corpus_path("ade-corpus-v2", "ADE-NEG.txt")

@@ -107,7 +107,7 @@ def commands(system: str, notes: Path, work: Path) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from notenlp.evaluation.metrics import format_table
+    from notenlp.metrics import format_table
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(systems) - {"annotate", "deid"}
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 # The baselines as processes of their own: read the JSONL notes, write one JSONL line per note.
 
 def run_medspacy(input_path: str, output_path: str, terms_path: str) -> None:
-    from notenlp.annotate.bench import build_medspacy_full
+    from notenlp.evaluation.annotate_bench import build_medspacy_full
     from notenlp.jsonl import write_records
 
     terms = set(json.loads(Path(terms_path).read_text(encoding="utf-8")))

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notenlp.evaluation.deid_benchmark import DEID_GOLD_PREFIX
 from notenlp.pipeline import load_config
 from notenlp.resources import data_dir
 
@@ -22,9 +23,7 @@ RECIPES_ENV = "NOTENLP_MODEL_RECIPES"
 PIPELINE_MODEL = "notenlp-pipeline"
 # Metric names ending like this are scores the promotion gate may compare; counts are not.
 SCORE_SUFFIXES = ("f1", "f2", "precision", "recall", "accuracy")
-# Gold sets named like this are the realistic nursing-note de-identification benchmark's parts
-# (``notenlp.deid.benchmark``), scored on the pipeline's de-identifier rather than on annotation records.
-DEID_GOLD_PREFIX = "deid-nursing-"
+# The realistic nursing-note benchmark's dev part (notenlp.evaluation.deid_benchmark), which notenlp-deid is gated on.
 DEID_DEV_GOLD = DEID_GOLD_PREFIX + "dev"
 
 

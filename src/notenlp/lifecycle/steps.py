@@ -90,7 +90,7 @@ def evaluate(name: str, *, model_uri: str | None = None, gold: Iterable[str] | N
 def _deid_benchmark_metrics(spec, gold_names: list[str], model_uri: str | None) -> dict[str, float]:
     """The realistic nursing-note benchmark's scores of the model's de-identifier (PHI spans are not part of
     the annotation records that ``predict`` returns, so the pipeline's ``deid`` component is scored itself)."""
-    from notenlp.deid.benchmark import gold_metrics
+    from notenlp.evaluation.deid_benchmark import gold_metrics
     from notenlp.pipeline import Pipeline
 
     if model_uri:

@@ -125,7 +125,7 @@ def time_system(system: str, notes: list[dict], workers: int) -> tuple[float, fl
 
 
 def run(args: argparse.Namespace) -> int:
-    from notenlp.evaluation.metrics import format_table
+    from notenlp.metrics import format_table
 
     notes, source = load_notes(args)
     chars = sum(len(n["text"]) for n in notes)

@@ -36,7 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from notenlp.evaluation.metrics import Score, format_table, span_scores
+from notenlp.metrics import Score, format_table, span_scores
 
 log = logging.getLogger(__name__)
 
