@@ -143,13 +143,11 @@ def compiled_dictionary_for(settings) -> Path:
     return out
 
 
-def prepare_night(night) -> Path | None:
-    """Before a night's ingest: warehouse schema and vocabulary, the effective pipeline config,
-    ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
-    processed on earlier nights by the same nlp_system, or None when there is none.
-    """
-    settings = night.settings
-    night.meta_dir.mkdir(parents=True, exist_ok=True)
+def prepare_home(settings) -> Path:
+    """The home's warehouse schema, vocabulary (the bundled demo one when the warehouse has none) and compiled
+    normalization dictionary; returns the dictionary. Once per home (or per vocabulary), not per night:
+    ``run_night`` runs it as its own step before ingest so a fresh home's one-time load is timed apart from
+    the night; when they exist already it only checks them (a fraction of a second)."""
     if settings.on_postgres:
         from notenlp.warehouse import postgres
 
@@ -157,7 +155,17 @@ def prepare_night(night) -> Path | None:
         postgres.ensure_vocabulary(settings)
     else:
         _prepare_duckdb(settings)
-    dictionary_path = compiled_dictionary_for(settings)
+    return compiled_dictionary_for(settings)
+
+
+def prepare_night(night) -> Path | None:
+    """Before a night's ingest: ``prepare_home``, the effective pipeline config,
+    ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
+    processed on earlier nights by the same nlp_system, or None when there is none.
+    """
+    settings = night.settings
+    night.meta_dir.mkdir(parents=True, exist_ok=True)
+    dictionary_path = prepare_home(settings)
     config, versions = effective_annotate_config(settings, dictionary_path)
     system = nlp_system(config, versions, deid_settings=deid_choices(settings))
     (night.meta_dir / "annotate_pipeline.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
