@@ -324,6 +324,21 @@ def run_load(night: Night) -> StageLog:
     return record
 
 
+def _prepare_home_for(night: Night) -> None:
+    """``versions.prepare_home`` before the night's ingest; ingest runs it too, so a failure here is recorded
+    and raised as ingest's (its run-log row and one line naming the stage and the cause)."""
+    from notenlp.stages.table import StageFailed, _log_failure, failure_cause
+    from notenlp.versions import prepare_home
+
+    started = _now()
+    try:
+        prepare_home(night.settings)
+    except Exception as exc:
+        failure = StageFailed("ingest", failure_cause(exc))
+        _log_failure(night, "ingest", started, failure.cause)
+        raise failure from exc
+
+
 def run_night(
     settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None,
     observe=None,
@@ -346,10 +361,8 @@ def run_night(
     logs = []
     with guarded(night, plan, params):  # configuration checked, then the home's night lock held
         spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
-        from notenlp.versions import prepare_home
-
         with observe(HOME_SETUP) if observe else nullcontext():  # a fresh home's vocabulary: once, not nightly
-            prepare_home(settings)
+            _prepare_home_for(night)
         for i, name in enumerate(plan, 1):
             t0 = time.perf_counter()
             log.info("[%d/%d] %s ...", i, len(plan), name)
