@@ -37,13 +37,11 @@ def effective_annotate_config(settings, dictionary_path: Path | None = None) -> 
     return apply_overrides(config, overrides), versions
 
 
-def prepare_night(night) -> Path | None:
-    """Before a night's ingest: warehouse schema and vocabulary, the effective pipeline config,
-    ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
-    processed on earlier nights by the same nlp_system, or None when there is none.
-    """
-    settings = night.settings
-    night.meta_dir.mkdir(parents=True, exist_ok=True)
+def prepare_home(settings) -> Path:
+    """The home's warehouse schema, vocabulary (the bundled demo one when the warehouse has none) and compiled
+    normalization dictionary; returns the dictionary. Once per home (or per vocabulary), not per night:
+    ``run_night`` runs it as its own step before ingest so a fresh home's one-time load is timed apart from
+    the night; when they exist already it only checks them (a fraction of a second)."""
     if settings.on_postgres:
         from notenlp.warehouse import postgres
 
@@ -55,7 +53,17 @@ def prepare_night(night) -> Path | None:
 
     # PostgreSQL: the vocabulary schema, copied once per vocabulary state into a DuckDB file.
     vocabulary = postgres.vocabulary_snapshot(settings) if settings.on_postgres else settings.warehouse
-    dictionary_path = compiled_dictionary_for(vocabulary, settings.staging)
+    return compiled_dictionary_for(vocabulary, settings.staging)
+
+
+def prepare_night(night) -> Path | None:
+    """Before a night's ingest: ``prepare_home``, the effective pipeline config,
+    ``nlp_system``, and the incremental state. Returns the Parquet of (note_id, text_hash) already
+    processed on earlier nights by the same nlp_system, or None when there is none.
+    """
+    settings = night.settings
+    night.meta_dir.mkdir(parents=True, exist_ok=True)
+    dictionary_path = prepare_home(settings)
     config, versions = effective_annotate_config(settings, dictionary_path)
     system = nlp_system(config, versions, deid_settings=deid_choices(settings))
     (night.meta_dir / "annotate_pipeline.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -63,6 +71,8 @@ def prepare_night(night) -> Path | None:
     log.info("nlp_system: %s", system)
     processed = night.meta_dir / "processed.parquet"
     if settings.on_postgres:
+        from notenlp.warehouse import postgres
+
         n = postgres.export_note_state(settings, system, night.run_date, processed)
         if not n:
             processed.unlink(missing_ok=True)

@@ -95,6 +95,8 @@ def gate_run(spark, tmp_path_factory):
                                        context={**context, "note_nlp": good_entities})
     return {
         "settings": settings,
+        "inputs": {"notes": (notes, "deid_notes", context), "entities": (entities, "note_nlp", context),
+                   "relations": (relations, "note_nlp_relation", {**context, "note_nlp": good_entities})},
         "notes": (note_gate, notes.count(), _collect(note_gate)),
         "entities": (entity_gate, entities.count(), _collect(entity_gate)),
         "relations": (relation_gate, relations.count(), _collect(relation_gate)),
@@ -160,6 +162,58 @@ def test_gx_checkpoint_counts_agree_with_row_level_quarantine(gate_run, name):
     for outcome in gate.summary.expectations:
         assert outcome.gx_unexpected == outcome.rows_failed, outcome
         assert outcome.gx_success is (outcome.rows_failed == 0), outcome
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["notes", "entities", "relations"])
+def test_every_row_condition_counts_what_gx_counts(gate_run, name):
+    """The gate evaluates a row condition only where GX found unexpected rows, which is right only if each
+    condition flags exactly GX's unexpected rows: checked here for every expectation, failing or not."""
+    from pyspark.sql import functions as F
+
+    from notenlp.quality.suites import failure_condition, load_suite, prepare
+
+    df, suite, context = gate_run["inputs"][name]
+    gate = gate_run[name][0]
+    spec = load_suite(suite)
+    prepared = prepare(df, spec, context)
+    flags = prepared.select(*[failure_condition(e).cast("long").alias(f"c{i}")  # windows: select, then sum
+                              for i, e in enumerate(spec.expectations)])
+    counts = flags.agg(*[F.sum(c).alias(c) for c in flags.columns]).first()
+    for i, outcome in enumerate(gate.summary.expectations):
+        assert outcome.gx_unexpected == int(counts[f"c{i}"] or 0), outcome
+    assert any(o.gx_unexpected == 0 for o in gate.summary.expectations)  # some pass: compared at zero too
+
+
+def test_only_expectations_gx_could_not_clear_get_row_flags():
+    from notenlp.quality.gates import _suspects
+
+    outcomes = {"suite": {"success": False}, 0: {"unexpected_count": 0}, 1: {"unexpected_count": 3},
+                2: {"unexpected_count": None}}  # 3: no result at all (GX raised)
+    assert _suspects(outcomes, 4) == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_clean_batch_passes_every_row_with_gx_counts_of_zero(spark, tmp_path):
+    from notenlp.quality.gates import validate_dataframe
+
+    notes = spark.createDataFrame([(1, 11, NOTES[1], len(NOTES[1]), "Pat"), (3, 13, NOTES[3], len(NOTES[3]), "Fol")],
+                                  "note_id bigint, person_id bigint, note_text string, orig_length int, "
+                                  "note_title string").withColumn("note_date", _day("2024-03-04"))
+    gate = validate_dataframe(notes, "deid_notes", run_date=RUN_DATE, context={"settings": Settings(home=tmp_path)},
+                              work_dir=tmp_path / "work")
+    assert sorted(r.note_id for r in gate.good_df.collect()) == [1, 3]
+    assert gate.quarantine_df.count() == 0
+    assert gate.summary.gx_success is True and gate.summary.rows_quarantined == 0
+    assert all(o.gx_unexpected == 0 and o.rows_failed == 0 for o in gate.summary.expectations)
+    gate.release()
+    assert not (tmp_path / "work").exists()
+
+
+def _day(day: str):
+    from pyspark.sql import functions as F
+
+    return F.to_date(F.lit(day))
 
 
 @pytest.mark.slow

@@ -5,9 +5,10 @@
 1. runs it as a real GX 1.x checkpoint on the Spark DataFrame (file context under
    ``<staging>/gx``), which stores the validation result and updates Data Docs in
    ``<staging>/data_docs``;
-2. evaluates each expectation's row condition as a Spark column (uniqueness through windows,
-   cross-table checks through left joins) so each failing row is quarantined once, with every
-   reason that failed, and the good rows pass on.
+2. for each expectation GX found unexpected rows for, evaluates its row condition as a Spark column
+   (uniqueness through a join of the repeated keys, cross-table checks through left joins) so each
+   failing row is quarantined once, with every reason that failed, and the good rows pass on. An
+   expectation GX found no unexpected row for is not evaluated again: its rows all pass.
 
 The GX result is configured never to keep unexpected values (they may be note text or PHI):
 summaries, logs and Data Docs carry counts only. The summary puts GX's unexpected count beside
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,7 +90,7 @@ class GateResult:
     good_df: Any  # pyspark DataFrame: the input's columns, rows that passed every expectation
     quarantine_df: Any  # pyspark DataFrame: run_date, stage, record_key, reason, detail
     summary: GateSummary
-    _flagged: Any = None
+    _flagged: Any = None  # the frames persisted when there is no work_dir
     _work_dir: Path | None = None
 
     def release(self) -> None:
@@ -97,8 +99,9 @@ class GateResult:
             import shutil
 
             shutil.rmtree(self._work_dir, ignore_errors=True)
-        elif self._flagged is not None:
-            self._flagged.unpersist()
+        else:
+            for frame in self._flagged or ():
+                frame.unpersist()
 
 
 class QualityGateError(RuntimeError):
@@ -197,20 +200,21 @@ def run_gx_checkpoint(df, suite: Suite, run_date: date | str, staging: Path) -> 
 _UNIQUE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
 
 
-def _with_duplicate_flags(df, spec: Suite):
+def _with_duplicate_flags(df, spec: Suite, indices):
     """Uniqueness by the keys alone: the keys seen more than once, joined back as ``_dup_<i>``.
 
     Same rows as the window form in ``suites.failure_condition`` (a null key is never a duplicate of a
     single column; compound keys compare nulls as equal, like a window's partitions), but only the key
     columns are shuffled, not whole rows, and the join is a broadcast when (as usual) few keys repeat.
-    Returns the frame and {expectation index: failure column}.
+    Only the expectations in ``indices`` are flagged. Returns the frame and {expectation index: failure column}.
     """
     from functools import reduce
 
     from pyspark.sql import functions as F
 
     flags = {}
-    for i, e in enumerate(spec.expectations):
+    for i in indices:
+        e = spec.expectations[i]
         if e["type"] not in _UNIQUE_TYPES:
             continue
         columns = [e["kwargs"]["column"]] if "column" in e["kwargs"] else list(e["kwargs"]["column_list"])
@@ -224,6 +228,24 @@ def _with_duplicate_flags(df, spec: Suite):
     return df, flags
 
 
+def _stored(df, work_dir: Path | None, name: str):
+    """``df`` computed once: written as Parquet under ``work_dir`` and read back (memory does not grow with the
+    rows), or without a ``work_dir`` persisted in memory and disk (the caller's ``release`` unpersists it)."""
+    from pyspark import StorageLevel
+
+    if work_dir is None:
+        return df.persist(StorageLevel.MEMORY_AND_DISK)
+    path = Path(work_dir) / name
+    df.write.mode("overwrite").parquet(str(path))
+    return df.sparkSession.read.parquet(str(path))
+
+
+def _suspects(gx_outcomes: dict, n: int) -> list[int]:
+    """The expectations whose failing rows must be found: GX counted unexpected rows, or could not count them
+    (an exception, or a type whose result has no unexpected_count). The others have no failing row."""
+    return [i for i in range(n) if gx_outcomes.get(i, {}).get("unexpected_count") != 0]
+
+
 def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[str, Any] | None = None,
                        drop_after_prepare: tuple[str, ...] = (), work_dir: Path | None = None) -> GateResult:
     """Validate ``df`` with the named suite; quarantine failing rows; raise when too many fail.
@@ -234,12 +256,15 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
 
     ``drop_after_prepare`` names wide columns that only the suite's derived columns read (the note
     text beside each entity): they are dropped once those are computed, so no shuffle, GX scan or
-    stored copy carries them, and ``good_df`` lacks them. With ``work_dir`` the flagged rows are
-    written there once as Parquet and every count, GX metric and output reads that (memory does not
-    grow with the rows; ``release`` removes it); without it they are persisted in memory and disk.
+    stored copy carries them, and ``good_df`` lacks them. With ``work_dir`` the checked rows are
+    written there once as Parquet and GX, every count and output read that (memory does not grow
+    with the rows; ``release`` removes it); without it they are persisted in memory and disk.
     A frame with no rows skips the GX checkpoint (nothing to validate; ``gx_success`` is None).
+
+    GX runs first, on every row. Row by row flags (``suites.failure_condition``) are then computed only
+    for the expectations GX found unexpected rows for (or could not count): on a clean batch, the usual
+    case, no expectation is evaluated twice and every row is good with GX's counts of zero.
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     context = dict(context or {})
@@ -248,39 +273,43 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
     stage = context.get("stage", "validate")
     spec = load_suite(suite)
     original_columns = [c for c in df.columns if c not in drop_after_prepare]
-    prepared = prepare(df, spec, context).drop(*drop_after_prepare)
-    checked_columns = prepared.columns
-    prepared, duplicate_flags = _with_duplicate_flags(prepared, spec)
-    failures = [(duplicate_flags[i] if i in duplicate_flags else failure_condition(e)).alias(f"_fail_{i}")
-                for i, e in enumerate(spec.expectations)]
-    flagged = prepared.select("*", *failures).drop(*[f"_dup_{i}" for i in duplicate_flags])
-    reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(r)) for i, r in enumerate(spec.reasons)])
-    reasons = F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull())))
-    flagged = flagged.withColumn(_REASONS, reasons)
-    if work_dir is not None:
-        flagged.write.mode("overwrite").parquet(str(work_dir))
-        flagged = df.sparkSession.read.parquet(str(work_dir))
-    else:
-        flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
-
-    counts = flagged.agg(
-        F.count(F.lit(1)).alias("rows_in"),
-        F.sum((F.size(_REASONS) > 0).cast("long")).alias("rows_quarantined"),
-        *[F.sum(F.col(f"_fail_{i}").cast("long")).alias(f"_fail_{i}") for i in range(len(spec.expectations))],
-    ).first()
-    rows_in = int(counts["rows_in"])
-    rows_quarantined = int(counts["rows_quarantined"] or 0)
-
+    t0 = time.perf_counter()
+    checked = _stored(prepare(df, spec, context).drop(*drop_after_prepare), work_dir, "checked")
+    rows_in = checked.count()
+    t1 = time.perf_counter()
     if rows_in:
-        gx_outcomes = run_gx_checkpoint(flagged.select(*checked_columns), spec, run_date, settings.staging)
+        gx_outcomes = run_gx_checkpoint(checked, spec, run_date, settings.staging)
     else:
         gx_outcomes = {"suite": {"success": None}}
+    t2 = time.perf_counter()
+    suspects = _suspects(gx_outcomes, len(spec.expectations)) if rows_in else []
+    failed = {i: 0 for i in range(len(spec.expectations))}
+    flagged, stored = checked, [checked]
+    if suspects:
+        with_dups, duplicate_flags = _with_duplicate_flags(checked, spec, suspects)
+        failures = [(duplicate_flags[i] if i in duplicate_flags else failure_condition(spec.expectations[i]))
+                    .alias(f"_fail_{i}") for i in suspects]
+        reason_tags = F.array(*[F.when(F.col(f"_fail_{i}"), F.lit(spec.reasons[i])) for i in suspects])
+        flagged = _stored(
+            with_dups.select("*", *failures).drop(*[f"_dup_{i}" for i in duplicate_flags])
+            .withColumn(_REASONS, F.array_sort(F.array_distinct(F.filter(reason_tags, lambda x: x.isNotNull())))),
+            work_dir, "flagged")
+        stored.append(flagged)
+        counts = flagged.agg(F.sum((F.size(_REASONS) > 0).cast("long")).alias("rows_quarantined"),
+                             *[F.sum(F.col(f"_fail_{i}").cast("long")).alias(f"_fail_{i}") for i in suspects]).first()
+        rows_quarantined = int(counts["rows_quarantined"] or 0)
+        failed.update({i: int(counts[f"_fail_{i}"] or 0) for i in suspects})
+    else:
+        rows_quarantined = 0
+        flagged = checked.withColumn(_REASONS, F.array().cast("array<string>"))
+    log.debug("suite %s: %d rows checked and stored %.1fs, GX checkpoint %.1fs, row flags for %d expectations "
+              "%.1fs", spec.name, rows_in, t1 - t0, t2 - t1, len(suspects), time.perf_counter() - t2)
     outcomes = []
     for i, e in enumerate(spec.expectations):
         gx_row = gx_outcomes.get(i, {})
         outcomes.append(ExpectationOutcome(
             reason=spec.reasons[i], type=e["type"], columns=expectation_columns(e),
-            rows_failed=int(counts[f"_fail_{i}"] or 0), gx_unexpected=gx_row.get("unexpected_count"),
+            rows_failed=failed[i], gx_unexpected=gx_row.get("unexpected_count"),
             gx_success=gx_row.get("success")))
     summary = GateSummary(suite=spec.name, run_date=str(run_date), rows_in=rows_in,
                           rows_good=rows_in - rows_quarantined, rows_quarantined=rows_quarantined,
@@ -302,7 +331,7 @@ def validate_dataframe(df, suite: str, *, run_date: date | str, context: dict[st
         F.lit(f"suite={spec.name}").alias("detail"),
     )
     good_df = flagged.filter(F.size(_REASONS) == 0).select(*original_columns)
-    result = GateResult(good_df=good_df, quarantine_df=quarantine_df, summary=summary, _flagged=flagged,
+    result = GateResult(good_df=good_df, quarantine_df=quarantine_df, summary=summary, _flagged=stored,
                         _work_dir=work_dir)
     if summary.quarantine_rate > max_rate:
         result.release()

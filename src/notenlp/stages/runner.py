@@ -17,6 +17,8 @@ from notenlp.stages.night import write_partition as _write, write_quarantine as 
 from notenlp.stages.table import StageFailed
 
 log = logging.getLogger(__name__)
+# run_night's step before the stages: the home's schema, vocabulary and compiled dictionary (``prepare_home``).
+HOME_SETUP = "home setup"
 
 
 # ---------------------------------------------------------------------------------------------- ingest
@@ -40,30 +42,41 @@ def run_ingest(spark, night: Night, source: str, input_path: str) -> StageLog:
     mapped = ingest.read_source(spark, source, input_path)  # the input must be what `source` reads
     _sealed_dir(night, night.part("ingest").parent)
     processed_path = prepare_night(night)  # schema, vocabulary, nlp_system, incremental state
-    mapped = mapped.cache()
-    record.rows_in = mapped.count()
-    canonical, rejected = ingest.canonical_notes(mapped)
-    canonical = canonical.cache()
-    copies = ingest.exact_copies(mapped)
-    notes, duplicated = ingest.duplicate_ids(canonical)
-    processed = spark.read.parquet(str(processed_path)) if processed_path else None
-    fresh = ingest.only_new_or_changed(notes, processed)
-    unchanged = notes.count() - fresh.count()
-    gate = validate_dataframe(fresh.select(*ingest.NOTE_COLUMNS), "raw_notes", run_date=night.run_date,
-                              context={"settings": night.settings, "stage": "ingest"})
-    record.rows_out = _write(gate.good_df, night.part("ingest"))
-    _seal_files(night.part("ingest"))
-    record.rows_quarantined = _write_quarantine(
-        night, "ingest", [rejected, duplicated, gate.quarantine_df.select(*ingest.QUARANTINE_COLUMNS)])
-    gate.release()
+    # The parsed records and the canonical notes are each computed once into sealed Parquet (they hold PHI)
+    # and read from there: nothing of the night is cached in memory, whatever its size.
+    work = _sealed_dir(night, night.sealed_work / "ingest")
+    try:
+        mapped = _stored(mapped, work / "mapped")
+        record.rows_in = mapped.count()
+        canonical, rejected = ingest.canonical_notes(mapped)
+        canonical = _stored(canonical, work / "canonical")
+        copies = ingest.exact_copies(mapped)
+        notes, duplicated = ingest.duplicate_ids(canonical)
+        processed = spark.read.parquet(str(processed_path)) if processed_path else None
+        fresh = ingest.only_new_or_changed(notes, processed)
+        unchanged = notes.count() - fresh.count()
+        gate = validate_dataframe(fresh.select(*ingest.NOTE_COLUMNS), "raw_notes", run_date=night.run_date,
+                                  context={"settings": night.settings, "stage": "ingest"}, work_dir=work / "gate")
+        record.rows_out = _write(gate.good_df, night.part("ingest"))
+        _seal_files(night.part("ingest"))
+        record.rows_quarantined = _write_quarantine(
+            night, "ingest", [rejected, duplicated, gate.quarantine_df.select(*ingest.QUARANTINE_COLUMNS)])
+        gate.release()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # no stray PHI copies
     record.rows_skipped = copies + unchanged
     log.info("ingest %s: %d exact copies of a row, %d notes unchanged since an earlier night", night.key, copies,
              unchanged)
     spark.read.schema(NOTE).parquet(str(night.part("ingest")))  # fail early if the schema drifted
-    mapped.unpersist()
-    canonical.unpersist()
     record.write(night)  # fails when in != out + quarantined + skipped: a record was lost
     return record
+
+
+def _stored(df, path):
+    """``df`` written once as Parquet at ``path`` and read back: later jobs read the files instead of computing
+    it again, and nothing is held in memory."""
+    df.write.mode("overwrite").parquet(str(path))
+    return df.sparkSession.read.parquet(str(path))
 
 
 def _seal_files(path) -> None:
@@ -311,6 +324,21 @@ def run_load(night: Night) -> StageLog:
     return record
 
 
+def _prepare_home_for(night: Night) -> None:
+    """``versions.prepare_home`` before the night's ingest; ingest runs it too, so a failure here is recorded
+    and raised as ingest's (its run-log row and one line naming the stage and the cause)."""
+    from notenlp.stages.table import StageFailed, _log_failure, failure_cause
+    from notenlp.versions import prepare_home
+
+    started = _now()
+    try:
+        prepare_home(night.settings)
+    except Exception as exc:
+        failure = StageFailed("ingest", failure_cause(exc))
+        _log_failure(night, "ingest", started, failure.cause)
+        raise failure from exc
+
+
 def run_night(
     settings: Settings, run_date: date, source: str, input_path: str, *, sparknlp_input: str | None = None,
     observe=None,
@@ -318,8 +346,8 @@ def run_night(
     """All stages of one night in one Spark session (the DAG runs them as separate tasks).
 
     The text stages run as one pass when ``settings.fused_text`` (``stages.table.night_plan``).
-    ``observe(step)``, when given, returns a context manager entered around each step, a stage or a pass
-    (the nightly bench times and profiles them with it).
+    ``observe(step)``, when given, returns a context manager entered around each step, a stage or a pass, and
+    ``HOME_SETUP`` first (the nightly bench times and profiles them with it).
     """
     from contextlib import nullcontext
 
@@ -333,6 +361,8 @@ def run_night(
     logs = []
     with guarded(night, plan, params):  # configuration checked, then the home's night lock held
         spark = get_spark(settings, f"notenlp-nightly-{run_date}", input_size=input_bytes(input_path))
+        with observe(HOME_SETUP) if observe else nullcontext():  # a fresh home's vocabulary: once, not nightly
+            _prepare_home_for(night)
         for i, name in enumerate(plan, 1):
             t0 = time.perf_counter()
             log.info("[%d/%d] %s ...", i, len(plan), name)

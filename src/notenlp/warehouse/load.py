@@ -29,6 +29,15 @@ SEEDS = {
     "unit_seed": SQL_DIR / "seeds" / "unit_ucum.csv",
     "relation_seed": SQL_DIR / "seeds" / "fact_relationship_concepts.csv",
 }
+# DuckDB's own default is 80% of the machine: the load's joins and deletes spill to disk past this instead, so
+# the process running the load stays under 4 GB whatever the night's size. NOTENLP_DUCKDB_MEMORY overrides.
+LOAD_MEMORY_LIMIT = "2GB"
+
+
+def load_memory_limit() -> str:
+    import os
+
+    return os.environ.get("NOTENLP_DUCKDB_MEMORY") or LOAD_MEMORY_LIMIT
 
 
 def _glob(path: Path) -> str:
@@ -54,6 +63,7 @@ def load_night(night) -> tuple[int, int]:
         postgres.load_night(night, lambda duck: _transform(duck, night))
     else:
         with connect(night.settings.warehouse) as con:
+            con.execute("set memory_limit = $limit", {"limit": load_memory_limit()})
             ensure_schema(con)
             con.execute("begin transaction")
             try:
