@@ -42,6 +42,7 @@ def _text_batches(batches: Iterator[pd.DataFrame], deid_config: dict[str, Any], 
     from notenlp.stages.components import pipeline
 
     nlp = normalizer = None  # built at the first note that needs them: an empty night loads no model
+    columns = norm.ENTITY_COLUMNS
     for deidentified in deid._deidentify_batches(batches, deid_config, date_mode, site_table):
         annotations, normalized = [], []
         for record in deidentified.to_dict("records"):
@@ -54,13 +55,17 @@ def _text_batches(batches: Iterator[pd.DataFrame], deid_config: dict[str, Any], 
             rows = ann.annotate_note(nlp, record["note_id"], record["person_id"], record["note_date"],
                                      record["note_text"])
             annotations.append(rows)
-            entities = [{c: row.get(c) for c in norm.ENTITY_COLUMNS} for row in rows if row["record_type"] == "entity"]
+            # The entity rows as the normalize stage reads them: ENTITY columns, in entity_id order (their
+            # note_id is already the note's); fresh dicts that normalize_records may fill in place.
+            entities = [dict(zip(columns, map(row.get, columns))) for row in rows if row["record_type"] == "entity"]
             if not entities:
                 normalized.append([])
                 continue
             if normalizer is None:
                 normalizer = norm._normalizer(norm.entry_json(normalizer_entry))
-            normalized.append(norm.normalize_note(normalizer, record["note_id"], entities, record["note_text"]))
+            entities.sort(key=norm._entity_id)
+            normalized.append(norm.normalize_records(normalizer, int(record["note_id"]), entities,
+                                                     record["note_text"]))
         deidentified["annotations"] = annotations
         deidentified["normalized"] = normalized
         yield deidentified[OUTPUT_COLUMNS]
