@@ -27,9 +27,10 @@ _CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_
 @lru_cache(maxsize=2)
 def _normalizer(entry_json: str):
     from notenlp.pipeline import load_factory
+    from notenlp.stages.components import long_lived
 
     entry = json.loads(entry_json)
-    return load_factory(entry["factory"])(**entry.get("config", {}))
+    return long_lived(lambda: load_factory(entry["factory"])(**entry.get("config", {})))
 
 
 def entry_json(entry: dict[str, Any]) -> str:
