@@ -21,7 +21,7 @@ from notenlp.schemas import ENTITY
 
 ENTITY_COLUMNS = [c.split()[0] for c in ENTITY.split(", ")]
 NORMALIZED_ROW = f"{ENTITY}, error string"
-_CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
+CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
 
 
 @lru_cache(maxsize=2)
@@ -79,7 +79,7 @@ def normalize_records(normalizer, note_id: int, records: list[dict[str, Any]], t
     except Exception as exc:  # the class name only
         return [{**r, "error": type(exc).__name__} for r in records]
     for record, entity in zip(records, doc.entities):
-        for f in _CONCEPT_FIELDS:
+        for f in CONCEPT_FIELDS:
             record[f] = getattr(entity, f)
         record["error"] = None
     return records
