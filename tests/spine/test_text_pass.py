@@ -65,7 +65,9 @@ def test_each_note_carries_its_stage_rows_and_failures_stay_with_their_stage(mon
     kinds = [a["record_type"] for a in first["annotations"]]
     assert kinds == ["entity", "entity", "relation", "note"]
     assert [(n["entity_id"], n["concept_id"], n["error"]) for n in first["normalized"]] == [(0, 100, None), (1, 101, None)]
-    assert first["normalized"][0]["lexical_variant"] == "pain"
+    # Only what the normalizer sets travels: text.normalized() takes the other columns from the entity row.
+    assert set(first["normalized"][0]) == {"entity_id", *normalize.CONCEPT_FIELDS, "error"}
+    assert first["annotations"][0]["lexical_variant"] == "pain"
 
     failed = by_note[2]  # annotation failed: one error row (annotate's quarantine), nothing to normalize
     assert failed["annotations"] == [{"record_type": "error", "note_id": 2, "error": "RuntimeError"}]

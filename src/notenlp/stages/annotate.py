@@ -8,7 +8,6 @@ stage's reconciliation (notes in = notes annotated + notes quarantined).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,13 +26,15 @@ ANNOTATION_ROW = (
     "relationship string, relation_score double, error string"
 )
 SNIPPET_CONTEXT = 60
-_SPACES = re.compile(r"\s+")
 
 
 def snippet(text: str, start: int, end: int, width: int = SNIPPET_CONTEXT) -> str:
     """A one-line window of de-identified text around a term, at most 250 characters (NOTE_NLP.snippet)."""
     window = text[max(0, start - width): min(len(text), end + width)]
-    return _SPACES.sub(" ", window).strip()[:250]
+    # Runs of whitespace become one space, ends stripped. str.split() splits on exactly the characters
+    # that \s matches in a str pattern, so this equals re.sub(r"\s+", " ", window).strip(), at about a
+    # third of the cost (it runs once per entity).
+    return " ".join(window.split())[:250]
 
 
 def entity_rows(note_id: int, doc) -> list[dict[str, Any]]:

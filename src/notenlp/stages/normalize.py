@@ -21,15 +21,16 @@ from notenlp.schemas import ENTITY, columns
 
 ENTITY_COLUMNS = columns(ENTITY)
 NORMALIZED_ROW = f"{ENTITY}, error string"
-_CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
+CONCEPT_FIELDS = ("concept_id", "source_concept_id", "vocabulary_id", "concept_code", "concept_name", "match_score")
 
 
 @lru_cache(maxsize=2)
 def _normalizer(entry_json: str):
     from notenlp.pipeline import load_factory
+    from notenlp.stages.components import long_lived
 
     entry = json.loads(entry_json)
-    return load_factory(entry["factory"])(**entry.get("config", {}))
+    return long_lived(lambda: load_factory(entry["factory"])(**entry.get("config", {})))
 
 
 def entry_json(entry: dict[str, Any]) -> str:
@@ -53,20 +54,42 @@ def _normalize_batches(batches: Iterator[pd.DataFrame], entry: dict[str, Any]) -
 
 def normalize_note(normalizer, note_id, entities, text: str) -> list[dict[str, Any]]:
     """One note's entity rows (ENTITY fields; ``note_id`` optional) as NORMALIZED_ROW dicts, in entity_id order."""
+    note_id = int(note_id)
+    records = [{**e, "note_id": note_id} for e in sorted(entities, key=_entity_id)]
+    return normalize_records(normalizer, note_id, records, text)
+
+
+def _entity_id(entity: dict[str, Any]):
+    return entity["entity_id"]
+
+
+def normalize_records(normalizer, note_id: int, records: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """``normalize_note`` for rows already in entity_id order with their ``note_id``; the rows are this
+    call's own, so their concept fields are filled in place (and ``error`` added) instead of copied."""
     from notenlp.doc import Doc, Entity
 
-    entity_fields = set(Entity.__slots__)
-    records = [{**e, "note_id": int(note_id)} for e in sorted(entities, key=lambda e: e["entity_id"])]
-    doc = Doc(text=text, note_id=int(note_id))
+    entity_fields = _entity_fields()
+    doc = Doc(text=text, note_id=note_id)
+    entities = doc.entities
     for record in records:
         fields = {k: v for k, v in record.items() if k in entity_fields}
-        doc.entities.append(Entity(text=record["lexical_variant"], id=record["entity_id"], **fields))
+        entities.append(Entity(text=record["lexical_variant"], id=record["entity_id"], **fields))
     try:
         doc = normalizer(doc)
     except Exception as exc:  # the class name only
         return [{**r, "error": type(exc).__name__} for r in records]
-    return [{**record, **{f: getattr(entity, f) for f in _CONCEPT_FIELDS}, "error": None}
-            for record, entity in zip(records, doc.entities)]
+    for record, entity in zip(records, doc.entities):
+        for f in CONCEPT_FIELDS:
+            record[f] = getattr(entity, f)
+        record["error"] = None
+    return records
+
+
+@lru_cache(maxsize=1)
+def _entity_fields() -> frozenset[str]:
+    from notenlp.doc import Entity
+
+    return frozenset(Entity.__slots__)
 
 
 def normalize(entities: DataFrame, deid_notes: DataFrame, normalizer_entry: dict[str, Any]) -> DataFrame:

@@ -4,7 +4,9 @@ Run stage by stage, a night starts three Spark jobs over the notes, writes and r
 text twice, and shuffles every entity row to gather a note's entities again before normalizing them. Here a
 worker takes each ingested note through all three in memory and returns one row per note: the
 de-identified note with its sealed audit rows (``deidentify.DEID_OUTPUT``), its annotation rows
-(``annotate.ANNOTATION_ROW``) and its normalized entity rows (``normalize.NORMALIZED_ROW``). The runner
+(``annotate.ANNOTATION_ROW``) and what normalizing its entities gave (``NORMALIZED_CONCEPTS``: a normalized
+entity row, ``normalize.NORMALIZED_ROW``, is its annotation entity row with these concept columns, so only
+they travel; ``normalized`` puts the rows back together). The runner
 (``runner.run_text``) splits that into each stage's usual partitions, quarantine and run-log record, so
 what a stage writes and counts means what it means when the stage runs alone.
 
@@ -32,8 +34,14 @@ def _struct_fields(flat_ddl: str) -> str:
     return ", ".join(f"`{name}`: {kind}" for name, kind in (c.split()[:2] for c in flat_ddl.split(", ")))
 
 
+# Per normalized entity, in entity_id order: the columns the normalizer sets, and its error. The other
+# NORMALIZED_ROW columns are the note's annotation entity row's, which already travels in `annotations`:
+# sending them twice doubled what crosses from Python to the JVM and into the sealed Parquet.
+_CONCEPT_COLUMNS = ("entity_id", *norm.CONCEPT_FIELDS, "error")
+_ROW_TYPES = {c.split()[0]: c.split()[1] for c in norm.NORMALIZED_ROW.split(", ")}
+NORMALIZED_CONCEPTS = ", ".join(f"{c} {_ROW_TYPES[c]}" for c in _CONCEPT_COLUMNS)
 TEXT_OUTPUT = (f"{deid.DEID_OUTPUT}, annotations array<struct<{_struct_fields(ann.ANNOTATION_ROW)}>>, "
-               f"normalized array<struct<{_struct_fields(norm.NORMALIZED_ROW)}>>")
+               f"normalized array<struct<{_struct_fields(NORMALIZED_CONCEPTS)}>>")
 OUTPUT_COLUMNS = [*deid.OUTPUT_COLUMNS, "annotations", "normalized"]
 
 
@@ -42,6 +50,7 @@ def _text_batches(batches: Iterator[pd.DataFrame], deid_config: dict[str, Any], 
     from notenlp.stages.components import pipeline
 
     nlp = normalizer = None  # built at the first note that needs them: an empty night loads no model
+    columns = norm.ENTITY_COLUMNS
     for deidentified in deid._deidentify_batches(batches, deid_config, date_mode, site_table):
         annotations, normalized = [], []
         for record in deidentified.to_dict("records"):
@@ -54,13 +63,17 @@ def _text_batches(batches: Iterator[pd.DataFrame], deid_config: dict[str, Any], 
             rows = ann.annotate_note(nlp, record["note_id"], record["person_id"], record["note_date"],
                                      record["note_text"])
             annotations.append(rows)
-            entities = [{c: row.get(c) for c in norm.ENTITY_COLUMNS} for row in rows if row["record_type"] == "entity"]
+            # The entity rows as the normalize stage reads them: ENTITY columns, in entity_id order (their
+            # note_id is already the note's); fresh dicts that normalize_records may fill in place.
+            entities = [dict(zip(columns, map(row.get, columns))) for row in rows if row["record_type"] == "entity"]
             if not entities:
                 normalized.append([])
                 continue
             if normalizer is None:
                 normalizer = norm._normalizer(norm.entry_json(normalizer_entry))
-            normalized.append(norm.normalize_note(normalizer, record["note_id"], entities, record["note_text"]))
+            entities.sort(key=norm._entity_id)
+            done = norm.normalize_records(normalizer, int(record["note_id"]), entities, record["note_text"])
+            normalized.append([{c: row[c] for c in _CONCEPT_COLUMNS} for row in done])
         deidentified["annotations"] = annotations
         deidentified["normalized"] = normalized
         yield deidentified[OUTPUT_COLUMNS]
@@ -101,5 +114,9 @@ def annotations(out: DataFrame) -> DataFrame:
 
 
 def normalized(out: DataFrame) -> DataFrame:
-    """The normalize stage's rows (``NORMALIZED_ROW``)."""
-    return out.select(F.explode("normalized").alias("n")).select("n.*")
+    """The normalize stage's rows (``NORMALIZED_ROW``): each annotation entity row with the concept columns
+    and error of its ``normalized`` element (both arrays are in entity_id order, one element per entity)."""
+    entities = F.filter("annotations", lambda a: a["record_type"] == "entity")
+    rows = F.zip_with(entities, "normalized", lambda a, n: F.struct(
+        *[(n if c in _CONCEPT_COLUMNS else a)[c].alias(c) for c in norm.ENTITY_COLUMNS], n["error"].alias("error")))
+    return out.select(F.explode(rows).alias("n")).select("n.*")
