@@ -28,6 +28,16 @@ ensure_chromium() {
     || log "could not install chromium; the report rendering test will be skipped"
 }
 
+ensure_compose_client() {
+  # The compose-file test validates docker/compose.yaml with Debian's docker-compose (no engine is needed for that).
+  if command -v docker-compose >/dev/null 2>&1; then return; fi
+  log "docker-compose not found: installing Debian's docker-compose through apt-get (for the compose-file test)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >/dev/null) \
+    || log "could not install docker-compose; the compose-file test will be skipped"
+}
+
 ensure_venv() {
   local py=${PYTHON:-python3}
   if ! command -v uv >/dev/null 2>&1; then
@@ -66,6 +76,7 @@ case "$cmd" in
     ;;
   test)
     ensure_chromium
+    ensure_compose_client
     exec python -m pytest "$@"
     ;;
   *)
