@@ -16,12 +16,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from notenlp.config import ConfigError
-from notenlp.schemas import NOTE, QUARANTINE
+from notenlp.schemas import NOTE, QUARANTINE, columns
 from notenlp.stages.source_files import OMOP_REQUIRED, RECORD_FIELDS, check_source, read_records, record_columns
 
 SOURCES = ("mimic3", "mimic4", "omop", "jsonl")
 _MAX_ID = 0x7FFFFFFFFFFFFFFF
-NOTE_COLUMNS = [c.split()[0] for c in NOTE.split(", ")]
+NOTE_COLUMNS = columns(NOTE)
 # A source id that is an id (not text that a broken row put in the id column); else the record's line.
 _ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # Control characters that plain text does not hold (tab, newline, CR, VT and FF are allowed).
@@ -237,4 +237,4 @@ def only_new_or_changed(notes: DataFrame, processed: DataFrame | None) -> DataFr
     return notes.join(processed.select("note_id", "text_hash"), on=["note_id", "text_hash"], how="left_anti")
 
 
-QUARANTINE_COLUMNS = [c.split()[0] for c in QUARANTINE.split(", ")]
+QUARANTINE_COLUMNS = columns(QUARANTINE)

@@ -24,6 +24,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from notenlp.schemas import column_types
 from notenlp.stages import annotate as ann
 from notenlp.stages import deidentify as deid
 from notenlp.stages import normalize as norm
@@ -31,14 +32,14 @@ from notenlp.stages import normalize as norm
 
 def _struct_fields(flat_ddl: str) -> str:
     """A flat row DDL (``a int, b string``) as struct fields (```a`: int, `b`: string``)."""
-    return ", ".join(f"`{name}`: {kind}" for name, kind in (c.split()[:2] for c in flat_ddl.split(", ")))
+    return ", ".join(f"`{name}`: {kind}" for name, kind in column_types(flat_ddl))
 
 
 # Per normalized entity, in entity_id order: the columns the normalizer sets, and its error. The other
 # NORMALIZED_ROW columns are the note's annotation entity row's, which already travels in `annotations`:
 # sending them twice doubled what crosses from Python to the JVM and into the sealed Parquet.
 _CONCEPT_COLUMNS = ("entity_id", *norm.CONCEPT_FIELDS, "error")
-_ROW_TYPES = {c.split()[0]: c.split()[1] for c in norm.NORMALIZED_ROW.split(", ")}
+_ROW_TYPES = dict(column_types(norm.NORMALIZED_ROW))
 NORMALIZED_CONCEPTS = ", ".join(f"{c} {_ROW_TYPES[c]}" for c in _CONCEPT_COLUMNS)
 TEXT_OUTPUT = (f"{deid.DEID_OUTPUT}, annotations array<struct<{_struct_fields(ann.ANNOTATION_ROW)}>>, "
                f"normalized array<struct<{_struct_fields(NORMALIZED_CONCEPTS)}>>")

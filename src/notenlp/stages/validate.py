@@ -16,13 +16,13 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from notenlp.schemas import DEID_NOTE, RELATION
+from notenlp.schemas import DEID_NOTE, RELATION, columns
 
 log = logging.getLogger(__name__)
 _MAX_ID = 0x7FFFFFFFFFFFFFFF
 QUARANTINE_COLUMNS = ("stage", "record_key", "reason", "detail")
-DEID_COLUMNS = [c.split()[0] for c in DEID_NOTE.split(", ")]
-RELATION_COLUMNS = [c.split()[0] for c in RELATION.split(", ")]
+DEID_COLUMNS = columns(DEID_NOTE)
+RELATION_COLUMNS = columns(RELATION)
 
 
 def with_note_nlp_ids(entities: DataFrame) -> DataFrame:
